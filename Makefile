@@ -1,16 +1,23 @@
 # Deep Learning for Music Classification: the two commands are `make course` and `make test`.
 # Both create a virtual environment in .venv (once) and install requirements.txt into it.
 # Set VENV= to use the Python environment you are in instead (e.g. on Binder or in conda).
+# `make test` also installs, where it can, what the browser check of the slides needs: reveal.js
+# from the npm registry, Playwright from PyPI and Debian's Chromium (as root, with apt-get).
+# Where one of them cannot be had, the slide tests that need it skip and say why.
 
 PYTHON ?= python3
 VENV ?= .venv
 ifeq ($(strip $(VENV)),)
 PY := $(PYTHON)
 STAMP := .installed-here
+TEST_STAMP := .installed-test-here
 else
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 endif
+NPM ?= npm
+REVEAL := slides/node_modules/reveal.js/dist/reveal.js
 
 # Keep TensorFlow's C++ log lines out of notebook outputs, and have the kernel use the course's
 # IPython profile (it stops native stderr from leaking into cells, which would break nbval).
@@ -21,11 +28,12 @@ export PYTHONHASHSEED := 0
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 NBVAL := --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 900 -p no:cacheprovider
 
-.PHONY: course test install unit nbval benchmarks data lab slides clean help
+.PHONY: course test install test-install reveal browser unit nbval benchmarks data lab slides slides-check clean help
 
 help:
 	@echo "make course     execute every notebook headless on the embedded data, write build/"
 	@echo "make test       unit tests + nbval over every notebook"
+	@echo "make slides     build the slide decks into build/slides (self-contained reveal.js HTML)"
 	@echo "make lab        start JupyterLab"
 	@echo "make benchmarks measure notebook time and memory, training and SVM speed"
 
@@ -40,13 +48,45 @@ endif
 
 install: $(STAMP)
 
+$(TEST_STAMP): requirements-test.txt $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	touch $(TEST_STAMP)
+
+test-install: $(TEST_STAMP)
+
+# reveal.js, exactly as pinned in slides/package-lock.json.
+$(REVEAL): slides/package.json slides/package-lock.json
+	cd slides && $(NPM) ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Best effort for `make test`: without npm the slide tests skip.
+reveal:
+	@if command -v $(NPM) >/dev/null 2>&1; then $(MAKE) --no-print-directory $(REVEAL) || \
+		echo "note: npm could not install reveal.js: the slide build tests will be skipped"; \
+	else echo "note: no npm here: the slide build tests will be skipped"; fi
+
+# Debian's Chromium for the browser check, installed when we are root and have apt-get.
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -n "$$CHROMIUM" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the browser check of the slides ..."; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+		echo "note: apt-get could not install chromium: the browser check will be skipped"; \
+	else echo "note: no chromium and no root apt-get: the browser check will be skipped"; fi
+
+slides: install $(REVEAL)
+	$(PY) -m course_utils slides --out build/slides
+
+slides-check: test-install $(REVEAL) browser
+	$(PY) -m course_utils slides --out build/slides --check
+
 course: install
 	$(PY) -m course_utils run-notebooks $(NOTEBOOKS) --out build
 
-test: install
+test: test-install reveal browser
 	$(PY) -m pytest tests $(NOTEBOOKS) $(NBVAL)
 
-unit: install
+unit: test-install reveal browser
 	$(PY) -m pytest tests -p no:cacheprovider
 
 nbval: install

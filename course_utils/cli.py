@@ -10,7 +10,8 @@ Subcommands:
 - ``train-tagger --variant mini|full``: train the compact convnet on MagnaTagAtune;
 - ``extract AUDIO_LIST.txt OUT.npy [--model PATH] [--layers 01234]``: transfer features (notebook 03);
 - ``similar QUERY_AUDIO [--k 10]``: nearest clips in the siamese embedding (notebook 05);
-- ``paper-table [--features-dir DIR] [--tasks ...] [--layers ...] [--json]``: the paper's SVM table (notebook 04).
+- ``paper-table [--features-dir DIR] [--tasks ...] [--layers ...] [--json]``: the paper's SVM table (notebook 04);
+- ``slides [--out build/slides]``: build the slide decks into self-contained reveal.js HTML (``make slides``).
 
 Errors from ``course_utils`` (a bad file, a missing dataset, a failed download) are printed as one
 clear line and exit with status 1, without a traceback.
@@ -173,6 +174,30 @@ def _cmd_data(args) -> int:
     return 0
 
 
+def _cmd_slides(args) -> int:
+    from course_utils import slides
+
+    decks = slides.build_decks(args.slides_dir, args.notebooks_dir, args.out, args.reveal)
+    for deck in decks:
+        print(f"{deck.html_path}: {deck.n_slides} slides, {len(deck.media)} figures/players from "
+              f"{deck.notebook.name}, {deck.html_path.stat().st_size / 1e6:.1f} MB")
+    if not args.check:
+        return 0
+    status = 0
+    for deck, report in zip(decks, slides.check_in_browser([d.html_path for d in decks], args.out)):
+        problems = report.console_errors + [f"request off the page: {u}" for u in report.network_requests] + \
+            [f"image did not load: {alt}" for alt in report.broken_images]
+        if report.n_slides != deck.n_slides:
+            problems.append(f"{report.n_slides} slides rendered, {deck.n_slides} in the source")
+        verdict = "ok" if report.ok and not problems else "FAILED"
+        print(f"chromium: {deck.html_path.name}: {verdict}, {report.n_slides} slides, screenshots "
+              f"{', '.join(str(s) for s in report.screenshots)}")
+        for problem in problems:
+            print(f"  {problem}")
+        status |= verdict != "ok"
+    return status
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``course-utils``.
 
@@ -236,6 +261,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nested", action="store_true", help="also the nested (honest) estimates; about ten times slower")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=_cmd_paper_table)
+
+    p = sub.add_parser("slides", help="build the slide decks into self-contained reveal.js HTML (make slides)")
+    p.add_argument("--out", default="build/slides", help="output folder (default: build/slides)")
+    p.add_argument("--slides-dir", default=None, help="the Markdown decks (default: the checkout's slides/)")
+    p.add_argument("--notebooks-dir", default=None, help="the notebooks (default: notebooks/ beside slides/)")
+    p.add_argument("--reveal", default=None, help="the reveal.js npm package (default: slides/node_modules/reveal.js)")
+    p.add_argument("--check", action="store_true",
+                   help="then render every deck in headless Chromium: slide count, console errors, screenshots")
+    p.set_defaults(func=_cmd_slides)
 
     p = sub.add_parser("data", help="list, inspect, synthesise or download the datasets")
     dsub = p.add_subparsers(dest="data_cmd", required=True)
