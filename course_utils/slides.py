@@ -50,8 +50,9 @@ COURSE_CSS = """
 .reveal figure.audio { margin: 0.4em auto; }
 .reveal figure.audio figcaption { font-size: 0.6em; color: #555; }
 .reveal figure.audio audio { width: 60%; }
-.reveal pre { width: 100%; font-size: 0.5em; }
-.reveal table { font-size: 0.6em; }
+.reveal table figure.audio audio { width: 260px; }
+.reveal pre { width: 100%; font-size: 0.6em; }
+.reveal table { font-size: 0.75em; }
 .reveal small, .reveal .small { font-size: 0.6em; }
 .reveal a { color: #2a76dd; }
 """
@@ -164,6 +165,9 @@ def check_deck(markdown: str, name: str = "deck") -> list[str]:
             problems.append(f"{name}: no slide with the heading '{heading}'")
     if not any(m.group("kind") == "figure" for m in MEDIA_REFERENCE.finditer(markdown)):
         problems.append(f"{name}: shows no figure of its notebook (use ![alt](figure:TAG))")
+    for number, vertical in enumerate((v for h in split_slides(markdown) for v in h), start=1):
+        if len(re.findall(NOTES_SEPARATOR, vertical, flags=re.M)) > 1:
+            problems.append(f"{name}: slide {number} has more than one 'Note:' line; reveal.js would drop its notes")
     if "</textarea" in markdown.lower():
         problems.append(f"{name}: contains '</textarea', which would end the embedded Markdown")
     for bad in re.findall(r"!\[[^\]]*\]\((?:https?:)?//[^)]*\)", markdown):

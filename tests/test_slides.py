@@ -93,10 +93,11 @@ def test_split_slides_follows_reveals_separators():
 
 
 def test_check_deck_names_what_is_missing():
-    problems = slides.check_deck("## No title\n\n![x](https://cdn.example/x.png)\n</textarea>\n", "bad.md")
+    problems = slides.check_deck("## No title\n\n![x](https://cdn.example/x.png)\n</textarea>\n"
+                                 "Note: one\nNote: two\n", "bad.md")
     joined = "\n".join(problems)
     for expected in ("title", "Learning goals", "Exercises", "Take-aways", "## Next", "no figure", "network",
-                     "</textarea"):
+                     "</textarea", "slide 1 has more than one 'Note:'"):
         assert expected in joined
     assert all(p.startswith("bad.md: ") for p in problems)
 
