@@ -68,7 +68,9 @@ EXERCISES: dict[str, Exercise] = {
     ),
     "01-quantisation": Exercise(
         lambda: 6.02 * 8 + 1.76,
-        "each bit halves the quantisation step, which is about 6 dB; measure it with audio.snr_db(tone, audio.quantize(tone, 8))",
+        "each bit halves the quantisation step, which is about 6 dB; to measure it, use a full-scale tone "
+        "(the notebook's tone has amplitude 0.5, which costs 6 dB): full = 0.99 * tone / np.abs(tone).max(), "
+        "then audio.snr_db(full, audio.quantize(full, 8))",
         tolerance=1.5,
     ),
     "01-frames": Exercise(

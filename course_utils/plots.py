@@ -310,8 +310,11 @@ def plot_tag_scores(per_tag, metric: str = "roc_auc", ax=None, title: str = ""):
     if ax is None:
         _, ax = plt.subplots(figsize=(13, 3.5))
     table = per_tag.dropna(subset=[metric]).sort_values(metric, ascending=False)
-    colours = plt.cm.viridis(np.clip(table["positives"] / max(table["positives"].max(), 1), 0, 1))
+    most = max(int(table["positives"].max()), 1)
+    colours = plt.cm.viridis(np.clip(table["positives"] / most, 0, 1))
     ax.bar(table["tag"], table[metric], color=colours)
+    scale = plt.cm.ScalarMappable(cmap="viridis", norm=plt.Normalize(0, most))
+    ax.figure.colorbar(scale, ax=ax, pad=0.01, label="positive clips")
     ax.axhline(0.5 if metric == "roc_auc" else 0, color="gray", ls=":", lw=1)
     ax.set(ylabel=metric.replace("_", "-").upper(), title=title, ylim=(0.4 if metric == "roc_auc" else 0, 1.0))
     ax.tick_params(axis="x", rotation=90, labelsize=8)

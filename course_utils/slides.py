@@ -175,14 +175,16 @@ def check_deck(markdown: str, name: str = "deck") -> list[str]:
     return problems
 
 
-def _tagged_cell(notebook: dict, tag: str):
+def _tagged_outputs(notebook: dict, tag: str, mime: str) -> list[str] | None:
+    """The ``mime`` data of every output of the cell tagged ``tag`` (``None``: no such cell)."""
     for cell in notebook["cells"]:
         if tag in cell.get("metadata", {}).get("tags", []):
-            return cell
+            found = (out.get("data", {}).get(mime) for out in cell.get("outputs", []))
+            return ["".join(d) if isinstance(d, list) else d for d in found if d]
     return None
 
 
-def notebook_pngs(notebook: dict, tag: str) -> list[str]:
+def notebook_pngs(notebook: dict, tag: str) -> list[str] | None:
     """The PNG images (base64) that the notebook cell tagged ``tag`` stored, in output order.
 
     Args:
@@ -192,18 +194,11 @@ def notebook_pngs(notebook: dict, tag: str) -> list[str]:
     Returns:
         The base64 strings (empty when the cell has no image, ``None`` when no cell has the tag).
     """
-    cell = _tagged_cell(notebook, tag)
-    if cell is None:
-        return None
-    images = []
-    for out in cell.get("outputs", []):
-        data = out.get("data", {}).get("image/png")
-        if data:
-            images.append("".join(data) if isinstance(data, list) else data)
-    return [img.replace("\n", "") for img in images]
+    images = _tagged_outputs(notebook, tag, "image/png")
+    return None if images is None else [img.replace("\n", "") for img in images]
 
 
-def notebook_audio(notebook: dict, tag: str) -> list[str]:
+def notebook_audio(notebook: dict, tag: str) -> list[str] | None:
     """The audio players' data URIs that the notebook cell tagged ``tag`` stored, in output order.
 
     Args:
@@ -213,16 +208,10 @@ def notebook_audio(notebook: dict, tag: str) -> list[str]:
     Returns:
         ``data:audio/...`` URIs (empty when the cell has no player, ``None`` when no cell has the tag).
     """
-    cell = _tagged_cell(notebook, tag)
-    if cell is None:
+    pages = _tagged_outputs(notebook, tag, "text/html")
+    if pages is None:
         return None
-    uris = []
-    for out in cell.get("outputs", []):
-        page = out.get("data", {}).get("text/html")
-        if page:
-            page = "".join(page) if isinstance(page, list) else page
-            uris += re.findall(r'<audio[^>]*>.*?src="(data:audio/[^"]+)"', page, flags=re.S)
-    return uris
+    return [uri for page in pages for uri in re.findall(r'<audio[^>]*>.*?src="(data:audio/[^"]+)"', page, flags=re.S)]
 
 
 def resolve_media(markdown: str, notebook: dict, deck: str = "deck", notebook_name: str = "notebook") -> tuple[str, list[str]]:
