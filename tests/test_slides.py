@@ -37,8 +37,9 @@ def reveal_dist() -> Path:
     """reveal.js's dist folder; skips when the npm package is not installed."""
     try:
         return slides.reveal_dist(REVEAL)
-    except SlidesError as exc:
-        pytest.skip(f"reveal.js is not installed ({exc}); `make slides` installs it from the npm registry")
+    except SlidesError:
+        pytest.skip(f"reveal.js is not installed in {REVEAL.relative_to(REPO)}: `make slides` "
+                    "(npm ci --prefix slides) installs it from the npm registry")
 
 
 @pytest.fixture(scope="module")
