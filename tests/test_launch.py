@@ -100,3 +100,11 @@ def test_environment_yml_pins_the_same_versions_as_requirements():
     shared = sorted(set(req) & set(env))
     assert len(shared) >= 20
     assert {k: env[k] for k in shared} == {k: req[k] for k in shared}
+
+
+def test_readme_relative_links_exist():
+    """The outline's notebook and slide links, and every other relative link of the README."""
+    links = re.findall(r"\]\((?!https?:|#)([^)\s]+)\)", (REPO / "README.md").read_text())
+    assert any(link.startswith("slides/") for link in links) and any(link.startswith("notebooks/") for link in links)
+    missing = [link for link in links if not (REPO / unquote(link.split("#")[0])).exists()]
+    assert missing == []
