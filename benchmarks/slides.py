@@ -42,6 +42,7 @@ def main(argv=None) -> int:
                    "html_mb": round(d.html_path.stat().st_size / 1e6, 2), "rendered_slides": r.n_slides,
                    "ok": r.ok} for d, r in zip(decks, reports)],
     }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     return 0 if all(r.ok for r in reports) else 1

@@ -19,16 +19,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
+from course_utils import evaluate, release
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from course_utils import evaluate  # noqa: E402
-
-RELEASE = ROOT.parent / "shared" / "reference" / "choi2017"
+SHARED_RELEASE = ROOT.parent / "shared" / "reference" / "choi2017"
+# The reference copy beside a course checkout if there is one, else where `course-utils paper-table`
+# fetches it ($CHOI2017_RELEASE or data/full/choi2017_release); --release overrides both.
+RELEASE = SHARED_RELEASE if SHARED_RELEASE.is_dir() else release.release_dir()
 
 
 def _cell(task: str, layers: str, method: str, n_jobs: int) -> dict:
@@ -37,7 +37,7 @@ def _cell(task: str, layers: str, method: str, n_jobs: int) -> dict:
     try:
         res = evaluate.evaluate_release(RELEASE, task, layers, "paper", method, nested=False, n_jobs=n_jobs)
     except evaluate.DatasetError as exc:
-        return {"task": task, "layers": layers, "method": method, "missing": str(exc).replace(str(RELEASE.parent.parent.parent), "..")}
+        return {"task": task, "layers": layers, "method": method, "missing": str(exc).replace(str(ROOT.parent), "..")}
     table = res["scores_per_param"]
     published = evaluate.PUBLISHED[task].get(layers)
     return {"task": task, "layers": layers, "method": method, "seconds": round(res["seconds"], 2),
@@ -50,6 +50,7 @@ def _cell(task: str, layers: str, method: str, n_jobs: int) -> dict:
 
 
 def main(argv=None) -> int:
+    global RELEASE
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "svm_protocol.json"))
     parser.add_argument("--tasks", default=",".join(evaluate.TASKS))
@@ -58,7 +59,10 @@ def main(argv=None) -> int:
                         help="cells also run with method='gridsearch' (task:layers, comma-separated)")
     parser.add_argument("--no-compare", action="store_true")
     parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--release", default=None, help=f"the authors' released features (default {RELEASE})")
     args = parser.parse_args(argv)
+    if args.release:
+        RELEASE = Path(args.release).resolve()
     if not (RELEASE / "features").is_dir():
         print(f"released features not found at {RELEASE}; nothing to measure")
         return 1
@@ -73,7 +77,8 @@ def main(argv=None) -> int:
                 print(f"{task:18s} {layers:6s} missing: {rec['missing']}", flush=True)
             else:
                 print(f"{task:18s} {layers:6s} {rec['seconds']:7.1f} s (cpu {rec['cpu_seconds']:6.1f} s, load {rec['load_before']:.1f})"
-                      f"  score {rec['best_score']:.4f}  published {rec['published']:.3f}  diff {rec['difference']:+.4f}"
+                      f"  score {rec['best_score']:.4f}  published {rec['published'] or float('nan'):.3f}"
+                      f"  diff {rec['difference'] if rec['difference'] is not None else float('nan'):+.4f}"
                       f"  {rec['best_params']}  {rec['solvers']}", flush=True)
     total, total_cpu = time.perf_counter() - start, time.process_time() - cpu_start
     print(f"{'full table (fast)':25s} {total:7.1f} s wall, {total_cpu:.1f} s CPU, on {os.cpu_count()} CPUs", flush=True)

@@ -112,6 +112,37 @@ def temp_path_for(path: str | os.PathLike, keep_suffix: bool = True) -> Path:
     return path.with_name(f".{stem}.tmp-{token}{suffix}")
 
 
+def replace_folder(tmp: str | os.PathLike, dest: str | os.PathLike) -> Path:
+    """Move a finished folder ``tmp`` onto ``dest``, replacing what was there.
+
+    The old ``dest`` is first renamed aside (a :func:`temp_path_for` name), so ``dest`` is only
+    ever missing for the instant between two renames, and it is put back if the second rename
+    fails. Used by :func:`course_utils.download.extract`, the mini-dataset builder and
+    :func:`course_utils.similarity.build_course_index`.
+
+    Args:
+        tmp: the complete new folder (a sibling of ``dest``).
+        dest: the folder to replace or create.
+
+    Returns:
+        ``dest``.
+    """
+    tmp, dest = Path(tmp), Path(dest)
+    old = None
+    if dest.exists():
+        old = temp_path_for(dest, keep_suffix=False)
+        os.replace(dest, old)
+    try:
+        os.replace(tmp, dest)
+    except BaseException:
+        if old is not None:
+            os.replace(old, dest)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return dest
+
+
 def is_temp_path(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a temporary name made by :func:`temp_path_for`.
 

@@ -59,7 +59,7 @@ def _cmd_tag(args) -> int:
         if args.model is None and not tagging.models.default_model_path("mini").is_file():
             print("No course-trained tagger yet: training it on the mini MagnaTagAtune first (a few minutes) ...",
                   file=sys.stderr)
-        model, info = tagging.load_course_tagger("mini", args.model)
+        model, info = tagging.load_course_tagger("mini", args.model, train_if_missing=args.model is None)
     if info.get("input") == "audio":  # the authors' model takes raw audio
         results = pretrained.tag_files(args.files, top=args.top, model=model)
     else:
@@ -105,7 +105,7 @@ def _cmd_extract(args) -> int:
         feats = extract(files, model, layers=args.layers, batch_size=args.batch_size, on_error="nan",
                         progress=not args.no_progress)
     else:
-        model, info = tagging.load_course_tagger("mini", args.model)
+        model, info = tagging.load_course_tagger("mini", args.model, train_if_missing=args.model is None)
         extract = transfer.extract_convnet_features
         feats = extract(model, files, crop_frames=int(info["crop_frames"]), layers=args.layers,
                         batch_size=args.batch_size, on_error="nan", progress=not args.no_progress)

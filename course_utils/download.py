@@ -37,7 +37,7 @@ from urllib.request import Request, url2pathname, urlopen
 
 from tqdm.auto import tqdm
 
-from course_utils.cache import atomic_write, sha256_file, temp_path_for
+from course_utils.cache import atomic_write, replace_folder, sha256_file, temp_path_for
 from course_utils.errors import DatasetError, DownloadError
 
 try:  # optional codecs of tarfile
@@ -566,7 +566,6 @@ def extract(
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path_for(dest, keep_suffix=False)
     tmp.mkdir()
-    old = None
     try:
         try:
             if kind == "zip":
@@ -592,19 +591,10 @@ def extract(
                     "may be a different version. Delete it and download it again; if it "
                     "happens again, report it."
                 )
-        if dest.exists():  # an empty folder, or overwrite=True
-            old = temp_path_for(dest, keep_suffix=False)
-            os.replace(dest, old)
-        os.replace(tmp, dest)
+        replace_folder(tmp, dest)  # dest is an empty folder, or overwrite=True
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and old.exists() and not dest.exists():
-            os.replace(old, dest)
-            old = None
         raise
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     return dest
 
 

@@ -123,8 +123,13 @@ def is_correct(name: str, answer) -> bool:
         return False
     ex = EXERCISES[name]
     right = ex.solve()
-    if isinstance(right, set):
-        return answer in right or (isinstance(answer, (set, list, tuple)) and set(answer) == right)
+    if isinstance(right, set):  # one of several right answers, or all of them at once (a tie)
+        if isinstance(answer, str):
+            return answer in right
+        try:
+            return set(answer) == right
+        except TypeError:  # not a collection: a single answer
+            return answer in right
     if ex.tolerance is not None:
         try:
             return abs(float(answer) - float(right)) <= ex.tolerance

@@ -90,7 +90,7 @@ def execute_notebook(path, out_dir, *, timeout: int = 1800, html: bool = True, i
     """
     import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     path = Path(path)
     out_dir = Path(out_dir)
@@ -102,7 +102,7 @@ def execute_notebook(path, out_dir, *, timeout: int = 1800, html: bool = True, i
     with PeakMemorySampler() as sampler:
         try:
             client.execute()
-        except CellExecutionError as exc:
+        except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:  # a timeout or a killed kernel too
             ok, error = False, str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
     seconds = time.perf_counter() - start
     nbformat.write(nb, out_dir / path.name)

@@ -43,7 +43,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -1003,17 +1002,6 @@ def _clip_table(data) -> pd.DataFrame:
     })
 
 
-def _replace_folder(tmp: Path, folder: Path) -> None:
-    """Move a finished folder onto ``folder``, replacing an older one."""
-    old = None
-    if folder.exists():
-        old = cache.temp_path_for(folder, keep_suffix=False)
-        os.replace(folder, old)
-    os.replace(tmp, folder)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def build_course_index(variant: str = "mini", *, folder=None, data=None, model=None, retrain: bool = False,
                        seed: int = 0, progress: bool = False, **train_kwargs) -> Path:
     """Build the persistent index of ``course-utils similar``: model, embeddings, clip table.
@@ -1072,7 +1060,7 @@ def build_course_index(variant: str = "mini", *, folder=None, data=None, model=N
         np.save(tmp / INDEX_FILES["embeddings"], emb)
         _clip_table(data).to_csv(tmp / INDEX_FILES["clips"], index=False)
         (tmp / INDEX_FILES["info"]).write_text(json.dumps(info, indent=1) + "\n")
-        _replace_folder(tmp, folder)
+        cache.replace_folder(tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder

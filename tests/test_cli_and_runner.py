@@ -56,3 +56,23 @@ def test_runner_executes_and_measures(tmp_path):
     summary = json.loads((tmp_path / "build" / "course_summary.json").read_text())
     assert [s["notebook"] for s in summary] == ["ok.ipynb", "bad.ipynb"]
     assert "FAILED" in format_summary(runs)
+
+
+def test_runner_reports_a_timeout_and_goes_on(tmp_path):
+    """A cell past the time limit (or a killed kernel) fails its notebook, not the whole run."""
+    meta = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    slow = tmp_path / "slow.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("import time\ntime.sleep(30)")], metadata=meta), slow)
+    ok = tmp_path / "ok.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("print('ran')")], metadata=meta), ok)
+    runs = run_notebooks([slow, ok], tmp_path / "build", timeout=2, html=False)
+    assert [r.ok for r in runs] == [False, True]
+    assert runs[0].error and (tmp_path / "build" / "slow.ipynb").is_file()
+    assert (tmp_path / "build" / "course_summary.json").is_file()
+
+
+def test_tag_with_a_missing_model_path_does_not_train_one(tmp_path, capsys):
+    missing = tmp_path / "typo.keras"
+    assert cli.main(["tag", str(tmp_path / "x.wav"), "--model", str(missing)]) == 1
+    assert "no trained model" in capsys.readouterr().err
+    assert not missing.exists()

@@ -303,3 +303,17 @@ def test_every_mini_dataset_loads_offline(name):
     y = audio.load_audio(df["path"].iloc[0], offset=float(df["offset"].iloc[0]),
                          duration=None if np.isnan(df["duration"].iloc[0]) else float(df["duration"].iloc[0]))
     assert len(y) > audio.SR // 2
+
+
+def test_mini_build_never_replaces_a_users_own_folder(tmp_path):
+    """load_dataset(name, root=my_real_data) without variant='full' must not wipe that folder."""
+    from course_utils.datasets import load_dataset
+    from course_utils.errors import DatasetError
+
+    mine = tmp_path / "my_gtzan"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my own data")
+    with pytest.raises(DatasetError, match="not a mini dataset.*variant='full'"):
+        load_dataset("gtzan_speechmusic", root=mine)
+    assert (mine / "notes.txt").read_text() == "my own data"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["my_gtzan"], "no temporary folder is left"

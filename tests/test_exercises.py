@@ -36,3 +36,13 @@ def test_dataset_exercise_is_computed_from_the_data():
 
 def test_every_exercise_has_a_hint():
     assert all(ex.hint for ex in EXERCISES.values())
+
+
+def test_set_answers_accept_a_list_or_array_of_all_tied_answers():
+    from course_utils.datasets import load_dataset
+
+    counts = load_dataset("ballroom_extended")["label"].value_counts()
+    rarest = counts[counts == counts.min()].index
+    assert is_correct("01-rarest-style", list(rarest))
+    assert is_correct("01-rarest-style", np.asarray(rarest))
+    assert not is_correct("01-rarest-style", [counts.idxmax()])

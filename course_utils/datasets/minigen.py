@@ -20,6 +20,7 @@ import numpy as np
 import soundfile as sf
 
 from course_utils import cache
+from course_utils.errors import DatasetError
 
 #: Bump when a generator changes its output, so that stale mini datasets are rebuilt.
 GENERATOR_VERSION = 2
@@ -155,21 +156,43 @@ def build_atomically(root: Path, write: Callable[[Path], None], *, seed: int, na
         ``root``.
     """
     root = Path(root)
+    if not replaceable(root):
+        raise DatasetError(f"{root} holds files that are not a mini dataset of the course; the mini {name} "
+                           "is not written there. Did you mean variant='full'? Otherwise give an empty "
+                           "or new folder.")
     root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = root.parent / f".{root.name}.building"
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = cache.temp_path_for(root, keep_suffix=False)
     try:
         tmp.mkdir()
         write(tmp)
         cache.write_manifest(tmp, extra={"dataset": name, "variant": "mini", "seed": int(seed),
                                          "generator_version": GENERATOR_VERSION})
-        if root.exists():
-            shutil.rmtree(root)
-        os.replace(tmp, root)
+        cache.replace_folder(tmp, root)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return root
+
+
+def replaceable(root: Path) -> bool:
+    """Whether a mini dataset may be (re)built at ``root``: it is missing, empty, or a mini dataset.
+
+    Guards against ``load_dataset(name, root=my_real_data)`` (forgetting ``variant="full"``)
+    replacing a user's own folder with synthetic clips.
+
+    Args:
+        root: the dataset folder.
+
+    Returns:
+        ``True`` unless ``root`` holds files and no manifest of a course-generated mini dataset.
+    """
+    root = Path(root)
+    if not root.exists() or (root.is_dir() and not any(root.iterdir())):
+        return True
+    try:
+        return cache.read_manifest(root).get("extra", {}).get("variant") == "mini"
+    except Exception:  # no manifest, or an unreadable one: not ours
+        return False
 
 
 def is_current(root: Path, seed: int) -> bool:
