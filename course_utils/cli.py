@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from course_utils.errors import CourseError
 
@@ -165,11 +166,13 @@ def _cmd_data(args) -> int:
         print(datasets.info(args.name, root=args.root))
     elif args.data_cmd == "synth":
         names = datasets.names() if args.name == "all" else [args.name]
-        for name in names:
-            path = datasets.synthesize(name, root=args.root, force=args.force)
+        for name in names:  # --root is a data folder, as for `info`: each dataset in <root>/mini/<name>
+            root = Path(args.root) / "mini" / name if args.root else None
+            path = datasets.synthesize(name, root=root, force=args.force)
             print(f"{name}: mini dataset ready in {path}")
     elif args.data_cmd == "download":
-        path = datasets.download(args.name, root=args.root)
+        root = Path(args.root) / "full" / args.name if args.root else None
+        path = datasets.download(args.name, root=root)
         print(f"{args.name}: full dataset ready in {path}")
     return 0
 
@@ -279,11 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--root", default=None, help="data folder (default: data/ or $COURSE_DATA_DIR)")
     d = dsub.add_parser("synth", help="generate a mini dataset (or 'all')")
     d.add_argument("name")
-    d.add_argument("--root", default=None)
+    d.add_argument("--root", default=None, help="data folder (default: data/ or $COURSE_DATA_DIR)")
     d.add_argument("--force", action="store_true", help="regenerate even if a valid copy exists")
     d = dsub.add_parser("download", help="download the full dataset (or print how to get it)")
     d.add_argument("name")
-    d.add_argument("--root", default=None)
+    d.add_argument("--root", default=None, help="data folder (default: data/ or $COURSE_DATA_DIR)")
     p.set_defaults(func=_cmd_data)
     return parser
 

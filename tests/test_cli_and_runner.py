@@ -76,3 +76,12 @@ def test_tag_with_a_missing_model_path_does_not_train_one(tmp_path, capsys):
     assert cli.main(["tag", str(tmp_path / "x.wav"), "--model", str(missing)]) == 1
     assert "no trained model" in capsys.readouterr().err
     assert not missing.exists()
+
+
+def test_data_root_is_a_data_folder_for_every_subcommand(tmp_path, capsys):
+    """`synth --root X` puts each dataset in X/mini/<name>, where `info --root X` looks for it."""
+    assert cli.main(["data", "synth", "gtzan_speechmusic", "--root", str(tmp_path)]) == 0
+    assert (tmp_path / "mini" / "gtzan_speechmusic" / "MANIFEST.json").is_file()
+    capsys.readouterr()
+    assert cli.main(["data", "info", "gtzan_speechmusic", "--root", str(tmp_path)]) == 0
+    assert str(tmp_path / "mini" / "gtzan_speechmusic") in capsys.readouterr().out
