@@ -303,6 +303,7 @@ def log_mel(
     import librosa
 
     y = np.asarray(y, dtype=np.float32)
+    fmax = None if fmax is None else min(fmax, sr / 2)  # no empty bands above Nyquist at low rates
     mel = librosa.feature.melspectrogram(
         y=y, sr=sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, fmin=fmin, fmax=fmax, power=2.0
     )

@@ -23,10 +23,8 @@ Design points the notebooks rely on:
 
 from __future__ import annotations
 
-import os
 import random
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -345,15 +343,10 @@ def save_model(model, path) -> Path:
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"{path}: a model file must end in .keras (Keras' native format)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.keras", dir=path.parent)
-    os.close(fd)
-    try:
+    from course_utils.cache import atomic_write
+
+    with atomic_write(path) as tmp:  # the temporary name keeps the .keras suffix Keras wants
         keras.saving.save_model(model, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return path
 
 

@@ -45,10 +45,10 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from course_utils import audio, paths
 from course_utils.errors import AudioError, CourseError, DownloadError
+from course_utils.transfer import _load_row, _rows
 
 #: Where the authors published the Keras 2 model.
 CHOI2017_URL = (
@@ -471,33 +471,11 @@ def audio_windows(y: np.ndarray, window_samples: int = WINDOW_SAMPLES) -> np.nda
     return np.stack([y[s:s + w] for s in starts])
 
 
-def _load_row(path, offset=0.0, duration=None) -> np.ndarray:
-    """One clip at 12 kHz: a whole file, or ``duration`` seconds from ``offset`` (NaN: to the end)."""
-    if duration is not None and (isinstance(duration, (float, np.floating)) and np.isnan(duration)):
-        duration = None
-    offset = 0.0 if offset is None or (isinstance(offset, (float, np.floating)) and np.isnan(offset)) else float(offset)
-    return audio.load_audio(path, SR, offset=offset, duration=None if duration is None else float(duration))
-
-
-def _rows(files_or_table) -> list[tuple]:
-    """``(path, offset, duration)`` of a list of paths or of a table with those columns."""
-    if isinstance(files_or_table, pd.DataFrame):
-        t = files_or_table
-        n = len(t)
-        offsets = t["offset"] if "offset" in t else [0.0] * n
-        durations = t["duration"] if "duration" in t else [np.nan] * n
-        return list(zip(t["path"], offsets, durations))
-    if isinstance(files_or_table, (str, Path)):
-        files_or_table = [files_or_table]
-    return [(p, 0.0, None) for p in files_or_table]
-
-
 def _per_clip_means(fn, clips: list[np.ndarray | None], window_samples: int, batch_size: int) -> np.ndarray:
     """Run ``fn`` on every clip's windows, in batches, and average its outputs per clip.
 
-    Clips that are ``None`` (failed to load) get a row of NaN. Every batch is exactly
-    ``batch_size`` windows (the last one is filled with copies and the copies' outputs dropped),
-    so the model is traced for one shape only.
+    Clips that are ``None`` (failed to load) get a row of NaN. The model is called eagerly
+    (:func:`_call`), so a short last batch costs nothing extra and is not padded.
     """
     windows, owners = [], []
     for i, y in enumerate(clips):
@@ -511,11 +489,7 @@ def _per_clip_means(fn, clips: list[np.ndarray | None], window_samples: int, bat
     batch_size = max(1, int(batch_size))
     outs = []
     for s in range(0, len(x), batch_size):
-        chunk = x[s:s + batch_size]
-        n = len(chunk)
-        if n < batch_size:
-            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], batch_size - n, axis=0)])
-        outs.append(np.asarray(fn(chunk))[:n])
+        outs.append(np.asarray(fn(x[s:s + batch_size])))
     out = np.concatenate(outs).astype(np.float64)
     sums = np.zeros((len(clips), out.shape[1]))
     counts = np.zeros(len(clips))
@@ -602,14 +576,9 @@ def feature_extractor(model, layers: str = "01234"):
     Returns:
         A ``keras.Model``: ``(batch, window_samples)`` in, ``(batch, 32 * len(layers))`` out.
     """
-    import keras
+    from course_utils import transfer
 
-    from course_utils.transfer import parse_layers
-
-    outs = [keras.layers.GlobalAveragePooling2D(name=f"gap{i}")(model.get_layer(f"block{i + 1}_elu").output)
-            for i in parse_layers(layers)]
-    out = outs[0] if len(outs) == 1 else keras.layers.Concatenate(name="features")(outs)
-    return keras.Model(model.input, out, name=f"choi2017_features_{layers}")
+    return transfer.feature_extractor(model, layers)  # the same block names as the course's convnet
 
 
 def extract_features(files_or_table, model=None, *, layers: str = "01234", batch_size: int = 8,

@@ -26,7 +26,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from course_utils import audio, metrics
+from course_utils import audio, cache, metrics
 from course_utils.errors import AudioError, CourseError
 
 #: Bump when the cache layout or the front end changes, to invalidate old caches.
@@ -96,12 +96,7 @@ def _logmel_or_error(path: str, sr: int, duration, n_mels: int):
 
 def _write_json_atomic(path: Path, data: dict) -> None:
     """Write JSON to ``path`` through a temporary file and a rename."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(data, indent=1))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    cache.atomic_write_text(path, json.dumps(data, indent=1))
 
 
 def _cache_is_valid(npy: Path, sidecar: Path, key: str, n: int, n_mels: int, dtype) -> bool:
@@ -194,7 +189,7 @@ def build_logmel_cache(
 
         results = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_logmel_or_error)(*job) for job in jobs)
 
-    tmp = cache_dir / f".logmel_{key}.{os.getpid()}.tmp.npy"
+    tmp = cache.temp_path_for(cache_dir / f"logmel_{key}.npy")  # recognised by cache.remove_stale_temp_files
     out = None
     try:
         with tqdm(total=len(paths), desc="log-mel cache", unit="clip", disable=not progress) as bar:

@@ -107,16 +107,33 @@ def clip_crops(mel: np.ndarray, crop_frames: int) -> np.ndarray:
     return np.stack([mel[:, s:s + crop_frames] for s in starts])
 
 
-def _load_row(path, offset: float = 0.0, duration: float | None = None) -> np.ndarray:
-    duration = None if duration is None or (isinstance(duration, float) and np.isnan(duration)) else float(duration)
-    return audio.load_audio(path, offset=float(offset or 0.0), duration=duration)
+def _is_nan(value) -> bool:
+    return isinstance(value, (float, np.floating)) and np.isnan(value)
 
 
-def _rows(table) -> list[tuple]:
-    """(path, offset, duration) for a dataset table or a list of paths."""
-    if isinstance(table, pd.DataFrame):
-        return list(zip(table["path"], table.get("offset", 0.0), table.get("duration", np.nan)))
-    return [(p, 0.0, None) for p in table]
+def _load_row(path, offset=0.0, duration=None) -> np.ndarray:
+    """One clip at 12 kHz: a whole file, or ``duration`` seconds from ``offset`` (NaN: to the end).
+
+    Shared with :mod:`course_utils.pretrained`.
+    """
+    duration = None if duration is None or _is_nan(duration) else float(duration)
+    offset = 0.0 if offset is None or _is_nan(offset) else float(offset)
+    return audio.load_audio(path, offset=offset, duration=duration)
+
+
+def _rows(files_or_table) -> list[tuple]:
+    """``(path, offset, duration)`` of a path, a list of paths, or a table with those columns.
+
+    Shared with :mod:`course_utils.pretrained`.
+    """
+    if isinstance(files_or_table, pd.DataFrame):
+        t, n = files_or_table, len(files_or_table)
+        offsets = t["offset"] if "offset" in t else [0.0] * n
+        durations = t["duration"] if "duration" in t else [np.nan] * n
+        return list(zip(t["path"], offsets, durations))
+    if isinstance(files_or_table, (str, Path)):
+        files_or_table = [files_or_table]
+    return [(p, 0.0, None) for p in files_or_table]
 
 
 def extract_convnet_features(model, table, *, crop_frames: int | None = None, layers: str = ALL_LAYERS,
@@ -221,9 +238,11 @@ def features_cache_path(name: str, kind: str, table: pd.DataFrame, model_path=No
     Returns:
         ``data/cache/features/<name>_<kind>_<key>.npy``.
     """
+    if kind == "convnet" and model_path is None:
+        raise CourseError("convnet features are cached per model: give model_path, the model's file")
     rows = table[["path", "offset", "duration"]].astype(str).to_csv(index=False)
-    model = Path(model_path).read_bytes() if model_path else b""
-    return paths.data_dir() / "cache" / "features" / f"{name}_{kind}_{_digest(rows, hashlib.sha256(model).digest())}.npy"
+    model = bytes.fromhex(cache.sha256_file(model_path)) if model_path else hashlib.sha256(b"").digest()
+    return paths.data_dir() / "cache" / "features" / f"{name}_{kind}_{_digest(rows, model)}.npy"
 
 
 def cached_features(name: str, kind: str, table: pd.DataFrame, *, model=None, model_path=None,

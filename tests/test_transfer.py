@@ -94,3 +94,26 @@ def test_release_layout_roundtrip(tmp_path):
     assert np.load(tmp_path / "features" / "jamendo_vd_layer_2.npy").tolist() == feats[:, 64:96].tolist()
     labels = pd.read_csv(tmp_path / "labels" / "jamendo_vd.csv", index_col=0)
     assert list(labels.columns) == ["id", "filepath", "label", "category"]
+
+
+def test_rows_accept_a_path_a_list_or_a_table_without_offsets():
+    import pandas as pd
+
+    from course_utils.transfer import _rows
+
+    assert _rows("a.wav") == [("a.wav", 0.0, None)]
+    assert _rows(["a.wav", "b.wav"]) == [("a.wav", 0.0, None), ("b.wav", 0.0, None)]
+    (row,) = _rows(pd.DataFrame({"path": ["a.wav"]}))
+    assert row[:2] == ("a.wav", 0.0) and np.isnan(row[2])
+
+
+def test_convnet_feature_cache_needs_the_model_file(data_root):
+    import pandas as pd
+
+    from course_utils.errors import CourseError
+    from course_utils.transfer import features_cache_path
+
+    table = pd.DataFrame({"path": ["a.wav"], "offset": [0.0], "duration": [1.0]})
+    with pytest.raises(CourseError, match="model_path"):
+        features_cache_path("x", "convnet", table)
+    assert features_cache_path("x", "mfcc", table).name.startswith("x_mfcc_")
