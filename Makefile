@@ -34,6 +34,7 @@ help:
 	@echo "make course     execute every notebook headless on the embedded data, write build/"
 	@echo "make test       unit tests + nbval over every notebook"
 	@echo "make slides     build the slide decks into build/slides (self-contained reveal.js HTML)"
+	@echo "make slides-check  ... and render each deck in headless Chromium (screenshots in build/slides)"
 	@echo "make lab        start JupyterLab"
 	@echo "make benchmarks measure notebook time and memory, training and SVM speed"
 
@@ -99,7 +100,7 @@ benchmarks: install
 	$(PY) benchmarks/notebooks.py --out benchmarks/results/notebooks.json
 
 lab: install
-	$(VENV)/bin/jupyter lab notebooks/
+	$(PY) -m jupyter lab notebooks/
 
 clean:
 	rm -rf build .pytest_cache
