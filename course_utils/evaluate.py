@@ -384,19 +384,33 @@ def cv_splits(task: str, labels_df: pd.DataFrame, seed: int = 0, shuffle: bool =
     return kfold_splits(labels_df["label"].to_numpy(), "classification", 10, shuffle, seed)
 
 
+def _inner_train_vs_valid(split):
+    """Nested estimate's inner CV for a train/valid/test dataset: select on valid, as it intends."""
+    split = np.asarray(split).astype(str)
+
+    def inner(train_idx):
+        tr, va = train_idx[split[train_idx] == "train"], train_idx[split[train_idx] == "valid"]
+        return [(tr, va)] if len(tr) and len(va) else None
+    return inner
+
+
+def _inner_by_fold(folds):
+    """Nested estimate's inner CV for a dataset with official folds: leave one training fold out."""
+    folds = np.asarray(folds)
+
+    def inner(train_idx):
+        if len(np.unique(folds[train_idx])) < 2:
+            return None
+        return [(train_idx[tr], train_idx[te]) for tr, te in predefined_folds(folds[train_idx])]
+    return inner
+
+
 def _inner_cv_for(task: str, groups):
-    """The inner CV of the nested estimate for a task of the table."""
+    """The inner CV of the nested estimate for a task of the table (``None``: plain k-fold)."""
     if task == "jamendo_vd":
-        # select on valid, as the dataset intends
-        def inner(train_idx):
-            cat = np.asarray(groups)[train_idx]
-            tr, va = train_idx[cat == "train"], train_idx[cat == "valid"]
-            return [(tr, va)] if len(tr) and len(va) else None
-        return inner
+        return _inner_train_vs_valid(groups)
     if task == "urbansound":
-        def inner(train_idx):
-            return [(train_idx[tr], train_idx[te]) for tr, te in predefined_folds(np.asarray(groups)[train_idx])]
-        return inner
+        return _inner_by_fold(groups)
     return None
 
 
@@ -870,17 +884,11 @@ def evaluate_features(X, labels: pd.DataFrame, task_type: str, split_column: str
     elif split_column not in labels.columns:
         raise CourseError(f"split column {split_column!r} not in the labels table (columns: {list(labels.columns)})")
     elif split_column == "fold":
-        folds = labels["fold"].to_numpy()
-        splits = predefined_folds(folds)
-        inner_cv = (lambda tr: [(tr[a], tr[b]) for a, b in predefined_folds(folds[tr])]
-                    if len(np.unique(folds[tr])) > 1 else None)
+        splits = predefined_folds(labels["fold"].to_numpy())
+        inner_cv = _inner_by_fold(labels["fold"])
     elif split_column == "split":
-        split = labels["split"].to_numpy().astype(str)
-        splits = split_vs_test(split)
-
-        def inner_cv(tr):
-            a, b = tr[split[tr] == "train"], tr[split[tr] == "valid"]
-            return [(a, b)] if len(a) and len(b) else None
+        splits = split_vs_test(labels["split"].to_numpy().astype(str))
+        inner_cv = _inner_train_vs_valid(labels["split"])
     else:
         raise CourseError(f"split_column must be None, 'split' or 'fold', not {split_column!r}")
     result = evaluate_task(X, y, splits, task_type, protocol, method, nested, n_jobs, inner_cv)
