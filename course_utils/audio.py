@@ -255,6 +255,28 @@ def spectral_centroid(y: np.ndarray, sr: int) -> float:
     return float(np.sum(freqs * mag) / max(np.sum(mag), 1e-12))
 
 
+def crop_starts(n_frames: int, crop_frames: int) -> list[int]:
+    """Starts of the consecutive crops that cover a clip, the last one flush with its end.
+
+    Used by :func:`course_utils.training.predict_clips`, :func:`course_utils.transfer.clip_crops` and
+    :func:`course_utils.similarity.embed_clips`: a 1365-frame clip and 256-frame crops give starts
+    0, 256, 512, 768, 1024 and 1109.
+
+    Args:
+        n_frames: the clip's length in frames.
+        crop_frames: the crop length, at most ``n_frames``.
+
+    Returns:
+        Sorted crop starts.
+    """
+    if crop_frames > n_frames:
+        raise ValueError(f"clips of {n_frames} frames are shorter than the model's input of {crop_frames} frames")
+    starts = list(range(0, n_frames - crop_frames + 1, crop_frames))
+    if starts[-1] + crop_frames < n_frames:
+        starts.append(n_frames - crop_frames)
+    return starts
+
+
 def n_frames(n_samples: int, hop_length: int = HOP_LENGTH) -> int:
     """Number of spectrogram frames for a signal, with centred frames as in :func:`log_mel`.
 

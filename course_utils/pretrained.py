@@ -465,10 +465,7 @@ def audio_windows(y: np.ndarray, window_samples: int = WINDOW_SAMPLES) -> np.nda
     n, w = len(y), int(window_samples)
     if n <= w:
         return np.tile(y, int(np.ceil(w / n)))[None, :w]
-    starts = list(range(0, n - w + 1, w))
-    if starts[-1] + w < n:
-        starts.append(n - w)
-    return np.stack([y[s:s + w] for s in starts])
+    return np.stack([y[s:s + w] for s in audio.crop_starts(n, w)])
 
 
 def _per_clip_means(fn, clips: list[np.ndarray | None], window_samples: int, batch_size: int) -> np.ndarray:

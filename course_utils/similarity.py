@@ -477,13 +477,6 @@ def train_siamese(x, y, indices=None, *, crop_frames: int = CROP_FRAMES, embeddi
 # --------------------------------------------------------------------------- embeddings
 
 
-def _crop_starts(n_frames: int, crop: int) -> list[int]:
-    """:func:`course_utils.training.crop_starts`, imported late (that module imports Keras)."""
-    from course_utils.training import crop_starts
-
-    return crop_starts(n_frames, crop)
-
-
 def _normalise(v: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (zero rows stay zero)."""
     v = np.asarray(v, dtype=np.float32)
@@ -519,7 +512,7 @@ def embed_clips(model, x, indices=None, crop_frames: int | None = None, batch_si
     """Embeddings of whole clips: the mean over consecutive crops, scaled back to unit length.
 
     A 376-frame mini clip and 256-frame crops give two crops (starts 0 and 120, see
-    :func:`course_utils.training.crop_starts`). Used by notebook 05 and :func:`build_course_index`.
+    :func:`course_utils.audio.crop_starts`). Used by notebook 05 and :func:`build_course_index`.
 
     Args:
         model: an embedding model.
@@ -533,7 +526,7 @@ def embed_clips(model, x, indices=None, crop_frames: int | None = None, batch_si
     """
     crop = int(crop_frames or model.input_shape[2])
     rows = np.arange(len(x)) if indices is None else np.asarray(indices, dtype=np.int64)
-    starts = _crop_starts(x.shape[2], crop)
+    starts = audio.crop_starts(x.shape[2], crop)
     per_pass = max(1, batch_size // len(starts))
     out = []
     for lo in range(0, len(rows), per_pass):

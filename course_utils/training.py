@@ -27,6 +27,7 @@ import keras
 import numpy as np
 
 from course_utils import audio, cache, metrics
+from course_utils.audio import crop_starts  # noqa: F401  (training.crop_starts, as before)
 from course_utils.errors import AudioError, CourseError
 
 #: Bump when the cache layout or the front end changes, to invalidate old caches.
@@ -365,27 +366,6 @@ class LogMelSequence(keras.utils.PyDataset):
 
 
 # --------------------------------------------------------------------------- prediction
-
-
-def crop_starts(n_frames: int, crop_frames: int) -> list[int]:
-    """Starts of the consecutive crops that cover a clip, the last one flush with its end.
-
-    Used by :func:`predict_clips`: a 1365-frame clip and 256-frame crops give starts
-    0, 256, 512, 768, 1024 and 1109.
-
-    Args:
-        n_frames: the clip's length in frames.
-        crop_frames: the crop length, at most ``n_frames``.
-
-    Returns:
-        Sorted crop starts.
-    """
-    if crop_frames > n_frames:
-        raise ValueError(f"clips of {n_frames} frames are shorter than the model's input of {crop_frames} frames")
-    starts = list(range(0, n_frames - crop_frames + 1, crop_frames))
-    if starts[-1] + crop_frames < n_frames:
-        starts.append(n_frames - crop_frames)
-    return starts
 
 
 def predict_clips(model, data, batch_size: int = 16) -> np.ndarray:

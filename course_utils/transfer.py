@@ -94,17 +94,13 @@ def clip_crops(mel: np.ndarray, crop_frames: int) -> np.ndarray:
 
     Returns:
         ``(k, n_mels, crop_frames)``: ``k = 1`` for a clip not longer than a crop (repeated to
-        fill it), else the consecutive crops of :func:`course_utils.training.crop_starts`.
+        fill it), else the consecutive crops of :func:`course_utils.audio.crop_starts`.
     """
     n = mel.shape[1]
     if n <= crop_frames:
         reps = int(np.ceil(crop_frames / n))
         return np.tile(mel, (1, reps))[None, :, :crop_frames]
-    step = crop_frames
-    starts = list(range(0, n - crop_frames + 1, step))
-    if starts[-1] + crop_frames < n:
-        starts.append(n - crop_frames)
-    return np.stack([mel[:, s:s + crop_frames] for s in starts])
+    return np.stack([mel[:, s:s + crop_frames] for s in audio.crop_starts(n, crop_frames)])
 
 
 def _is_nan(value) -> bool:
