@@ -317,3 +317,18 @@ def test_mini_build_never_replaces_a_users_own_folder(tmp_path):
         load_dataset("gtzan_speechmusic", root=mine)
     assert (mine / "notes.txt").read_text() == "my own data"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["my_gtzan"], "no temporary folder is left"
+
+
+def test_download_of_a_complete_dataset_fetches_nothing(tmp_path, monkeypatch):
+    """A folder that already parses is returned as it is: no download, no archive re-hashed."""
+    from course_utils import datasets
+
+    folder = datasets.synthesize("gtzan_speechmusic", tmp_path / "speechmusic", progress=False)  # the real layout
+    import dataclasses
+
+    def no_fetch(root):
+        raise AssertionError("fetch called for a complete dataset")
+
+    spec = dataclasses.replace(datasets.get_spec("gtzan_speechmusic"), fetch=no_fetch)
+    monkeypatch.setitem(datasets.REGISTRY, "gtzan_speechmusic", spec)
+    assert datasets.download("gtzan_speechmusic", root=folder) == folder

@@ -21,7 +21,7 @@ import pandas as pd
 from course_utils import cache, paths
 from course_utils.datasets import ballroom, emomusic, gtzan, jamendo, magnatagatune, minigen, urbansound
 from course_utils.datasets.base import DatasetSpec
-from course_utils.errors import DatasetError
+from course_utils.errors import CourseError, DatasetError
 
 #: The registry, in the order of the course.
 REGISTRY: dict[str, DatasetSpec] = {
@@ -120,6 +120,12 @@ def download(name: str, root=None) -> Path:
     """
     spec = get_spec(name)
     folder = dataset_dir(name, "full", root)
+    if folder.is_dir() and any(folder.iterdir()):
+        try:
+            spec.parse(folder)
+            return folder  # already complete: no download, no re-hashing of a multi-GB archive
+        except CourseError:
+            pass  # incomplete: fetch what is missing
     folder.parent.mkdir(parents=True, exist_ok=True)
     spec.fetch(folder)
     spec.parse(folder)
