@@ -118,6 +118,8 @@ def finish_frame(df: pd.DataFrame, spec: DatasetSpec, root: Path) -> pd.DataFram
     df.attrs.update(name=spec.name, task=spec.task, root=str(root))
     if spec.classes:
         df.attrs["classes"] = list(spec.classes)
+    elif spec.task == "tagging":
+        df.attrs["tags"] = list(spec.label_columns)
     return df
 
 
