@@ -84,7 +84,7 @@ _TRANSFER_ERRORS = (OSError, http.client.HTTPException)
 # mtime_ns), so that a notebook calling a loader repeatedly does not re-hash a multi-GB
 # archive every time. Small files are always re-hashed: two writes of the same size within
 # one file-system timestamp tick could otherwise share a key.
-_VERIFIED: dict[tuple[str, int, int, int], str] = {}
+_VERIFIED: dict[tuple[tuple[str, int, int, int], str], str] = {}  # (file key, algorithm) -> digest
 _MEMO_MIN_SIZE = 16 << 20
 
 
@@ -93,15 +93,6 @@ def _memo_key(path: Path) -> tuple[str, int, int, int] | None:
     if st.st_size < _MEMO_MIN_SIZE:
         return None
     return (str(path.resolve()), st.st_size, st.st_ino, st.st_mtime_ns)
-
-
-def _sha256_cached(path: Path) -> str:
-    key = _memo_key(path)
-    if key is None:
-        return sha256_file(path)
-    if key not in _VERIFIED:
-        _VERIFIED[key] = sha256_file(path)
-    return _VERIFIED[key]
 
 
 def _normalise_sha(sha256: str | None) -> str | None:
@@ -117,15 +108,30 @@ def _normalise_sha(sha256: str | None) -> str | None:
     return value
 
 
+def _algorithm(expected: str) -> str:
+    return "md5" if expected.startswith("md5:") else "sha256"
+
+
 def _digest_like(path: Path, expected: str) -> str:
-    """The digest of ``path`` in the algorithm of ``expected`` (``md5:...`` or SHA-256)."""
-    if expected.startswith("md5:"):
+    """The digest of ``path`` in the algorithm of ``expected`` (``md5:...`` or SHA-256), memoised.
+
+    The one place that hashes a file against an expected checksum: downloads, joined parts and
+    manually placed files all go through it, so a published MD5 works everywhere.
+    """
+    key, algorithm = _memo_key(path), _algorithm(expected)
+    if key is not None and (key, algorithm) in _VERIFIED:
+        return _VERIFIED[(key, algorithm)]
+    if algorithm == "md5":
         digest = hashlib.md5()
         with open(path, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
-        return "md5:" + digest.hexdigest()
-    return _sha256_cached(path)
+        value = "md5:" + digest.hexdigest()
+    else:
+        value = sha256_file(path)
+    if key is not None:
+        _VERIFIED[(key, algorithm)] = value
+    return value
 
 
 def _part_path(dest: Path) -> Path:
@@ -351,14 +357,14 @@ def download(
         if actual != expected:
             part.unlink(missing_ok=True)
             raise DownloadError(
-                f"Checksum mismatch for {dest} downloaded from {url}: expected sha256 "
+                f"Checksum mismatch for {dest} downloaded from {url}: expected "
                 f"{expected}, got {actual}. The bad download was deleted. Run the same command "
                 "again to download it afresh; if the same wrong checksum comes back, the file "
                 "has changed upstream: please report it to the course maintainers."
             )
     os.replace(part, dest)
     if expected is not None and (key := _memo_key(dest)) is not None:
-        _VERIFIED[key] = expected
+        _VERIFIED[(key, _algorithm(expected))] = expected
     return dest
 
 
@@ -640,7 +646,7 @@ def concatenate_parts(
     expected = _normalise_sha(sha256)
     if not parts:
         raise ValueError("concatenate_parts: no parts given")
-    if expected is not None and dest.is_file() and _sha256_cached(dest) == expected:
+    if expected is not None and dest.is_file() and _digest_like(dest, expected) == expected:
         return dest
     missing = [str(p) for p in parts if not p.is_file()]
     if missing:
@@ -656,11 +662,11 @@ def concatenate_parts(
                         out.write(block)
                         bar.update(len(block))
         if expected is not None:
-            actual = sha256_file(tmp)
+            actual = _digest_like(tmp, expected)
             if actual != expected:
                 raise DownloadError(
                     f"Checksum mismatch for {dest} joined from {', '.join(p.name for p in parts)}"
-                    f": expected sha256 {expected}, got {actual}. A part is damaged or from "
+                    f": expected {expected}, got {actual}. A part is damaged or from "
                     "another version, or the parts are in the wrong order: delete the parts and "
                     "download them again."
                 )
@@ -720,11 +726,11 @@ def require_manual_files(
             path = folder / rel
             if want is None or not path.is_file():
                 continue
-            got = _sha256_cached(path)
+            got = _digest_like(path, want)
             if got != want:
                 raise DatasetError(
                     f"The file {path} of the dataset '{dataset_name}' has the wrong checksum "
-                    f"(sha256 {got}, expected {want}): it is damaged, incomplete or another "
+                    f"({got}, expected {want}): it is damaged, incomplete or another "
                     f"version. Replace it with a fresh copy.\n{instructions.strip()}"
                 )
     return folder

@@ -549,3 +549,28 @@ def test_require_manual_files_checksums(tmp_path):
     assert str(folder.resolve() / "a.csv") in str(info.value)
     assert "checksum" in str(info.value)
     require_manual_files("ds", folder, expected, INSTRUCTIONS, verify=False)
+
+
+def test_published_md5_sums_work_for_joined_parts_and_manual_files(tmp_path):
+    """Some datasets publish only MD5 sums: every checksum check accepts 'md5:<hex>'."""
+    import hashlib
+
+    whole = bytes(range(256)) * 39  # not periodic at the cut, so the parts in the wrong order differ
+    md5 = "md5:" + hashlib.md5(whole).hexdigest()
+    parts = []
+    for i, chunk in enumerate((whole[:4001], whole[4001:])):
+        p = tmp_path / f"x.zip.{i + 1:03d}"
+        p.write_bytes(chunk)
+        parts.append(p)
+    joined = concatenate_parts(parts, tmp_path / "x.zip", md5, progress=False)
+    assert joined.read_bytes() == whole
+    with pytest.raises(DownloadError, match="Checksum mismatch"):
+        concatenate_parts(parts[::-1], tmp_path / "y.zip", md5, progress=False)
+
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    (folder / "a.bin").write_bytes(whole)
+    assert require_manual_files("ds", folder, {"a.bin": md5}, INSTRUCTIONS) == folder.resolve()
+    (folder / "a.bin").write_bytes(whole[::-1])
+    with pytest.raises(DatasetError, match="wrong checksum"):
+        require_manual_files("ds", folder, {"a.bin": md5}, INSTRUCTIONS)
