@@ -226,7 +226,9 @@ def _tags_from_parameters(p: dict, rng: np.random.Generator) -> set:
         true |= {"quiet", "soft"}
     if p["weird"]:
         true.add("weird")
-    tags = {t for t in true if t in TOP50_TAGS and rng.random() < TAG_RECALL.get(t, 0.8)}
+    # Draw in the fixed order of TOP50_TAGS, never in a set's order: a set of strings iterates in
+    # an order that depends on Python's hash seed, so each draw would land on another tag.
+    tags = {t for t in TOP50_TAGS if t in true and rng.random() < TAG_RECALL.get(t, 0.8)}
     tags |= {t for t in TOP50_TAGS if rng.random() < FALSE_TAG_RATE}
     return tags
 

@@ -23,7 +23,7 @@ from course_utils import cache
 from course_utils.errors import DatasetError
 
 #: Bump when a generator changes its output, so that stale mini datasets are rebuilt.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 #: Default seed of every mini dataset.
 DEFAULT_SEED = 2017
