@@ -6,6 +6,14 @@ tolerance, and a hint. In a notebook::
     answer = None          # your answer here
     check("01-aliasing", answer)
 
+A *code* exercise (:class:`CodeExercise`) asks for a function instead: :func:`check` calls the
+learner's function and a reference implementation on the same random inputs (seeded, so the
+verdict is repeatable) and reports the first input on which they disagree::
+
+    def pooled_shape(n_mels, n_frames, pools):
+        ...                # your code here
+    check("02-pooled-shape", pooled_shape)
+
 Used by notebooks 01 to 05.
 """
 
@@ -34,6 +42,100 @@ class Exercise:
     tolerance: float | None = None
 
 
+@dataclass(frozen=True)
+class CodeExercise:
+    """An exercise answered by a function, checked against a reference on random inputs.
+
+    Attributes:
+        reference: the right function.
+        draw: ``draw(rng)`` returns one tuple of positional arguments.
+        hint: shown when the function is missing or wrong; never the solution.
+        cases: how many random inputs to try.
+        tolerance: absolute tolerance when comparing numbers.
+    """
+
+    reference: Callable
+    draw: Callable[[np.random.Generator], tuple]
+    hint: str
+    cases: int = 25
+    tolerance: float = 1e-6
+
+
+def _same(a, b, tolerance: float) -> bool:
+    """Whether two results agree: numbers within ``tolerance``, sequences element by element."""
+    if isinstance(b, (tuple, list, np.ndarray)):
+        try:
+            a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        except (TypeError, ValueError):
+            return False
+        return a.shape == b.shape and bool(np.allclose(a, b, rtol=0, atol=tolerance, equal_nan=True))
+    try:
+        return bool(np.isclose(float(a), float(b), rtol=0, atol=tolerance, equal_nan=True))
+    except (TypeError, ValueError):
+        return False
+
+
+def _short(value) -> str:
+    """A one-line description of an argument or result for a verdict."""
+    if isinstance(value, np.ndarray):
+        return f"array of shape {value.shape}"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check_function(ex: CodeExercise, fn, seed: int = 0) -> str | None:
+    """Run a learner's function against the reference on random inputs.
+
+    Args:
+        ex: the exercise.
+        fn: the learner's function.
+        seed: the seed of the random inputs.
+
+    Returns:
+        ``None`` when every case agrees, else a one-line description of the first disagreement.
+    """
+    rng = np.random.default_rng(seed)
+    for _ in range(ex.cases):
+        args = ex.draw(rng)
+        right = ex.reference(*args)
+        try:
+            got = fn(*args)
+        except Exception as exc:  # the learner's code: report, never crash the notebook
+            return f"your function raised {type(exc).__name__}: {exc} for the arguments ({', '.join(map(_short, args))})"
+        if got is None:  # an empty body (``...``): not answered yet
+            return "returned None"
+        if not _same(got, right, ex.tolerance):
+            return f"for the arguments ({', '.join(map(_short, args))}) it returned {_short(got)}, expected {_short(right)}"
+    return None
+
+
+def _pooled_shape(n_mels: int, n_frames: int, pools) -> tuple[int, int]:
+    for pf, pt in pools:
+        n_mels, n_frames = n_mels // pf, n_frames // pt
+    return n_mels, n_frames
+
+
+def _draw_pools(rng: np.random.Generator) -> tuple:
+    pools = [(int(rng.integers(1, 6)), int(rng.integers(1, 6))) for _ in range(5)]
+    return int(rng.integers(32, 200)), int(rng.integers(32, 1500)), pools
+
+
+def _macro_roc_auc(y_true, y_score) -> float:
+    from course_utils.metrics import macro_scores
+
+    return macro_scores(y_true, y_score)["roc_auc"]
+
+
+def _draw_tagging(rng: np.random.Generator) -> tuple:
+    n, tags = int(rng.integers(20, 120)), int(rng.integers(2, 9))
+    y = (rng.random((n, tags)) < rng.uniform(0.05, 0.5, size=tags)).astype(int)
+    y[:, int(rng.integers(0, tags))] = 0 if rng.random() < 0.5 else y[:, 0]  # sometimes a tag with no positive
+    y[0, :] = np.where(y.sum(0) == n, 0, y[0, :])  # no tag on every clip
+    if y.sum() == 0:
+        y[0, 0] = 1
+    return y, rng.random((n, tags))
+
+
 def _pools(n_mels: int, n_frames: int):
     from course_utils.models import pool_sizes
 
@@ -60,7 +162,7 @@ def _rarest_ballroom_style() -> set:
     return set(counts[counts == counts.min()].index)
 
 
-EXERCISES: dict[str, Exercise] = {
+EXERCISES: dict[str, Exercise | CodeExercise] = {
     "01-aliasing": Exercise(
         lambda: audio.alias_frequency(5000, 8000),
         "frequencies above sr/2 fold back: a tone at f appears at |f - k*sr| for the nearest multiple k*sr",
@@ -81,6 +183,19 @@ EXERCISES: dict[str, Exercise] = {
     "01-rarest-style": Exercise(
         _rarest_ballroom_style,
         "count the clips per label with df['label'].value_counts()",
+    ),
+    "02-pooled-shape": CodeExercise(
+        _pooled_shape,
+        _draw_pools,
+        "Keras' MaxPooling2D moves by its own size and has no padding: try "
+        "keras.layers.MaxPooling2D((3, 4))(np.zeros((1, 7, 10, 1))).shape and count what is left over",
+    ),
+    "02-macro-roc-auc": CodeExercise(
+        _macro_roc_auc,
+        _draw_tagging,
+        "sklearn.metrics.roc_auc_score scores one tag (one column) at a time, and it is undefined for a "
+        "column with only one class in y_true: leave such tags out of the average",
+        tolerance=1e-9,
     ),
     "02-time-pools": Exercise(
         lambda: int(np.prod([t for _, t in _pools(96, 1360)])),
@@ -122,6 +237,8 @@ def is_correct(name: str, answer) -> bool:
     if answer is None:
         return False
     ex = EXERCISES[name]
+    if isinstance(ex, CodeExercise):
+        return callable(answer) and check_function(ex, answer) is None
     right = ex.solve()
     if isinstance(right, set):  # one of several right answers, or all of them at once (a tie)
         if isinstance(answer, str):
@@ -145,9 +262,18 @@ def check(name: str, answer) -> None:
         name: the exercise's name, e.g. ``"01-aliasing"``.
         answer: the learner's answer (``None`` while not yet answered).
     """
-    hint = EXERCISES[name].hint
+    ex = EXERCISES[name]
+    hint = ex.hint
     if answer is None:
         print(f"{name}: not answered yet. Hint: {hint}.")
+    elif isinstance(ex, CodeExercise):
+        problem = "pass your function itself, not its result" if not callable(answer) else check_function(ex, answer)
+        if problem is not None and problem.endswith("returned None"):
+            print(f"{name}: not answered yet (your function returns None). Hint: {hint}.")
+        elif problem is None:
+            print(f"{name}: correct! (agrees with the reference on {ex.cases} random inputs)")
+        else:
+            print(f"{name}: not quite: {problem}. Hint: {hint}.")
     elif is_correct(name, answer):
         print(f"{name}: correct!")
     else:

@@ -46,3 +46,40 @@ def test_set_answers_accept_a_list_or_array_of_all_tied_answers():
     assert is_correct("01-rarest-style", list(rarest))
     assert is_correct("01-rarest-style", np.asarray(rarest))
     assert not is_correct("01-rarest-style", [counts.idxmax()])
+
+
+def _pooled_shape(n_mels, n_frames, pools):
+    for pf, pt in pools:
+        n_mels, n_frames = n_mels // pf, n_frames // pt
+    return n_mels, n_frames
+
+
+def _macro_roc_auc(y_true, y_score):
+    from sklearn.metrics import roc_auc_score
+
+    values = [roc_auc_score(y_true[:, j], y_score[:, j]) for j in range(y_true.shape[1])
+              if 0 < y_true[:, j].sum() < len(y_true)]
+    return float(np.mean(values))
+
+
+def test_code_exercises_accept_a_right_function_and_reject_wrong_ones(capsys):
+    """Code exercises run the learner's function on random inputs against the reference."""
+    assert is_correct("02-pooled-shape", _pooled_shape)
+    assert is_correct("02-macro-roc-auc", _macro_roc_auc)
+    assert not is_correct("02-pooled-shape", lambda m, f, p: (m // 2, f // 2))
+    assert not is_correct("02-pooled-shape", (3, 4))  # a result, not a function
+    # a mean over every tag (also those without positives) is the classic mistake: NaN or wrong
+    assert not is_correct("02-macro-roc-auc", lambda y, s: float(np.nanmean(
+        [np.mean(s[y[:, j] == 1, j]) for j in range(y.shape[1])])))
+    check("02-pooled-shape", _pooled_shape)
+    check("02-pooled-shape", lambda m, f, p: None)
+    check("02-pooled-shape", lambda m, f, p: 1 / 0)
+    out = capsys.readouterr().out.splitlines()
+    assert "correct!" in out[0] and "not answered yet" in out[1]
+    assert "raised ZeroDivisionError" in out[2] and "Hint" in out[2]
+
+
+def test_code_exercise_hints_do_not_contain_the_solution():
+    for name in ("02-pooled-shape", "02-macro-roc-auc"):
+        hint = EXERCISES[name].hint
+        assert "//" not in hint and "def " not in hint and "np.mean" not in hint
