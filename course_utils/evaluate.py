@@ -781,7 +781,8 @@ def evaluate_task(X, y, splits, task_type: str = "classification", protocol: str
 
     Returns:
         A dict: ``best_score`` (best mean score over the grid: the paper's number, optimistic),
-        ``best_params``, ``nested_score`` (``None`` without ``nested``), ``nested_params`` (the
+        ``best_params``, ``best_std`` (the standard deviation of that setting's score over the
+        splits: 0 for a single train/test split), ``nested_score`` (``None`` without ``nested``), ``nested_params`` (the
         setting chosen on each outer fold), ``scores_per_param`` (a DataFrame: the settings,
         ``mean_score``, ``std_score``, ``rank``, ``solver`` (``libsvm``, or ``ipm`` where the exact
         linear solver took over), ``fit_seconds`` (summed over splits) and one ``split<k>`` column
@@ -805,7 +806,8 @@ def evaluate_task(X, y, splits, task_type: str = "classification", protocol: str
     table = _scores_frame(grid, scores, solvers, seconds)
     best = int(np.argmax(table["mean_score"].to_numpy()))
     result = {"best_score": float(table["mean_score"].iloc[best]), "best_params": dict(grid[best]),
-              "nested_score": None, "nested_params": None, "scores_per_param": table}
+              "best_std": float(table["std_score"].iloc[best]), "nested_score": None, "nested_params": None,
+              "scores_per_param": table}
     if nested:
         chosen, outer = [], []
         for s, (tr, _) in enumerate(splits):
@@ -977,7 +979,8 @@ def paper_table(features_dir, tasks=TASKS, layer_sets=("01234", "mfcc"), protoco
 
     Returns:
         A DataFrame, one row per task (index ``task``), columns ``title``, then for each layer set
-        ``<set>_score``, ``<set>_published``, ``<set>_difference`` (score minus published),
+        ``<set>_score``, ``<set>_std`` (its standard deviation over the folds), ``<set>_published``,
+        ``<set>_difference`` (score minus published),
         ``<set>_params`` (the best setting, in words), ``<set>_seconds``, ``<set>_nested`` (with
         ``nested``), and ``note`` (why a cell is missing, e.g. ``urbansound_mfcc.npy``). Missing
         feature files give NaN, not an error. ``df.attrs`` holds ``protocol``, ``note`` and
@@ -996,8 +999,8 @@ def paper_table(features_dir, tasks=TASKS, layer_sets=("01234", "mfcc"), protoco
         for ls in layer_sets:
             bar.set_postfix_str(f"{task} {ls}")
             published = PUBLISHED.get(task, {}).get(ls, np.nan)
-            row.update({f"{ls}_score": np.nan, f"{ls}_published": published, f"{ls}_difference": np.nan,
-                        f"{ls}_params": "", f"{ls}_seconds": np.nan})
+            row.update({f"{ls}_score": np.nan, f"{ls}_std": np.nan, f"{ls}_published": published,
+                        f"{ls}_difference": np.nan, f"{ls}_params": "", f"{ls}_seconds": np.nan})
             if nested:
                 row[f"{ls}_nested"] = np.nan
             try:
@@ -1006,6 +1009,7 @@ def paper_table(features_dir, tasks=TASKS, layer_sets=("01234", "mfcc"), protoco
                 notes.append(f"{ls}: {exc}")
             else:
                 row[f"{ls}_score"] = res["best_score"]
+                row[f"{ls}_std"] = res.get("best_std", np.nan)  # older cached results lack it
                 row[f"{ls}_difference"] = res["best_score"] - published
                 row[f"{ls}_params"] = describe_params(res["best_params"])
                 row[f"{ls}_seconds"] = res["seconds"]

@@ -315,8 +315,11 @@ def plot_tag_scores(per_tag, metric: str = "roc_auc", ax=None, title: str = ""):
     ax.bar(table["tag"], table[metric], color=colours)
     scale = plt.cm.ScalarMappable(cmap="viridis", norm=plt.Normalize(0, most))
     ax.figure.colorbar(scale, ax=ax, pad=0.01, label="positive clips")
+    # ROC-AUC starts at chance (0.5), so that a bar's height is what the model adds to chance;
+    # a tag below chance still shows (the axis then starts lower).
+    low = 0.0 if metric != "roc_auc" else min(0.5, np.floor(table[metric].min() * 20) / 20)
     ax.axhline(0.5 if metric == "roc_auc" else 0, color="gray", ls=":", lw=1)
-    ax.set(ylabel=metric.replace("_", "-").upper(), title=title, ylim=(0.4 if metric == "roc_auc" else 0, 1.0))
+    ax.set(ylabel=metric.replace("_", "-").upper(), title=title, ylim=(low, 1.0))
     ax.tick_params(axis="x", rotation=90, labelsize=8)
     return ax
 

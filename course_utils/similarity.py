@@ -879,7 +879,7 @@ def ranking_scores(ranks: np.ndarray, sim: np.ndarray, k: int = 10,
 
 def retrieval_table(embeddings: dict, y_tags, k: int = 10, seed: int = 0, *,
                     threshold: float = RELEVANCE_THRESHOLD, method: str = "jaccard",
-                    random_baseline: bool = True) -> pd.DataFrame:
+                    random_baseline: bool = True, interval: bool = False) -> pd.DataFrame:
     """Retrieval quality of several systems on one collection: every clip queries all the others.
 
     Each query's own clip is left out of its ranking; the clips whose tag similarity to it is
@@ -895,10 +895,13 @@ def retrieval_table(embeddings: dict, y_tags, k: int = 10, seed: int = 0, *,
         threshold: relevance threshold on the tag similarity (Jaccard 0.3 by default).
         method: the tag similarity, ``"jaccard"`` or ``"tfidf"``.
         random_baseline: add a first row ``"random"`` (random rankings).
+        interval: add ``mAP_low`` and ``mAP_high``, a 95% bootstrap interval of the mAP over the
+            queries (1,000 resamples, seeded by ``seed``; every system is resampled with the
+            same queries, so their intervals are comparable).
 
     Returns:
         DataFrame indexed by ``system`` with columns ``P@{k}``, ``mAP``, ``NDCG@{k}`` and
-        ``queries`` (queries with at least one relevant clip).
+        ``queries`` (queries with at least one relevant clip), and the interval columns.
     """
     y = np.asarray(y_tags)
     sim = tag_similarity(y, method)
@@ -910,10 +913,15 @@ def retrieval_table(embeddings: dict, y_tags, k: int = 10, seed: int = 0, *,
             raise ValueError(f"{name}: {len(emb)} embeddings for {len(y)} tagged clips")
         systems[name] = rankings(emb)
     rows = []
+    resamples = np.random.default_rng(seed).integers(0, len(y), size=(1000, len(y)))
     for name, ranks in systems.items():
         s = ranking_scores(ranks, sim, k, threshold)
-        rows.append({"system": name, f"P@{k}": np.nanmean(s["P@k"]), "mAP": np.nanmean(s["AP"]),
-                     f"NDCG@{k}": np.nanmean(s["NDCG@k"]), "queries": int(np.sum(~np.isnan(s["AP"])))})
+        row = {"system": name, f"P@{k}": np.nanmean(s["P@k"]), "mAP": np.nanmean(s["AP"]),
+               f"NDCG@{k}": np.nanmean(s["NDCG@k"]), "queries": int(np.sum(~np.isnan(s["AP"])))}
+        if interval:
+            means = np.nanmean(np.asarray(s["AP"])[resamples], axis=1)
+            row["mAP_low"], row["mAP_high"] = np.percentile(means, [2.5, 97.5])
+        rows.append(row)
     return pd.DataFrame(rows).set_index("system")
 
 
@@ -922,7 +930,9 @@ def evaluation_embeddings(data, model, subset: str = "test", *, progress: bool =
 
     ``"MFCC"``: the 120-value summary, ``"convnet"``: the course tagger's 160-value transfer
     feature (both cached by :func:`course_utils.transfer.cached_features` and standardised with
-    the training split's statistics), ``"siamese"``: ``model``'s embedding.
+    the training split's statistics), ``"tagger (50 tags)"``: the course tagger's own 50 tag
+    probabilities (the tagger was trained on the very tags that define similarity, so this is
+    the baseline a learnt embedding must beat), ``"siamese"``: ``model``'s embedding.
 
     Args:
         data: :class:`course_utils.tagging.TaggerData`.
@@ -931,9 +941,9 @@ def evaluation_embeddings(data, model, subset: str = "test", *, progress: bool =
         progress: progress bars while features are extracted the first time.
 
     Returns:
-        ``{"MFCC": (n, 120), "convnet": (n, 160), "siamese": (n, d)}``.
+        ``{"MFCC": (n, 120), "convnet": (n, 160), "tagger (50 tags)": (n, 50), "siamese": (n, d)}``.
     """
-    from course_utils import tagging, transfer
+    from course_utils import tagging, training, transfer
 
     variant = data.df.attrs.get("variant", "mini")
     rows, train = data.split[subset], data.split["train"]
@@ -941,7 +951,8 @@ def evaluation_embeddings(data, model, subset: str = "test", *, progress: bool =
     tagger, _ = tagging.load_course_tagger(variant)
     conv = transfer.cached_features("magnatagatune", "convnet", data.df, model=tagger,
                                     model_path=models.default_model_path(variant), progress=progress)
-    out = {"MFCC": standardise(mfcc, train)[rows], "convnet": standardise(conv, train)[rows]}
+    out = {"MFCC": standardise(mfcc, train)[rows], "convnet": standardise(conv, train)[rows],
+           "tagger (50 tags)": training.predict_clips(tagger, np.asarray(data.x[rows], dtype=np.float32))}
     if model is not None:
         out["siamese"] = embed_clips(model, data.x, rows)
     return out
