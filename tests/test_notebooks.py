@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import nbformat
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,3 +57,33 @@ def test_no_machine_paths_or_errors_in_stored_outputs(path):
             assert out.get("output_type") != "error"
             text = str(out.get("text", "")) + str(out.get("data", {}).get("text/plain", ""))
             assert not re.search(r"/(work|root|home|tmp)/", text), f"machine path in {path.name}: {text[:120]}"
+
+
+def _tagged_source(path, tag):
+    """The source of the one cell of a notebook that carries ``tag``."""
+    found = [c.source for c in _cells(path) if tag in c.get("metadata", {}).get("tags", [])]
+    assert len(found) == 1, f"{path.name}: expected one cell tagged {tag!r}, found {len(found)}"
+    return found[0]
+
+
+def _layer_rows(model):
+    return [(layer.name, type(layer).__name__, tuple(layer.output.shape[1:]), layer.count_params())
+            for layer in model.layers]
+
+
+@pytest.mark.parametrize("frames", [128, 256, 1360])
+def test_notebook_02_writes_the_same_network_as_models_compact_convnet(frames):
+    """Notebook 02 writes the compact convnet in plain Keras; the package keeps the tested copy.
+    Both must have the same layers (names, types), output shapes and parameter counts."""
+    from course_utils import models
+
+    namespace = {}
+    exec(_tagged_source(REPO / "notebooks" / "02_training_the_tagger.ipynb", "model-definition"), namespace)
+    pools = models.pool_sizes(96, frames)
+    mine = namespace["build_compact_convnet"](frames, pools, n_tags=50)
+    reference = models.compact_convnet(n_mels=96, n_frames=frames, n_tags=50)
+    assert _layer_rows(mine) == _layer_rows(reference)
+    assert mine.count_params() == reference.count_params()
+    # the fixed input scaling is the same map from dB to network units
+    x = np.linspace(-80, 10, 7, dtype="float32").reshape(1, 7, 1, 1)
+    assert np.allclose(mine.get_layer("input_scaling")(x), reference.get_layer("input_scaling")(x))
