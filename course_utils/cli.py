@@ -138,11 +138,8 @@ def _cmd_paper_table(args) -> int:
     from course_utils import evaluate, release
 
     folder = args.features_dir
-    if folder is None:
-        folder = release.release_dir()
-        if not release.is_complete(folder):
-            print(f"fetching the authors' release into {folder} ...", file=sys.stderr)
-            release.fetch_release(folder)
+    if folder is None:  # the data folder's copy, else the reference folder's, else a download
+        folder = release.fetch_release()
     tasks = args.tasks or list(evaluate.TASKS)
     unknown = [t for t in tasks if t not in evaluate.TASKS]
     if unknown:
