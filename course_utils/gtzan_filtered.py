@@ -253,7 +253,8 @@ def gtzan_filtered_table(features_dir=None, protocol: str = "paper", lists=None,
     Returns:
         A DataFrame indexed by ``system`` with ``published_random_10fold``,
         ``reproduced_random_10fold``, ``filtered_test``, ``ci_low``, ``ci_high`` (Wilson 95% over the
-        test tracks), ``valid_accuracy``, ``params`` and ``source``; NaN where a row has no such
+        test tracks), ``valid_accuracy``, ``n_tied`` (settings sharing the best valid accuracy; the
+        first in the grid's order is chosen), ``params`` and ``source``; NaN where a row has no such
         number. ``df.attrs``: ``protocol``, ``note``, ``n_test``, ``seconds``.
     """
     start = time.perf_counter()
@@ -271,12 +272,12 @@ def gtzan_filtered_table(features_dir=None, protocol: str = "paper", lists=None,
                 if random_cv else np.nan)
         rows.append({"system": title, "published_random_10fold": evaluate.PUBLISHED["gtzan_genre"][layers],
                      "reproduced_random_10fold": rand, "filtered_test": res["test_accuracy"], "ci_low": res["ci_low"],
-                     "ci_high": res["ci_high"], "valid_accuracy": res["valid_accuracy"],
+                     "ci_high": res["ci_high"], "valid_accuracy": res["valid_accuracy"], "n_tied": res["n_tied"],
                      "params": evaluate.describe_params(res["params"]), "source": "this course, the authors' release"})
     for system, acc, source in PUBLIC_RESULTS:
         rows.append({"system": system, "published_random_10fold": np.nan, "reproduced_random_10fold": np.nan,
                      "filtered_test": acc, "ci_low": np.nan, "ci_high": np.nan, "valid_accuracy": np.nan,
-                     "params": "", "source": source})
+                     "n_tied": np.nan, "params": "", "source": source})
     df = pd.DataFrame(rows).set_index("system")
     df.attrs.update(protocol=protocol, note=evaluate.protocol_note(protocol), n_test=n_test,
                     seconds=time.perf_counter() - start)
