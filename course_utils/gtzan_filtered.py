@@ -34,7 +34,9 @@ from course_utils.errors import CourseError, DatasetError, DownloadError
 LISTS_URL = "https://raw.githubusercontent.com/jordipons/sklearn-audio-transfer-learning/master/data/index/GTZAN"
 #: Split -> list file name.
 LIST_FILES = {"train": "train_filtered.txt", "valid": "valid_filtered.txt", "test": "test_filtered.txt"}
-#: SHA-256 of each list (one ``genre/genre.NNNNN.wav`` per line).
+#: SHA-256 of each list (one ``genre/genre.NNNNN.wav`` per line). An older revision of the
+#: repository (066fc6a) lists the same tracks as ``.au``: :func:`read_lists` reads either, but these
+#: digests pin the ``.wav`` lists.
 CHECKSUMS = {
     "train_filtered.txt": "2b04966cef1486f1a7767b74271533fa23e220388db804a1937835e1fc4fa3fa",
     "valid_filtered.txt": "f8fbee7c52397a0e0f3a91dc54fedecb2e27f5bdc9a9daeab8cb10d077e26956",
@@ -48,16 +50,18 @@ REFERENCE_SUBDIR = "gtzan_fault_filtered"
 Z95 = 1.959963984540054
 
 #: Public accuracies on the same split, for reference rows: (system, test accuracy, source).
-#: - musicnn, VGGish and OpenL3: Pons and Serra, "musicnn: pre-trained convolutional neural networks
-#:   for music audio tagging", ISMIR 2019 late-breaking demo (arXiv:1909.06654), transfer-learning
-#:   experiment with an SVM on the fault-filtered GTZAN split of sklearn-audio-transfer-learning;
-#: - MFCC + SVM: Pons and Serra, "Randomly weighted CNNs for (music) audio classification",
-#:   ICASSP 2019 (arXiv:1805.00237), as quoted by the README of sklearn-audio-transfer-learning.
+#: - musicnn (MSD, max-pool features), VGGish + PCA and OpenL3, each with an SVM: Pons and Serra,
+#:   "musicnn: pre-trained convolutional neural networks for music audio tagging", ISMIR 2019
+#:   late-breaking demo (arXiv:1909.06654), transfer learning on this split; the figures as issue 13
+#:   of the course quotes them (check them against the paper's table before quoting them elsewhere);
+#: - MFCC + SVM: the README of jordipons/sklearn-audio-transfer-learning, which takes it from Pons
+#:   and Serra, "Randomly weighted CNNs for (music) audio classification", ICASSP 2019
+#:   (arXiv:1805.00237).
 PUBLIC_RESULTS = (
     ("VGGish + PCA + SVM", 0.7758, "Pons & Serra 2019, musicnn (arXiv:1909.06654)"),
     ("OpenL3 + SVM", 0.7465, "Pons & Serra 2019, musicnn (arXiv:1909.06654)"),
-    ("musicnn (MSD) max-pool + SVM", 0.7724, "Pons & Serra 2019, musicnn (arXiv:1909.06654); sklearn-audio-transfer-learning README"),
-    ("MFCC + SVM", 0.5344, "Pons & Serra 2019, randomly weighted CNNs (arXiv:1805.00237); sklearn-audio-transfer-learning README"),
+    ("musicnn (MSD) max-pool + SVM", 0.7724, "Pons & Serra 2019, musicnn (arXiv:1909.06654)"),
+    ("MFCC + SVM", 0.5344, "sklearn-audio-transfer-learning README, from Pons & Serra 2019 (arXiv:1805.00237)"),
 )
 #: The released feature sets compared, with their titles.
 FEATURE_SETS = {"01234": "Choi et al. convnet, layers 01234", "mfcc": "MFCC (Choi et al. release)"}
@@ -116,7 +120,7 @@ def read_lists(folder=None) -> dict[str, list[str]]:
         path = folder / name
         if not path.is_file():
             raise DatasetError(f"{path}: GTZAN fault-filtered list not found (get it from {LISTS_URL}/{name})")
-        lines = [line.strip() for line in path.read_text().splitlines()]
+        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
         out[split] = [Path(line.replace("\\", "/")).stem for line in lines if line]
     return out
 
