@@ -12,7 +12,8 @@ The notebooks stay short because the reusable logic lives here, one module per c
 - :mod:`course_utils.transfer` and :mod:`course_utils.pretrained`: transfer features from the
   course's tagger and from the authors' pre-trained model (notebook 03);
 - :mod:`course_utils.evaluate` and :mod:`course_utils.release`: the six-task SVM protocol and the
-  authors' released features (notebook 04);
+  authors' released features (notebook 04); :mod:`course_utils.gtzan_filtered`: GTZAN genre on the
+  fault-filtered split;
 - :mod:`course_utils.similarity`: siamese embedding and retrieval (notebook 05);
 - :mod:`course_utils.plots` and :mod:`course_utils.exercises`: the figures and exercises;
 - :mod:`course_utils.runner`: executing notebooks headless (``make course``);

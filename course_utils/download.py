@@ -10,7 +10,10 @@ a flaky connection must survive interruptions, so:
   into place, refusing members that would land outside it;
 - :func:`concatenate_parts` joins split archives (MagnaTagAtune's ``mp3.zip.001`` ...);
 - :func:`require_manual_files` explains what to do for datasets that cannot be downloaded
-  automatically (a licence to accept, no stable URL).
+  automatically (a licence to accept, no stable URL);
+- :func:`locate` finds the course's other external files (the authors' release and weights, the
+  example clips, split lists) in one order: the data folder, then the reference folder of
+  :func:`course_utils.paths.reference_dir` (used in place, never written to), then the network.
 
 Every failure raises :class:`~course_utils.errors.DownloadError` (or
 :class:`~course_utils.errors.DatasetError` for manual files) naming the URL and the file and
@@ -37,6 +40,7 @@ from urllib.request import Request, url2pathname, urlopen
 
 from tqdm.auto import tqdm
 
+from course_utils import paths
 from course_utils.cache import atomic_write, replace_folder, sha256_file, temp_path_for
 from course_utils.errors import DatasetError, DownloadError
 
@@ -52,6 +56,8 @@ __all__ = [
     "concatenate_parts",
     "download",
     "extract",
+    "intact",
+    "locate",
     "require_manual_files",
 ]
 
@@ -366,6 +372,78 @@ def download(
     if expected is not None and (key := _memo_key(dest)) is not None:
         _VERIFIED[(key, _algorithm(expected))] = expected
     return dest
+
+
+# --------------------------------------------------------------------------- external files
+
+
+def intact(path, sha256: str | None = None) -> bool:
+    """Whether ``path`` is a file whose digest matches ``sha256`` (without one: whether it exists).
+
+    Uses the one memoised checksum check of this module. Used by :func:`locate`.
+
+    Args:
+        path: the file.
+        sha256: the expected digest (SHA-256 hex, or ``md5:<hex>``), or ``None``.
+
+    Returns:
+        ``True`` or ``False``; never raises for a missing file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return False
+    expected = _normalise_sha(sha256)
+    return expected is None or _digest_like(path, expected) == expected
+
+
+def locate(files: Mapping[str, str | None], folder, reference: str | Mapping[str, str] | None,
+           urls: str | Mapping[str, str], *, progress: bool = True) -> dict[str, Path]:
+    """Find a group of external files in the course's one lookup order, downloading only if needed.
+
+    1. ``folder`` (a place in the data folder), when it holds every file, intact;
+    2. the reference folder (:func:`course_utils.paths.reference_dir`: ``$COURSE_REFERENCE_DIR``
+       or ``../shared/reference`` beside a checkout), when it holds every file, intact: the files
+       are used where they are, never copied or written to (a damaged copy is skipped, with a
+       warning);
+    3. the network: :func:`download` fetches into ``folder`` what is missing or damaged there.
+
+    A group is taken whole from one place, so that files read together (a release's features and
+    labels) come from the same copy. Used by :mod:`course_utils.release`,
+    :mod:`course_utils.pretrained` and :mod:`course_utils.gtzan_filtered`.
+
+    Args:
+        files: name -> expected digest (SHA-256 hex, ``md5:<hex>``, or ``None`` for none); a name
+            is a relative path under ``folder``.
+        folder: where the files are kept, and downloaded to, in the data folder.
+        reference: where they are under the reference folder: a sub-folder holding them under the
+            same names, or name -> relative path; ``None`` to skip step 2.
+        urls: a base URL (``<base>/<name>``), or name -> URL.
+        progress: show progress bars while downloading.
+
+    Returns:
+        name -> the path of the file found (all in ``folder``, or all in the reference folder).
+
+    Raises:
+        DownloadError: a file is in neither folder and could not be downloaded, or its download
+            has the wrong checksum (the message names the URL and the file).
+    """
+    folder = Path(folder)
+    local = {name: folder / name for name in files}
+    if all(intact(path, files[name]) for name, path in local.items()):
+        return local
+    root = paths.reference_dir() if reference is not None else None
+    if root is not None:
+        found = {name: root / (reference[name] if isinstance(reference, Mapping) else f"{reference}/{name}")
+                 for name in files}
+        damaged = [str(p) for name, p in found.items() if p.is_file() and not intact(p, files[name])]
+        if damaged:
+            logger.warning("reference copies with the wrong checksum, not used: %s", ", ".join(damaged))
+        elif all(p.is_file() for p in found.values()):
+            return found
+    for name, path in local.items():
+        url = urls[name] if isinstance(urls, Mapping) else f"{urls}/{name}"
+        download(url, path, files[name], progress=progress)
+    return local
 
 
 # --------------------------------------------------------------------------- archives

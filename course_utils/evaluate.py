@@ -166,7 +166,11 @@ def protocol_note(protocol: str) -> str:
 
 
 def _release_root(features_dir) -> Path:
-    """Accept either ``.../choi2017`` or ``.../choi2017/features``."""
+    """Accept ``.../choi2017``, ``.../choi2017/features``, or ``None`` (:func:`~course_utils.release.fetch_release`)."""
+    if features_dir is None:
+        from course_utils import release
+
+        return release.fetch_release(progress=False)
     path = Path(features_dir)
     return path if (path / "features").is_dir() or not (path.name == "features") else path.parent
 
@@ -196,8 +200,9 @@ def load_labels(features_dir, task: str) -> pd.DataFrame:
     Used by :func:`load_release` and :func:`cv_splits`; notebook 04.
 
     Args:
-        features_dir: the release folder (``.../choi2017``) or its ``features`` subfolder; the
-            labels are read from the sibling ``labels/<task>.csv``.
+        features_dir: the release folder (``.../choi2017``) or its ``features`` subfolder (``None``:
+            the release as :func:`course_utils.release.fetch_release` finds it); the labels are read
+            from the sibling ``labels/<task>.csv``.
         task: one of :data:`TASKS`.
 
     Returns:
@@ -250,7 +255,8 @@ def load_release(features_dir, task: str, layers: str = "01234"):
     Used by :func:`paper_table`, :func:`layer_heatmap_scores` and notebook 04.
 
     Args:
-        features_dir: the release folder (``.../choi2017``) or its ``features`` subfolder.
+        features_dir: the release folder (``.../choi2017``) or its ``features`` subfolder; ``None`` for
+            the release as :func:`course_utils.release.fetch_release` finds it.
         task: one of :data:`TASKS`.
         layers: which convnet layers to concatenate (``"01234"``, ``"0"``, ``"24"``...), the MFCC
             baseline (``"mfcc"``), or a ``+`` join such as ``"01234+mfcc"``.
@@ -264,6 +270,7 @@ def load_release(features_dir, task: str, layers: str = "01234"):
         DatasetError: a feature or label file is missing (the message names it; the release has
             no ``urbansound_mfcc.npy``), or the row counts disagree.
     """
+    features_dir = _release_root(features_dir)
     labels = load_labels(features_dir, task)
     blocks = []
     for path in feature_files(features_dir, task, layers):
@@ -966,7 +973,8 @@ def paper_table(features_dir, tasks=TASKS, layer_sets=("01234", "mfcc"), protoco
     Used by notebook 04 and the ``course-utils paper-table`` command.
 
     Args:
-        features_dir: the release folder (``.../choi2017``) or its ``features`` subfolder.
+        features_dir: the release folder (``.../choi2017``) or its ``features`` subfolder; ``None`` for
+            the release as :func:`course_utils.release.fetch_release` finds it.
         tasks: the rows, from :data:`TASKS`.
         layer_sets: the column groups: ``"01234"`` (all layers), ``"mfcc"``, or any feature set of
             :func:`load_release`.
@@ -989,6 +997,7 @@ def paper_table(features_dir, tasks=TASKS, layer_sets=("01234", "mfcc"), protoco
     from tqdm.auto import tqdm
 
     _check_choice("protocol", protocol, _PROTOCOLS)
+    features_dir = _release_root(features_dir)
     rows = []
     start = time.perf_counter()
     cells = [(t, ls) for t in tasks for ls in layer_sets]

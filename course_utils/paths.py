@@ -1,6 +1,8 @@
-"""Where the course keeps its data: downloads, generated mini datasets, caches and models.
+"""Where the course keeps its data (downloads, generated mini datasets, caches and models), and
+where it finds reference copies of external files.
 
-Used by every notebook (through :mod:`course_utils.datasets`) and by the CLI.
+Used by every notebook (through :mod:`course_utils.datasets`) and by the CLI;
+:func:`reference_dir` by :func:`course_utils.download.locate`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from pathlib import Path
 
 #: Environment variable that overrides the data folder.
 DATA_ENV = "COURSE_DATA_DIR"
+#: Environment variable naming a reference folder (read-only copies of external files).
+REFERENCE_ENV = "COURSE_REFERENCE_DIR"
 
 
 def repo_root() -> Path | None:
@@ -41,3 +45,26 @@ def data_dir() -> Path:
     path = path.resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def reference_dir() -> Path | None:
+    """A read-only folder of reference copies of the course's external files, if there is one.
+
+    The folder ``shared/reference`` beside a course checkout (as CI has it) holds the authors'
+    release, weights, example clips and split lists under the names that
+    :func:`course_utils.download.locate` asks for. Resolved in this order: the
+    ``COURSE_REFERENCE_DIR`` environment variable (for installs outside a checkout; when it is set,
+    the checkout's folder is not consulted, so pointing it at a missing folder turns the lookup
+    off); ``../shared/reference`` beside the repository checkout the package runs from.
+
+    Returns:
+        The absolute folder, or ``None`` when there is none (the variable names a missing folder,
+        or no checkout, or no ``shared/reference`` beside it). Nothing is created.
+    """
+    if os.environ.get(REFERENCE_ENV):
+        path = Path(os.environ[REFERENCE_ENV]).expanduser()
+    elif repo_root() is not None:
+        path = repo_root().parent / "shared" / "reference"
+    else:
+        return None
+    return path.resolve() if path.is_dir() else None

@@ -58,6 +58,8 @@ CHOI2017_URL = (
 CHOI2017_SHA256 = "b5042bd44de1fdd9d757b764d9246e6934f47c8bdc5c15bf13566495f3439d48"
 #: File name under ``data_dir()/models/``.
 CHOI2017_FILENAME = "choi2017_transfer_convnet_keras2.hdf5"
+#: Its path under the reference folder (:func:`course_utils.paths.reference_dir`).
+CHOI2017_REFERENCE = "choi2017/models/transfer_convnet_keras2.hdf5"
 
 #: The 50 Million Song Dataset tags of the model's outputs, in output order (as listed in the
 #: README of keunwoochoi/music-auto_tagging-keras; the file itself stores no tag names).
@@ -98,9 +100,10 @@ _EXPECTED_MELGRAM = {
 
 
 def choi2017_path() -> Path:
-    """Where the authors' model is kept: ``data_dir()/models/choi2017_transfer_convnet_keras2.hdf5``.
+    """Where the authors' model is kept in the data folder: ``data_dir()/models/choi2017_transfer_convnet_keras2.hdf5``.
 
-    Used by :func:`fetch_choi2017` and :func:`load_choi2017`.
+    The place a download or a copy by hand goes; :func:`fetch_choi2017` also finds the file in the
+    reference folder. Used by :func:`fetch_choi2017` and :func:`load_choi2017`.
 
     Returns:
         The path (the file may not exist yet).
@@ -112,36 +115,43 @@ def _how_to_get(dest: Path) -> str:
     """The instructions of every 'model missing' error: the URL, the place, or a path."""
     return (
         f"Download it by hand from\n  {CHOI2017_URL}\nand save it as\n  {dest}\n"
-        "(or point COURSE_DATA_DIR at a data folder whose models/ holds it), "
+        "(or point COURSE_DATA_DIR at a data folder whose models/ holds it, or "
+        f"{paths.REFERENCE_ENV} at a folder holding {CHOI2017_REFERENCE}), "
         "or pass the file's path: load_choi2017(path=...)."
     )
 
 
 def fetch_choi2017(*, progress: bool = True) -> Path:
-    """The authors' model file, downloaded (once, checksummed) if it is not here yet.
+    """The authors' model file, found in the course's lookup order, downloaded (once, checksummed) if need be.
 
-    Used by :func:`load_choi2017` (notebooks 02 and 03, ``course-utils tag/extract --model choi2017``).
+    Looked up (:func:`course_utils.download.locate`) at :func:`choi2017_path`, then at
+    ``choi2017/models/transfer_convnet_keras2.hdf5`` of the reference folder (read in place), and
+    downloaded to :func:`choi2017_path` otherwise. Used by :func:`load_choi2017` (notebooks 02 and
+    03, ``course-utils tag/extract --model choi2017``).
 
     Args:
         progress: show a progress bar while downloading.
 
     Returns:
-        :func:`choi2017_path`, holding a file whose SHA-256 is :data:`CHOI2017_SHA256`.
+        The file's path, whose SHA-256 is :data:`CHOI2017_SHA256`.
 
     Raises:
-        DownloadError: offline, the server failed, or the download has the wrong checksum; the
-            message gives the URL and the path to place the file at.
+        DownloadError: the file is nowhere here and could not be downloaded (offline, the server
+            failed, or the download has the wrong checksum); the message gives the URL and the path
+            to place the file at.
     """
     from course_utils import download
 
     dest = choi2017_path()
     try:
-        return download.download(CHOI2017_URL, dest, sha256=CHOI2017_SHA256, progress=progress)
+        found = download.locate({dest.name: CHOI2017_SHA256}, dest.parent, {dest.name: CHOI2017_REFERENCE},
+                                {dest.name: CHOI2017_URL}, progress=progress)
     except DownloadError as exc:
         raise DownloadError(
             f"The pre-trained convnet of Choi et al. (2017) is not on this computer and could not be "
             f"downloaded ({exc}).\n{_how_to_get(dest)}"
         ) from None
+    return found[dest.name]
 
 
 def read_weights(path) -> dict[str, np.ndarray]:
@@ -645,24 +655,30 @@ EXAMPLE_CLIPS = {
     "bensound-thejazzpiano.mp3": "341659712ceeb20ddd0735d252c7a2c3a9357790289f5e5a4ab7503eb8b35a3d",
 }
 EXAMPLE_CLIPS_URL = "https://raw.githubusercontent.com/keunwoochoi/music-auto_tagging-keras/master/data"
+#: Their folder under the reference folder (:func:`course_utils.paths.reference_dir`).
+EXAMPLE_CLIPS_REFERENCE = "audio"
 
 
 def fetch_example_clips(*, progress: bool = True) -> list[Path]:
-    """Download the four real music clips of the authors' tagging example (about 1.8 MB), checked.
+    """The four real music clips of the authors' tagging example (about 1.8 MB), checked.
 
-    Used by notebook 03, to hear the pre-trained model on real recordings.
+    Found in the course's lookup order (:func:`course_utils.download.locate`):
+    ``data/downloads/bensound/``, then ``audio/`` of the reference folder (read in place), else
+    downloaded into the former. Used by notebook 03, to hear the pre-trained model on real
+    recordings.
 
     Args:
         progress: show progress bars.
 
     Returns:
-        The local MP3 paths, under ``data/downloads/bensound/``.
+        The MP3 paths, in the order of :data:`EXAMPLE_CLIPS`.
 
     Raises:
-        CourseError: a clip could not be downloaded (e.g. offline) or failed its checksum.
+        CourseError: a clip is nowhere here and could not be downloaded (e.g. offline), or failed
+            its checksum.
     """
     from course_utils import download
 
-    folder = paths.data_dir() / "downloads" / "bensound"
-    return [download.download(f"{EXAMPLE_CLIPS_URL}/{name}", folder / name, sha, progress=progress)
-            for name, sha in EXAMPLE_CLIPS.items()]
+    found = download.locate(EXAMPLE_CLIPS, paths.data_dir() / "downloads" / "bensound", EXAMPLE_CLIPS_REFERENCE,
+                            EXAMPLE_CLIPS_URL, progress=progress)
+    return [found[name] for name in EXAMPLE_CLIPS]

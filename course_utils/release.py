@@ -3,10 +3,11 @@
 keunwoochoi/transfer_learning_music on GitHub ships, for the six transfer tasks, the convnet
 features of every layer (``data_feats/<task>_layer_<i>.npy``, 32 values per clip), the MFCC
 baseline (``data_feats/<task>_mfcc.npy``; none for UrbanSound8K) and the label files
-(``data_csv/<task>.csv``). :func:`fetch_release` downloads them with checksums into
-``data/full/choi2017_release/{features,labels}``, the layout that
-:func:`course_utils.evaluate.paper_table` reads. Used by notebook 04 and
-``course-utils paper-table``.
+(``data_csv/<task>.csv``). :func:`fetch_release` finds them in the course's lookup order
+(:func:`course_utils.download.locate`): ``data/full/choi2017_release/{features,labels}``, then
+``choi2017/`` of the reference folder (used in place), then a download with checksums into the
+data folder. That layout is what :func:`course_utils.evaluate.paper_table` reads. Used by
+notebook 04 and ``course-utils paper-table``.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ CHECKSUMS = {
 
 #: Environment variable pointing at an existing copy of the release (a folder with features/ and labels/).
 RELEASE_ENV = "CHOI2017_RELEASE"
+#: Where the release lies under the reference folder (:func:`course_utils.paths.reference_dir`).
+REFERENCE_SUBDIR = "choi2017"
 
 
 def release_dir() -> Path:
@@ -84,31 +87,33 @@ def is_complete(folder=None) -> bool:
 
 
 def fetch_release(folder=None, *, progress: bool = True) -> Path:
-    """Download the released features and labels (about 22 MB), checking every file's SHA-256.
+    """The released features and labels (about 22 MB), every file's SHA-256 checked.
 
-    Files already present and intact are not downloaded again; an interrupted download resumes.
+    Without ``folder``, found in the course's lookup order (:func:`course_utils.download.locate`):
+    :func:`release_dir` when complete and intact; else ``choi2017/`` of the reference folder
+    (``$COURSE_REFERENCE_DIR`` or ``../shared/reference`` beside a checkout), read in place; else
+    downloaded into :func:`release_dir`. With ``folder``, downloaded there (files already present
+    and intact are kept; an interrupted download resumes).
 
     Args:
-        folder: the target (default :func:`release_dir`).
+        folder: download into this folder instead of looking the release up.
         progress: show progress bars.
 
     Returns:
-        The folder, holding ``features/`` and ``labels/``.
+        The folder holding ``features/`` and ``labels/``.
 
     Raises:
         CourseError: a file could not be downloaded (offline, moved upstream) or its checksum is
             wrong; the message names it and says what to do.
     """
-    folder = Path(folder) if folder else release_dir()
-    for rel, sha in CHECKSUMS.items():
-        local_dir, name = rel.split("/", 1)
-        url = f"{BASE_URL}/{REMOTE_FOLDERS[local_dir]}/{name}"
-        try:
-            download.download(url, folder / rel, sha, progress=progress)
-        except CourseError as exc:
-            raise CourseError(
-                f"the authors' release could not be fetched ({exc}). Without internet, copy the repository's "
-                f"data_feats/ and data_csv/ folders to {folder}/features and {folder}/labels, or set {RELEASE_ENV} "
-                "to a folder that holds them."
-            ) from None
-    return folder
+    target = Path(folder) if folder else release_dir()
+    urls = {rel: f"{BASE_URL}/{REMOTE_FOLDERS[rel.split('/', 1)[0]]}/{rel.split('/', 1)[1]}" for rel in CHECKSUMS}
+    try:
+        found = download.locate(CHECKSUMS, target, None if folder else REFERENCE_SUBDIR, urls, progress=progress)
+    except CourseError as exc:
+        raise CourseError(
+            f"the authors' release could not be fetched ({exc}). Without internet, copy the repository's "
+            f"data_feats/ and data_csv/ folders to {target}/features and {target}/labels, or set {RELEASE_ENV} "
+            f"to a folder that holds them (or {paths.REFERENCE_ENV} to a folder whose {REFERENCE_SUBDIR}/ does)."
+        ) from None
+    return found["labels/gtzan_genre.csv"].parent.parent

@@ -27,3 +27,20 @@ def data_root(tmp_path, monkeypatch) -> Path:
     root = tmp_path / "data"
     monkeypatch.setenv("COURSE_DATA_DIR", str(root))
     return root
+
+
+@pytest.fixture
+def no_reference(tmp_path, monkeypatch) -> None:
+    """No reference folder: COURSE_REFERENCE_DIR names a missing folder, so ../shared is not consulted."""
+    monkeypatch.setenv("COURSE_REFERENCE_DIR", str(tmp_path / "no_reference_here"))
+
+
+@pytest.fixture
+def offline(monkeypatch) -> None:
+    """Every HTTP request of course_utils.download fails as without a network."""
+    from urllib.error import URLError
+
+    def refuse(*args, **kwargs):
+        raise URLError("network is unreachable (test)")
+
+    monkeypatch.setattr("course_utils.download.urlopen", refuse)

@@ -184,7 +184,7 @@ def test_tag_files_reports_bad_file(model, tmp_path):
     assert path == str(bad) and isinstance(result, AudioError)
 
 
-def test_missing_and_offline_says_how_to_get_it(data_root, monkeypatch):
+def test_missing_and_offline_says_how_to_get_it(data_root, no_reference, monkeypatch):
     def offline(*args, **kwargs):
         raise URLError("network is unreachable")
 
@@ -200,7 +200,7 @@ def test_missing_and_offline_says_how_to_get_it(data_root, monkeypatch):
     assert pretrained.CHOI2017_URL in str(info.value)
 
 
-def test_fetch_checks_the_checksum(data_root, tmp_path, monkeypatch):
+def test_fetch_checks_the_checksum(data_root, no_reference, tmp_path, monkeypatch):
     tampered = tmp_path / "tampered.hdf5"
     data = bytearray(MODEL_FILE.read_bytes())
     data[len(data) // 2] ^= 0x01
@@ -227,3 +227,9 @@ def test_tagger_info(data_root):
     from course_utils.models import block_output_names
 
     assert block_output_names(m) == [f"block{i}_elu" for i in range(1, 6)]
+
+
+def test_fetch_finds_the_reference_copy_offline(data_root, offline, monkeypatch):
+    monkeypatch.delenv("COURSE_REFERENCE_DIR", raising=False)
+    assert pretrained.fetch_choi2017(progress=False) == MODEL_FILE.resolve()  # read in place
+    assert not pretrained.choi2017_path().exists()
