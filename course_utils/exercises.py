@@ -52,6 +52,8 @@ class CodeExercise:
         hint: shown when the function is missing or wrong; never the solution.
         cases: how many random inputs to try.
         tolerance: absolute tolerance when comparing numbers.
+        adapt: turns the learner's answer into the function to compare (e.g. a class into
+            "fit it the way GridSearchCV would"); ``None`` when the answer is that function.
     """
 
     reference: Callable
@@ -59,6 +61,7 @@ class CodeExercise:
     hint: str
     cases: int = 25
     tolerance: float = 1e-6
+    adapt: Callable | None = None
 
 
 def _same(a, b, tolerance: float) -> bool:
@@ -95,6 +98,8 @@ def check_function(ex: CodeExercise, fn, seed: int = 0) -> str | None:
         ``None`` when every case agrees, else a one-line description of the first disagreement.
     """
     rng = np.random.default_rng(seed)
+    if ex.adapt is not None:
+        fn = ex.adapt(fn)
     for _ in range(ex.cases):
         args = ex.draw(rng)
         right = ex.reference(*args)
@@ -134,6 +139,27 @@ def _draw_tagging(rng: np.random.Generator) -> tuple:
     if y.sum() == 0:
         y[0, 0] = 1
     return y, rng.random((n, tags))
+
+
+def _as_grid_search_would(scaler_class):
+    """Fit a scaler class the way GridSearchCV does: clone, then set the switch, then fit."""
+    from sklearn.base import clone
+
+    def run(X, on):
+        scaler = clone(scaler_class()).set_params(on=on)
+        return scaler.fit(X).transform(X)
+
+    return run
+
+
+def _standardise_if(X, on):
+    X = np.asarray(X, dtype=float)
+    return (X - X.mean(0)) / np.where(X.std(0) > 0, X.std(0), 1.0) if on else X
+
+
+def _draw_features(rng: np.random.Generator) -> tuple:
+    n, d = int(rng.integers(5, 60)), int(rng.integers(1, 12))
+    return rng.normal(rng.uniform(-50, 50, d), rng.uniform(0.1, 30, d), size=(n, d)), bool(rng.random() < 0.5)
 
 
 def _pools(n_mels: int, n_frames: int):
@@ -211,6 +237,13 @@ EXERCISES: dict[str, Exercise | CodeExercise] = {
         lambda: len(transfer_columns("24")),
         "each block contributes 32 values (its 32 filters, averaged)",
         tolerance=0.0,
+    ),
+    "04-fixed-scaler": CodeExercise(
+        _standardise_if,
+        _draw_features,
+        "clone() builds a new scaler from get_params(), and set_params() only sets attributes: whatever is "
+        "decided in __init__ is never decided again. Where does the scaler meet the data?",
+        adapt=_as_grid_search_would,
     ),
     "04-largest-gain": Exercise(
         _largest_published_gain,

@@ -83,3 +83,24 @@ def test_code_exercise_hints_do_not_contain_the_solution():
     for name in ("02-pooled-shape", "02-macro-roc-auc"):
         hint = EXERCISES[name].hint
         assert "//" not in hint and "def " not in hint and "np.mean" not in hint
+
+
+def test_fixed_scaler_exercise_rejects_the_published_bug_and_accepts_a_fix():
+    from sklearn.preprocessing import StandardScaler
+
+    class Inert(StandardScaler):  # the published scaler: the switch is read in __init__ only
+        def __init__(self, on=False):
+            self.on = on
+            super().__init__(with_mean=on, with_std=on)
+
+    class Fixed(StandardScaler):
+        def __init__(self, on=False):
+            self.on = on
+            super().__init__()
+
+        def fit(self, X, y=None):
+            self.with_mean = self.with_std = self.on
+            return super().fit(X, y)
+
+    assert not is_correct("04-fixed-scaler", Inert)
+    assert is_correct("04-fixed-scaler", Fixed)
