@@ -1222,7 +1222,7 @@ def compare_features(name: str, table: pd.DataFrame, features: dict, *, protocol
         protocol: ``"paper"`` or ``"corrected"``.
 
     Returns:
-        One row per (task, feature set): ``task``, ``feature``, ``score``.
+        One row per (task, feature set): ``task``, ``feature``, ``score``, ``std`` (over folds).
     """
     rows = []
     for title, kind, split, target in COURSE_TASKS[name]:
@@ -1231,5 +1231,6 @@ def compare_features(name: str, table: pd.DataFrame, features: dict, *, protocol
             scored = table.assign(**{target: table[target] / 9.0})
         for feature, X in features.items():
             result = evaluate_features(X, scored, kind, split_column=split, target=target, protocol=protocol, nested=False)
-            rows.append({"task": title, "feature": feature, "score": result["best_score"]})
+            rows.append({"task": title, "feature": feature, "score": result["best_score"],
+                         "std": result.get("best_std", np.nan)})
     return pd.DataFrame(rows)
