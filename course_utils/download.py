@@ -63,6 +63,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: Set this environment variable (to anything) and nothing is fetched over the network: every
+#: external file must then be in the data folder or the reference folder.
+OFFLINE_ENV = "COURSE_OFFLINE"
+
 #: User-Agent header sent with every HTTP request.
 USER_AGENT = "course-utils (Deep Learning for Music Classification course; Python urllib)"
 
@@ -343,6 +347,9 @@ def download(
             return dest
         logger.warning("%s exists but its checksum is wrong; downloading it again", dest)
         dest.unlink()
+    if scheme != "file" and os.environ.get(OFFLINE_ENV):
+        raise DownloadError(f"{url}: not downloaded, {OFFLINE_ENV} is set (offline mode); place {dest.name} "
+                            f"at {dest} by hand, or unset {OFFLINE_ENV}")
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = _part_path(dest)
     if not resume:
