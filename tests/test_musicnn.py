@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_utils import musicnn, paths, plots
+from course_utils import cli, musicnn, paths, plots
 from course_utils.cache import sha256_file
 from course_utils.errors import AudioError, CourseError, DownloadError
 from course_utils.musicnn_original import OriginalGraph
@@ -277,3 +277,30 @@ def test_offline_pip_gives_one_line(data_root, monkeypatch):
     message = str(info.value)
     assert "\n" not in message and "No matching distribution" in message and "by hand" in message
     assert not list((data_root / "models").iterdir())
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_cli_tag_taggram_and_extract(session_data, clips, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(session_data))
+    png = tmp_path / "taggram.png"
+    assert cli.main(["tag", str(clips["thejazzpiano"]), "--model", "musicnn", "--top", "3", "--taggram", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "piano" in out and f"taggram of {clips['thejazzpiano']}: {png}" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{clips['cute']}\n{clips['dubstep']}\n")
+    npy = tmp_path / "feats.npy"
+    assert cli.main(["extract", str(listing), str(npy), "--model", "musicnn", "--kind", "max_pool", "--no-progress"]) == 0
+    assert np.load(npy).shape == (2, 753) and "MTT_musicnn max_pool" in capsys.readouterr().out
+
+
+def test_cli_bad_input_is_one_line(tmp_path, capsys):
+    listing = tmp_path / "list.txt"
+    listing.write_text("song.mp3\n")
+    assert cli.main(["extract", str(listing), str(tmp_path / "f.npy"), "--model", "choi2017", "--kind", "max_pool"]) == 1
+    assert cli.main(["tag", "song.mp3", "--model", "musicnn", "--taggram", str(tmp_path / "t.jpg2")]) == 1
+    assert cli.main(["tag", "song.mp3", "--model", "choi2017", "--taggram", str(tmp_path / "t.png")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and all(line.startswith("error: --") for line in err)
