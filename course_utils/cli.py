@@ -141,7 +141,7 @@ def _cmd_extract(args) -> int:
 
         model = musicnn.load_musicnn(musicnn_name)
         extract = musicnn.extract_features
-        feats = extract(files, model, kind=args.kind or "penultimate", batch_size=args.batch_size, on_error="nan",
+        feats = extract(files, model, kind=args.kind or "penultimate", on_error="nan",  # one patch at a time
                         progress=not args.no_progress)
     elif args.model == "choi2017":
         from course_utils import pretrained

@@ -73,6 +73,9 @@ SR, N_FFT, HOP_LENGTH, N_MELS = 16000, 512, 256, 96
 #: Frames per patch, and the seconds one patch spans (187 x 256 / 16000 = 2.992 s).
 PATCH_FRAMES = 187
 PATCH_SECONDS = PATCH_FRAMES * HOP_LENGTH / SR
+#: Patches per forward pass (musicnn's too): on a 2-core CPU, batches of 4 or 16 were no faster and
+#: took 0.5 to 0.9 GB more memory (benchmarks/musicnn.py).
+BATCH_SIZE = 1
 #: Feature kinds of :func:`extract_features` (musicnn models), with their widths.
 KINDS = {"penultimate": 200, "max_pool": 753, "mean_pool": 753}
 #: The 50 MagnaTagAtune tags of the MTT models, in output order (musicnn's ``MTT_LABELS``).
@@ -377,7 +380,7 @@ def _patches_of(item) -> np.ndarray:
     return patches(log_mel(y))
 
 
-def _run(model, x: np.ndarray, outputs=("tags",), batch_size: int = 16) -> list[np.ndarray]:
+def _run(model, x: np.ndarray, outputs=("tags",), batch_size: int = BATCH_SIZE) -> list[np.ndarray]:
     """The named layers' outputs for a stack of patches, batch by batch (eager, no retracing)."""
     import keras
 
@@ -389,7 +392,7 @@ def _run(model, x: np.ndarray, outputs=("tags",), batch_size: int = 16) -> list[
     return [np.concatenate([np.asarray(p[i]) for p in parts]) for i in range(len(outputs))]
 
 
-def taggram(file, model=None, *, batch_size: int = 16):
+def taggram(file, model=None, *, batch_size: int = BATCH_SIZE):
     """Tag probabilities over time: one row per 3 s patch (musicnn's "taggram").
 
     Returns:
@@ -402,14 +405,14 @@ def taggram(file, model=None, *, batch_size: int = 16):
     return np.arange(len(probs)) * PATCH_SECONDS, list(tags_of(model)), probs
 
 
-def predict_tags(files_or_signals, model=None, *, batch_size: int = 16) -> np.ndarray:
+def predict_tags(files_or_signals, model=None, *, batch_size: int = BATCH_SIZE) -> np.ndarray:
     """Tag probabilities of files or 16 kHz signals, averaged over their patches: ``(n, 50)``."""
     model = load_musicnn() if model is None else model
     return np.stack([_run(model, _patches_of(item), batch_size=batch_size)[0].mean(axis=0)
                      for item in files_or_signals]).astype(np.float32)
 
 
-def tag_files(files, top: int = 10, model=None, *, batch_size: int = 16) -> list:
+def tag_files(files, top: int = 10, model=None, *, batch_size: int = BATCH_SIZE) -> list:
     """The top tags of audio files: ``[(path, [(tag, probability), ...]) or (path, AudioError)]``."""
     from course_utils.metrics import top_k_tags
 
@@ -423,7 +426,7 @@ def tag_files(files, top: int = 10, model=None, *, batch_size: int = 16) -> list
     return results
 
 
-def extract_features(files, model=None, *, kind: str = "penultimate", batch_size: int = 16,
+def extract_features(files, model=None, *, kind: str = "penultimate", batch_size: int = BATCH_SIZE,
                      progress: bool = False, on_error: str = "raise") -> np.ndarray:
     """musicnn features of audio files, averaged over each file's patches.
 
