@@ -8,9 +8,11 @@ models; it never installs musicnn or its requirements. The facts below come from
 ``musicnn/models.py``, ``configuration.py``, ``extractor.py`` and each model's ``config.json``;
 the code is this course's own.
 
-**Front end** (numpy and librosa, :func:`log_mel`): mono audio at 16 kHz; librosa's mel
-spectrogram with n_fft 512, hop 256, 96 bands (Slaney mel scale and norm, power 2, centred
-frames, padded by reflection as librosa did in 2019); the power stored as float16 (as musicnn
+**Front end** (numpy and librosa, :func:`log_mel`): mono audio at 16 kHz (decoded and resampled by
+:func:`course_utils.audio.load_audio`, with soxr; musicnn's ``librosa.load`` of 2019 used
+resampy); librosa's mel spectrogram with n_fft 512, hop 256, 96 bands (Slaney mel scale and norm,
+power 2, centred frames padded by reflection, librosa's default until 0.9, which musicnn relied
+on); the power stored as float16 (as musicnn
 stored its training data), then ``log10(10000 x + 1)`` computed in float32. (The wheel's own
 ``10000 * x`` on the float16 array overflows to infinity under NumPy 2's casting rules and then
 gives every clip the same tags; NumPy 1, in use in 2019, computed it in float32, as here.)
@@ -33,11 +35,14 @@ max pooling 4x1 stride 2, then 2x2, 2x2, 2x2, 4x4; dropout 0.25 before convoluti
 flatten (256), dropout 0.5, dense 50, sigmoid. ``MSD_vgg`` was trained with other first two pools
 (4x1 stride 4x1, then 1x4 stride 1x4), as its stored graph (``.meta``) shows; the wheel's
 ``models.py`` rebuilds it with MTT_vgg's pools, so musicnn's own MSD_vgg tags differ from the
-trained network's. This port follows the stored graph. Batch norm has epsilon 0.001 and uses the stored
-moving averages; the dropouts are inactive (musicnn's ``is_training`` is False when tagging).
+trained network's (by up to 0.5 in probability). This port follows the stored graph. Batch norm
+has epsilon 0.001 and uses the stored moving averages; the dropouts are inactive (musicnn's
+``is_training`` is False when tagging).
 
-The exact reference is the wheel's own TensorFlow graph: ``tests/test_musicnn.py`` runs it and
-checks the Keras models against it (tags and the penultimate, max-pool and mean-pool features).
+The exact reference is the wheel's own TensorFlow graph (:mod:`course_utils.musicnn_original`):
+``tests/test_musicnn.py`` checks the Keras models against it (tags and the penultimate, max-pool
+and mean-pool features, within 1e-4 or a relative 1e-5), and ``benchmarks/musicnn.py`` records
+the largest differences.
 
 Used by ``course-utils tag --model musicnn`` (``--taggram``), ``course-utils extract --model
 musicnn --kind ...`` and :func:`course_utils.plots.plot_taggram`.
