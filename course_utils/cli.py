@@ -7,8 +7,10 @@ Subcommands:
 - ``features FILE...``: print the log-mel shape and MFCC summary of audio files (a quick check
   that a file decodes);
 - ``tag FILE... [--model PATH] [--top 10]``: the top tags of audio files (notebook 02);
+  ``--model musicnn`` (or ``MSD_musicnn``) uses musicnn, and ``--taggram PNG`` draws the first file's taggram;
 - ``train-tagger --variant mini|full``: train the compact convnet on MagnaTagAtune;
 - ``extract AUDIO_LIST.txt OUT.npy [--model PATH] [--layers 01234]``: transfer features (notebook 03);
+  ``--model musicnn --kind penultimate|max_pool|mean_pool`` for musicnn's;
 - ``similar QUERY_AUDIO [--k 10]``: nearest clips in the siamese embedding (notebook 05);
 - ``paper-table [--features-dir DIR] [--tasks ...] [--layers ...] [--json] [--gtzan-split filtered]``: the paper's
   SVM table (notebook 04), or GTZAN genre on the fault-filtered split;
@@ -52,11 +54,40 @@ def _cmd_features(args) -> int:
     return status
 
 
+def _musicnn_name(model) -> str | None:
+    """The musicnn checkpoint that ``--model`` names (``musicnn`` is MTT_musicnn), or None."""
+    from course_utils.musicnn import CLI_NAMES
+
+    return CLI_NAMES.get(model)
+
+
+def _write_taggram(path, model, out) -> None:
+    """Draw the musicnn taggram of one file into ``out`` (PNG, PDF or SVG), atomically."""
+    import matplotlib.pyplot as plt
+
+    from course_utils import cache, musicnn, plots
+
+    times, tags, probs = musicnn.taggram(path, model)
+    ax = plots.plot_taggram(times, tags, probs, title=f"{Path(path).name}: {model.name} taggram",
+                            patch_seconds=musicnn.PATCH_SECONDS)
+    with cache.atomic_write(Path(out)) as tmp:
+        ax.figure.savefig(tmp, dpi=120, bbox_inches="tight")
+    plt.close(ax.figure)
+    print(f"taggram of {path}: {out}")
+
+
 def _cmd_tag(args) -> int:
     from course_utils import pretrained, tagging
 
+    musicnn_name = _musicnn_name(args.model)
+    if args.taggram and (musicnn_name is None or Path(args.taggram).suffix.lower() not in (".png", ".pdf", ".svg")):
+        raise CourseError("--taggram needs --model musicnn (or MSD_musicnn) and a .png, .pdf or .svg file name")
     if args.model == "choi2017":
         model, info = pretrained.load_choi2017_tagger()
+    elif musicnn_name is not None:
+        from course_utils import musicnn
+
+        model, info = musicnn.load_musicnn(musicnn_name), {"input": "musicnn"}
     else:
         if args.model is None and not tagging.models.default_model_path("mini").is_file():
             print("No course-trained tagger yet: training it on the mini MagnaTagAtune first (a few minutes) ...",
@@ -64,6 +95,8 @@ def _cmd_tag(args) -> int:
         model, info = tagging.load_course_tagger("mini", args.model, train_if_missing=args.model is None)
     if info.get("input") == "audio":  # the authors' model takes raw audio
         results = pretrained.tag_files(args.files, top=args.top, model=model)
+    elif info.get("input") == "musicnn":
+        results = musicnn.tag_files(args.files, top=args.top, model=model)
     else:
         results = tagging.tag_files(model, info, args.files, top=args.top)
     status = 0
@@ -75,6 +108,8 @@ def _cmd_tag(args) -> int:
         print(path)
         for tag, p in result:
             print(f"  {tag:<14s} {p:.3f}")
+    if args.taggram and not isinstance(results[0][1], CourseError):
+        _write_taggram(args.files[0], model, args.taggram)
     return status
 
 
@@ -99,7 +134,17 @@ def _cmd_extract(args) -> int:
     files = [line for line in lines if line and not line.startswith("#")]
     if not files:
         raise CourseError(f"{args.audio_list}: no audio paths (one per line)")
-    if args.model == "choi2017":
+    musicnn_name = _musicnn_name(args.model)
+    if args.kind is not None and musicnn_name is None:
+        raise CourseError("--kind is for --model musicnn (or MSD_musicnn); the other models take --layers")
+    if musicnn_name is not None:
+        from course_utils import musicnn
+
+        model = musicnn.load_musicnn(musicnn_name)
+        extract = musicnn.extract_features
+        feats = extract(files, model, kind=args.kind or "penultimate", on_error="nan",  # one patch at a time
+                        progress=not args.no_progress)
+    elif args.model == "choi2017":
         from course_utils import pretrained
 
         model, _ = pretrained.load_choi2017_tagger()
@@ -116,7 +161,8 @@ def _cmd_extract(args) -> int:
     for exc in extract.errors:
         print(f"error: {exc}", file=sys.stderr)
     bad = len(extract.errors)
-    print(f"{args.out}: {feats.shape[0]} x {feats.shape[1]} features (layers {args.layers})"
+    what = f"{musicnn_name} {args.kind or 'penultimate'}" if musicnn_name else f"layers {args.layers}"
+    print(f"{args.out}: {feats.shape[0]} x {feats.shape[1]} features ({what})"
           + (f"; {bad} file(s) failed, their rows are NaN" if bad else ""))
     return 1 if bad else 0
 
@@ -233,9 +279,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tag", help="print the top tags of audio files")
     p.add_argument("files", nargs="+")
     p.add_argument("--model", default=None,
-                   help="a .keras tagger, or 'choi2017' for the authors' pre-trained model "
+                   help="a .keras tagger, 'choi2017' for the authors' pre-trained model, or 'musicnn' "
+                        "(MTT_musicnn; also MSD_musicnn, MTT_vgg, MSD_vgg) "
                         "(default: the course-trained tagger, trained first if missing)")
     p.add_argument("--top", type=int, default=10, help="how many tags to print (default 10)")
+    p.add_argument("--taggram", default=None, metavar="PNG",
+                   help="with --model musicnn: draw the first file's tags over time into this image")
     p.set_defaults(func=_cmd_tag)
 
     p = sub.add_parser("train-tagger", help="train the compact convnet on MagnaTagAtune")
@@ -249,8 +298,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("extract", help="convnet transfer features of a list of audio files")
     p.add_argument("audio_list", help="a text file with one audio path per line")
     p.add_argument("out", help="the .npy file to write, shape (n_files, 32 x number of layers)")
-    p.add_argument("--model", default=None, help="a .keras tagger, or 'choi2017' (default: the course-trained tagger)")
+    p.add_argument("--model", default=None,
+                   help="a .keras tagger, 'choi2017', or 'musicnn' / 'MSD_musicnn' (default: the course-trained tagger)")
     p.add_argument("--layers", default="01234", help="blocks to keep, e.g. 01234 (160 values), 4, 24")
+    p.add_argument("--kind", default=None, choices=["penultimate", "max_pool", "mean_pool"],
+                   help="with --model musicnn: which features (default penultimate, 200 values; the pools 753)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_extract)

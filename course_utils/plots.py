@@ -379,3 +379,36 @@ def plot_embedding_2d(points: np.ndarray, labels, ax=None, title: str = ""):
     ax.set(title=title, xticks=[], yticks=[])
     ax.legend(fontsize=7, loc="best", markerscale=0.8)
     return ax
+
+
+def plot_taggram(times, tags, probs, ax=None, title: str = "", top: int | None = None, patch_seconds: float | None = None):
+    """A taggram: each tag's probability (rows) over time in seconds (columns), as an image.
+
+    Used by ``course-utils tag --model musicnn --taggram PNG`` and with
+    :func:`course_utils.musicnn.taggram`.
+
+    Args:
+        times: the start of each patch in seconds, ``(k,)``.
+        tags: the tag names, one per column of ``probs``.
+        probs: ``(k, n_tags)`` probabilities.
+        ax: the axis to draw on (default: a new figure sized for the tags).
+        title: axis title.
+        top: show only the ``top`` tags of highest mean probability, best first (default: all,
+            in the model's order).
+        patch_seconds: the length of one patch (default: the spacing of ``times``, else 3 s).
+
+    Returns:
+        The axis.
+    """
+    times, probs = np.asarray(times, dtype=float), np.asarray(probs, dtype=float)
+    rows = np.arange(len(tags)) if top is None else np.argsort(-probs.mean(axis=0), kind="stable")[:top]
+    step = patch_seconds or (float(times[1] - times[0]) if len(times) > 1 else 3.0)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(6.0, min(14.0, 2 + 0.25 * len(times))), 1.0 + 0.19 * len(rows)))
+    end = float(times[-1]) + step if len(times) else step
+    image = ax.imshow(probs[:, rows].T, aspect="auto", origin="upper", cmap="viridis", vmin=0, vmax=1,
+                      interpolation="nearest", extent=(float(times[0]) if len(times) else 0.0, end, len(rows) - 0.5, -0.5))
+    ax.set_yticks(np.arange(len(rows)), [str(tags[i]) for i in rows], fontsize=8)
+    ax.set(xlabel="time (s)", title=title)
+    ax.figure.colorbar(image, ax=ax, pad=0.01, label="probability")
+    return ax
