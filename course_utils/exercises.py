@@ -162,6 +162,17 @@ def _draw_features(rng: np.random.Generator) -> tuple:
     return rng.normal(rng.uniform(-50, 50, d), rng.uniform(0.1, 30, d), size=(n, d)), bool(rng.random() < 0.5)
 
 
+def _precision_at_k(relevance, k: int) -> float:
+    from course_utils.similarity import precision_at_k
+
+    return precision_at_k(relevance, k)
+
+
+def _draw_ranking(rng: np.random.Generator) -> tuple:
+    n = int(rng.integers(5, 60))
+    return (rng.random(n) < rng.uniform(0.05, 0.6)).astype(int), int(rng.integers(1, n + 1))
+
+
 def _pools(n_mels: int, n_frames: int):
     from course_utils.models import pool_sizes
 
@@ -248,6 +259,11 @@ EXERCISES: dict[str, Exercise | CodeExercise] = {
     "04-largest-gain": Exercise(
         _largest_published_gain,
         "for each task subtract the MFCC score from the 01234 score in evaluate.PUBLISHED",
+    ),
+    "05-precision-at-k": CodeExercise(
+        _precision_at_k,
+        _draw_ranking,
+        "look at the first k entries of relevance only; what do you divide by when fewer than k are relevant?",
     ),
     "05-jaccard": Exercise(
         lambda: len({"rock", "guitar", "loud"} & {"rock", "guitar", "male"}) / len({"rock", "guitar", "loud"} | {"rock", "guitar", "male"}),

@@ -104,3 +104,8 @@ def test_fixed_scaler_exercise_rejects_the_published_bug_and_accepts_a_fix():
 
     assert not is_correct("04-fixed-scaler", Inert)
     assert is_correct("04-fixed-scaler", Fixed)
+
+
+def test_precision_at_k_exercise():
+    assert is_correct("05-precision-at-k", lambda r, k: float(np.sum(np.asarray(r)[:k]) / k))
+    assert not is_correct("05-precision-at-k", lambda r, k: float(np.mean(np.asarray(r)[:k])) if k > 3 else 0.0)
