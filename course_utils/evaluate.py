@@ -789,7 +789,7 @@ def evaluate_task(X, y, splits, task_type: str = "classification", protocol: str
     Returns:
         A dict: ``best_score`` (best mean score over the grid: the paper's number, optimistic),
         ``best_params``, ``best_std`` (the standard deviation of that setting's score over the
-        splits: 0 for a single train/test split), ``nested_score`` (``None`` without ``nested``), ``nested_params`` (the
+        splits; NaN for a single train/test split), ``nested_score`` (``None`` without ``nested``), ``nested_params`` (the
         setting chosen on each outer fold), ``scores_per_param`` (a DataFrame: the settings,
         ``mean_score``, ``std_score``, ``rank``, ``solver`` (``libsvm``, or ``ipm`` where the exact
         linear solver took over), ``fit_seconds`` (summed over splits) and one ``split<k>`` column
@@ -813,7 +813,8 @@ def evaluate_task(X, y, splits, task_type: str = "classification", protocol: str
     table = _scores_frame(grid, scores, solvers, seconds)
     best = int(np.argmax(table["mean_score"].to_numpy()))
     result = {"best_score": float(table["mean_score"].iloc[best]), "best_params": dict(grid[best]),
-              "best_std": float(table["std_score"].iloc[best]), "nested_score": None, "nested_params": None,
+              "best_std": float(table["std_score"].iloc[best]) if len(splits) > 1 else float("nan"),
+              "nested_score": None, "nested_params": None,
               "scores_per_param": table}
     if nested:
         chosen, outer = [], []
@@ -1073,8 +1074,8 @@ def format_table(df: pd.DataFrame) -> str:
         head += f" | {ls + ' paper':>12s} {'ours':>6s} {'diff':>7s}" + (f" {'nested':>7s}" if nested else "")
     lines = [f"SVM scores (accuracy; R² for emoMusic): {df.attrs.get('note', '')}", head, "-" * len(head)]
 
-    def num(v, fmt):
-        return format(v, fmt) if pd.notna(v) else "—"
+    def num(v, fmt):  # rounded first, so that a difference of -1e-16 prints as +0.000 on every machine
+        return format(round(float(v), 3) + 0.0, fmt) if pd.notna(v) else "—"
 
     for task, row in df.iterrows():
         line = f"{row.get('title', task):24s}"
