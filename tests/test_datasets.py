@@ -332,3 +332,61 @@ def test_download_of_a_complete_dataset_fetches_nothing(tmp_path, monkeypatch):
     spec = dataclasses.replace(datasets.get_spec("gtzan_speechmusic"), fetch=no_fetch)
     monkeypatch.setitem(datasets.REGISTRY, "gtzan_speechmusic", spec)
     assert datasets.download("gtzan_speechmusic", root=folder) == folder
+
+
+# ---------------------------------------------------------------- rebuilds never lose a user's file (issue 16)
+
+def _add_user_files(root: Path) -> dict:
+    (root / "my_notes.txt").write_text("my notes")
+    _sine(root / "my_recordings" / "x.wav")
+    return {p: p.read_bytes() for p in (root / "my_notes.txt", root / "my_recordings" / "x.wav")}
+
+
+def test_rebuilding_a_damaged_mini_dataset_keeps_the_users_files(tmp_path, small_minis):
+    root = datasets.synthesize("gtzan_speechmusic", root=tmp_path / "R", progress=False)
+    mine = _add_user_files(root)
+    victim = sorted((root / "music_speech" / "speech_wav").glob("*.wav"))[0]
+    original = victim.read_bytes()
+    victim.write_bytes(original[:100])  # truncated: the next load rebuilds
+    datasets.load_dataset("gtzan_speechmusic", root=root)
+    assert victim.read_bytes() == original
+    assert {p: p.read_bytes() for p in mine} == mine, "a rebuild deleted the user's files"
+    assert cache.verify_manifest(root) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["R"], "no temporary folder is left"
+
+
+def test_a_mini_dataset_is_never_replaced_by_another_one(tmp_path, small_minis):
+    root = datasets.synthesize("gtzan_speechmusic", root=tmp_path / "R", progress=False)
+    (root / "NOTES.txt").write_text("my notes")
+    before = _digests(root)
+    with pytest.raises(DatasetError, match=r"gtzan_speechmusic.*not urbansound8k.*nothing was changed"):
+        datasets.load_dataset("urbansound8k", root=root)
+    assert _digests(root) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["R"]
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt"])
+def test_a_mini_dataset_with_a_damaged_manifest_is_repaired(tmp_path, small_minis, damage):
+    """README: a damaged mini dataset is detected and rebuilt, the manifest included."""
+    root = datasets.synthesize("gtzan_speechmusic", root=tmp_path / "R", progress=False)
+    mine = _add_user_files(root)
+    manifest = root / cache.MANIFEST_NAME
+    if damage == "missing":
+        manifest.unlink()
+    else:
+        manifest.write_text('{"format": 1, "files": {"music_speech/mus')  # cut short
+    df = datasets.load_dataset("gtzan_speechmusic", root=root)
+    assert len(df) == 6 and cache.verify_manifest(root) == []
+    assert {p: p.read_bytes() for p in mine} == mine
+
+
+def test_a_foreign_folder_in_the_datasets_layout_is_refused_with_the_reason(tmp_path, small_minis):
+    """A folder in the real layout without a manifest (the user's own data) is left alone."""
+    root = tmp_path / "R"
+    for label in ("music", "speech"):
+        _sine(root / "music_speech" / f"{label}_wav" / f"{label}_000.wav", seconds=1.0)
+    before = _digests(root)
+    with pytest.raises(DatasetError, match=r"no MANIFEST.json.*0 of 6.*nothing was changed.*variant='full'"):
+        datasets.load_dataset("gtzan_speechmusic", root=root)
+    assert _digests(root) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["R"]
