@@ -38,6 +38,7 @@ from urllib.request import Request, url2pathname, urlopen
 from tqdm.auto import tqdm
 
 from course_utils.cache import atomic_write, replace_folder, sha256_file, temp_path_for
+from course_utils.download_checks import mismatch_note, set_aside
 from course_utils.errors import DatasetError, DownloadError
 
 try:  # optional codecs of tarfile
@@ -297,7 +298,8 @@ def download(
     with a ``Range: bytes=N-`` request; a server that answers with the whole file (200)
     makes it start over. If ``dest`` exists and matches ``sha256`` (or no ``sha256`` is
     given), it is returned at once without any network access; a ``dest`` with the wrong
-    checksum is deleted and downloaded again.
+    checksum (perhaps placed by hand) is kept as ``DEST.bad`` and downloaded again, and an
+    error then says so.
 
     Used by :mod:`course_utils.datasets` and ``course-utils data download`` for the real
     datasets (into ``data/downloads/``).
@@ -328,15 +330,39 @@ def download(
         raise ValueError(f"download: unsupported URL {url!r} (use http://, https:// or file://)")
     if dest.is_dir():
         raise ValueError(f"download: {dest} is a folder; give the path of the file to create")
-    if dest.exists():
-        if expected is None:
-            logger.info("%s already exists, not downloading %s", dest, url)
-            return dest
-        if _digest_like(dest, expected) == expected:
-            logger.info("%s already downloaded and verified", dest)
-            return dest
-        logger.warning("%s exists but its checksum is wrong; downloading it again", dest)
-        dest.unlink()
+    if dest.exists() and expected is None:
+        logger.info("%s already exists, not downloading %s", dest, url)
+        return dest
+    valid, note = _check_existing(dest, expected)
+    if valid:
+        logger.info("%s already downloaded and verified", dest)
+        return dest
+    try:
+        _fetch(url, dest, scheme, expected, resume=resume, timeout=timeout, chunk_size=chunk_size, progress=progress)
+    except DownloadError as exc:
+        raise DownloadError(f"{note} {exc}" if note else str(exc)) from None
+    if note:
+        logger.warning("%s It was downloaded again.", note)
+    return dest
+
+
+def _check_existing(dest: Path, expected: str | None) -> tuple[bool, str]:
+    """Whether ``dest`` is there with the expected checksum; one that is not is set aside as ``.bad``.
+
+    Returns ``(valid, note)``: ``note`` says which file was set aside and why ("" if none); the
+    caller reports it (in its error, or as a warning once the file was downloaded again).
+    """
+    if expected is None or not dest.exists():
+        return False, ""
+    actual = _digest_like(dest, expected)
+    if actual == expected:
+        return True, ""
+    return False, mismatch_note(dest, set_aside(dest), actual, expected)
+
+
+def _fetch(url: str, dest: Path, scheme: str, expected: str | None, *, resume: bool, timeout: float,
+           chunk_size: int, progress: bool) -> None:
+    """Transfer ``url`` into ``DEST.part``, check it, and rename it onto ``dest``."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = _part_path(dest)
     if not resume:
@@ -365,7 +391,6 @@ def download(
     os.replace(part, dest)
     if expected is not None and (key := _memo_key(dest)) is not None:
         _VERIFIED[(key, _algorithm(expected))] = expected
-    return dest
 
 
 # --------------------------------------------------------------------------- archives
@@ -393,18 +418,27 @@ def download_first(urls, dest, sha256=None, **kwargs) -> Path:
         DownloadError: every mirror failed; the message lists each mirror's error.
     """
     urls = [urls] if isinstance(urls, str) else list(urls)
+    expected = _normalise_sha(sha256)
+    valid, note = _check_existing(Path(dest), expected)
+    if valid:
+        return Path(dest)
     errors = []
     for url in urls:
         try:
-            return download(url, dest, sha256, **kwargs)
+            result = download(url, dest, sha256, **kwargs)
+            if note:
+                logger.warning("%s It was downloaded again.", note)
+            return result
         except DownloadError as exc:
             errors.append(f"  {url}: {exc}")
             if sha256 is None:
                 _part_path(Path(dest)).unlink(missing_ok=True)
+    want = f" (its checksum must be {expected})" if expected else ""
     raise DownloadError(
-        f"Could not download {Path(dest).name} from any of its {len(urls)} address(es):\n" + "\n".join(errors)
+        (f"{note}\n" if note else "")
+        + f"Could not download {Path(dest).name} from any of its {len(urls)} address(es):\n" + "\n".join(errors)
         + "\nCheck your connection and run the same command again; if every address is dead, get the file "
-        f"by other means and place it at {Path(dest).resolve()}."
+        f"by other means and place it at {Path(dest).resolve()}{want}."
     )
 
 

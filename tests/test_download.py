@@ -275,6 +275,49 @@ def test_existing_bad_dest_is_downloaded_again(server, tmp_path):
     assert dest.read_bytes() == DATA
 
 
+def test_existing_bad_dest_is_kept_as_bad(server, tmp_path):
+    dest = tmp_path / "data.bin"
+    dest.write_bytes(b"old version")
+    download(f"{server.url}/data.bin", dest, SHA, progress=False)
+    assert dest.read_bytes() == DATA
+    assert (tmp_path / "data.bin.bad").read_bytes() == b"old version"
+
+
+def test_a_placed_archive_with_the_wrong_checksum_is_kept_and_explained(tmp_path):
+    """Issue 16: a file placed by hand (as the error says to) must never be deleted silently."""
+    from course_utils.download import download_first
+
+    dest = tmp_path / "downloads" / "genres.tar.gz"
+    dest.parent.mkdir()
+    junk = os.urandom(5 << 20)
+    dest.write_bytes(junk)
+    with pytest.raises(DownloadError) as info:
+        download_first(["http://127.0.0.1:9/genres.tar.gz"], dest, SHA, progress=False)
+    message = str(info.value)
+    bad = tmp_path / "downloads" / "genres.tar.gz.bad"
+    assert bad.read_bytes() == junk and not dest.exists()
+    assert "checksum does not match" in message and f"expected {SHA}" in message and str(bad) in message
+    dest.write_bytes(junk)  # placed again: a second .bad, the first one kept
+    with pytest.raises(DownloadError):
+        download_first(["http://127.0.0.1:9/genres.tar.gz"], dest, SHA, progress=False)
+    assert bad.read_bytes() == junk and (tmp_path / "downloads" / "genres.tar.gz.1.bad").read_bytes() == junk
+
+
+def test_cli_download_offline_keeps_a_placed_archive(data_root, monkeypatch, capsys):
+    from course_utils.cli import main
+    from course_utils.datasets import gtzan
+
+    monkeypatch.setattr(gtzan, "GENRE_URLS", ("http://127.0.0.1:9/genres.tar.gz",))
+    placed = data_root / "downloads" / "genres.tar.gz"
+    placed.parent.mkdir(parents=True)
+    junk = os.urandom(5 << 20)
+    placed.write_bytes(junk)
+    assert main(["data", "download", "gtzan_genre"]) == 1
+    err = capsys.readouterr().err
+    assert (data_root / "downloads" / "genres.tar.gz.bad").read_bytes() == junk
+    assert "checksum does not match" in err and gtzan.GENRE_CHECKSUM in err and "Traceback" not in err
+
+
 def test_file_url(tmp_path):
     src = tmp_path / "source folder" / "data.bin"
     src.parent.mkdir()
