@@ -88,12 +88,9 @@ def _cmd_train_tagger(args) -> int:
 
 
 def _cmd_extract(args) -> int:
-    from pathlib import Path
+    from course_utils import cache, tagging, transfer, validate
 
-    import numpy as np
-
-    from course_utils import cache, tagging, transfer
-
+    out = validate.npy_output(args.out)  # before hours of extraction, not after
     lines = [line.strip() for line in Path(args.audio_list).read_text().splitlines()]
     files = [line for line in lines if line and not line.startswith("#")]
     if not files:
@@ -110,8 +107,7 @@ def _cmd_extract(args) -> int:
         extract = transfer.extract_convnet_features
         feats = extract(model, files, crop_frames=int(info["crop_frames"]), layers=args.layers,
                         batch_size=args.batch_size, on_error="nan", progress=not args.no_progress)
-    with cache.atomic_write(Path(args.out)) as tmp:
-        np.save(tmp, feats)
+    cache.atomic_save_npy(out, feats)
     for exc in extract.errors:
         print(f"error: {exc}", file=sys.stderr)
     bad = len(extract.errors)

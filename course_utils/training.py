@@ -40,12 +40,11 @@ _FLUSH_EVERY = 64
 
 
 def _file_signature(path: Path) -> list:
-    """``[absolute path, size, mtime_ns]`` of an audio file, so that a changed file changes the cache key."""
+    """``[absolute path, size, mtime_ns]`` of an audio file (:func:`course_utils.cache.file_signature`), or an AudioError."""
     try:
-        st = path.stat()
+        return cache.file_signature(path)
     except OSError:
         raise AudioError(path, "file not found", "check the path, or download or generate the dataset first") from None
-    return [str(path), int(st.st_size), int(st.st_mtime_ns)]
 
 
 def _cache_params(sr, duration, n_mels, dtype) -> dict:
