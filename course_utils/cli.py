@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
-from course_utils.errors import CourseError
+from course_utils.errors import AudioWarning, CourseError
 
 
 def _cmd_run_notebooks(args) -> int:
@@ -38,17 +39,28 @@ def _cmd_features(args) -> int:
 
     status = 0
     for path in args.files:
-        try:
-            y = audio.load_audio(path)
+        try:  # everything about one file, so that one bad file never stops the others
+            y = audio.load_audio(path, max_duration=_max_duration(args))
+            mel = audio.log_mel(y)
+            mfcc = audio.mfcc_summary(y, repeat_short=True)
         except CourseError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {_naming(exc, path)}", file=sys.stderr)
             status = 1
             continue
-        mel = audio.log_mel(y)
-        mfcc = audio.mfcc_summary(y)
         print(f"{path}: {len(y) / audio.SR:.2f} s, log-mel {mel.shape[0]}x{mel.shape[1]}, "
               f"{mel.min():.1f}..{mel.max():.1f} dB, MFCC summary {mfcc.shape[0]} values")
     return status
+
+
+def _naming(exc: CourseError, path) -> str:
+    """The error's message, prefixed with the file it concerns unless it names it already."""
+    text = str(exc)
+    return text if str(path) in text else f"{path}: {text}"
+
+
+def _max_duration(args) -> float | None:
+    """``--max-duration``: seconds of each file to analyse (0: all)."""
+    return None if args.max_duration == 0 else args.max_duration
 
 
 def _cmd_tag(args) -> int:
@@ -62,9 +74,11 @@ def _cmd_tag(args) -> int:
                   file=sys.stderr)
         model, info = tagging.load_course_tagger("mini", args.model, train_if_missing=args.model is None)
     if info.get("input") == "audio":  # the authors' model takes raw audio
-        results = pretrained.tag_files(args.files, top=args.top, model=model)
+        # two 29 s windows per pass: same tags as eight, 430 MB less memory on a long file
+        results = pretrained.tag_files(args.files, top=args.top, model=model, batch_size=2,
+                                       max_duration=_max_duration(args))
     else:
-        results = tagging.tag_files(model, info, args.files, top=args.top)
+        results = tagging.tag_files(model, info, args.files, top=args.top, max_duration=_max_duration(args))
     status = 0
     for path, result in results:
         if isinstance(result, CourseError):
@@ -197,6 +211,25 @@ def _cmd_slides(args) -> int:
     return status
 
 
+def _add_max_duration(p: argparse.ArgumentParser) -> None:
+    from course_utils.audio import MAX_SECONDS
+
+    p.add_argument("--max-duration", type=float, default=MAX_SECONDS, metavar="SECONDS",
+                   help=f"analyse at most this many seconds of each file (default {MAX_SECONDS:g}; 0: all of it, "
+                        "which needs memory in proportion to the file)")
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print the course's own warnings (a truncated file, a cut) as one ``warning:`` line."""
+    if issubclass(category, AudioWarning):
+        print(f"warning: {message}", file=sys.stderr)
+    else:
+        _SHOW_WARNING(message, category, filename, lineno, file, line)
+
+
+_SHOW_WARNING = warnings.showwarning
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``course-utils``.
 
@@ -216,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("features", help="decode audio files and print their features' shapes")
     p.add_argument("files", nargs="+")
+    _add_max_duration(p)
     p.set_defaults(func=_cmd_features)
 
     p = sub.add_parser("tag", help="print the top tags of audio files")
@@ -224,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a .keras tagger, or 'choi2017' for the authors' pre-trained model "
                         "(default: the course-trained tagger, trained first if missing)")
     p.add_argument("--top", type=int, default=10, help="how many tags to print (default 10)")
+    _add_max_duration(p)
     p.set_defaults(func=_cmd_tag)
 
     p = sub.add_parser("train-tagger", help="train the compact convnet on MagnaTagAtune")
@@ -298,7 +333,10 @@ def main(argv=None) -> int:
     """
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            warnings.simplefilter("always", AudioWarning)
+            return args.func(args)
     except CourseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -506,7 +506,8 @@ def _call(model):
 # --------------------------------------------------------------------------- tagging
 
 
-def predict_tags(files_or_signals, model=None, *, batch_size: int = 8) -> np.ndarray:
+def predict_tags(files_or_signals, model=None, *, batch_size: int = 8,
+                 max_duration: float | None = audio.MAX_SECONDS) -> np.ndarray:
     """Tag probabilities of audio files or 12 kHz signals, averaged over their 29 s windows.
 
     Used by notebook 02 and :func:`tag_files`.
@@ -515,6 +516,7 @@ def predict_tags(files_or_signals, model=None, *, batch_size: int = 8) -> np.nda
         files_or_signals: audio file paths, or mono float signals at 12 kHz.
         model: from :func:`load_choi2017` (loaded if ``None``).
         batch_size: windows per forward pass (the result does not depend on it).
+        max_duration: seconds of each file to analyse at most.
 
     Returns:
         float32 ``(n, 50)``, columns in the order of :data:`CHOI2017_TAGS`.
@@ -523,11 +525,13 @@ def predict_tags(files_or_signals, model=None, *, batch_size: int = 8) -> np.nda
         AudioError: a file cannot be decoded.
     """
     model = load_choi2017() if model is None else model
-    clips = [np.asarray(s, dtype=np.float32) if isinstance(s, np.ndarray) else _load_row(s) for s in files_or_signals]
+    clips = [np.asarray(s, dtype=np.float32) if isinstance(s, np.ndarray) else _load_row(s, max_duration=max_duration)
+             for s in files_or_signals]
     return _per_clip_means(_call(model), clips, _window_of(model), batch_size)
 
 
-def tag_files(files, top: int = 10, model=None, *, batch_size: int = 8) -> list:
+def tag_files(files, top: int = 10, model=None, *, batch_size: int = 8,
+              max_duration: float | None = audio.MAX_SECONDS) -> list:
     """The top tags of audio files with the authors' model, averaged over each file's windows.
 
     Used by ``course-utils tag --model choi2017`` and notebook 02. A file that cannot be
@@ -538,6 +542,7 @@ def tag_files(files, top: int = 10, model=None, *, batch_size: int = 8) -> list:
         top: how many tags per file.
         model: from :func:`load_choi2017` (loaded if ``None``).
         batch_size: windows per forward pass.
+        max_duration: seconds of each file to analyse at most.
 
     Returns:
         A list, in the order of ``files``, of ``(path, [(tag, probability), ...])``, best first,
@@ -549,7 +554,7 @@ def tag_files(files, top: int = 10, model=None, *, batch_size: int = 8) -> list:
     results = []
     for f in files:
         try:
-            scores = predict_tags([f], model, batch_size=batch_size)[0]
+            scores = predict_tags([f], model, batch_size=batch_size, max_duration=max_duration)[0]
         except AudioError as exc:
             results.append((str(f), exc))
             continue

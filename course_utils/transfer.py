@@ -107,14 +107,14 @@ def _is_nan(value) -> bool:
     return isinstance(value, (float, np.floating)) and np.isnan(value)
 
 
-def _load_row(path, offset=0.0, duration=None) -> np.ndarray:
+def _load_row(path, offset=0.0, duration=None, max_duration=audio.MAX_SECONDS) -> np.ndarray:
     """One clip at 12 kHz: a whole file, or ``duration`` seconds from ``offset`` (NaN: to the end).
 
     Shared with :mod:`course_utils.pretrained`.
     """
     duration = None if duration is None or _is_nan(duration) else float(duration)
     offset = 0.0 if offset is None or _is_nan(offset) else float(offset)
-    return audio.load_audio(path, offset=offset, duration=duration)
+    return audio.load_audio(path, offset=offset, duration=duration, max_duration=max_duration)
 
 
 def _rows(files_or_table) -> list[tuple]:
@@ -208,10 +208,7 @@ def extract_mfcc_features(table, *, progress: bool = True) -> np.ndarray:
     rows = _rows(table)
     out = np.zeros((len(rows), 6 * audio.N_MFCC), dtype=np.float32)
     for i, (path, offset, duration) in enumerate(tqdm(rows, desc="MFCC features", unit="clip", disable=not progress)):
-        y = _load_row(path, offset, duration)
-        if len(y) < 9 * audio.HOP_LENGTH:  # too short for the delta filters: repeat it
-            y = np.tile(y, int(np.ceil(9 * audio.HOP_LENGTH / len(y))))
-        out[i] = audio.mfcc_summary(y)
+        out[i] = audio.mfcc_summary(_load_row(path, offset, duration), repeat_short=True)
     return out
 
 

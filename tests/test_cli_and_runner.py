@@ -85,3 +85,34 @@ def test_data_root_is_a_data_folder_for_every_subcommand(tmp_path, capsys):
     capsys.readouterr()
     assert cli.main(["data", "info", "gtzan_speechmusic", "--root", str(tmp_path)]) == 0
     assert str(tmp_path / "mini" / "gtzan_speechmusic") in capsys.readouterr().out
+
+
+def test_features_reports_every_file_and_goes_on(tmp_path, capsys, monkeypatch):
+    """Issue 16: a 0.1 s clip no longer stops the command; an error after decoding names its file."""
+    from course_utils import audio
+    from course_utils.errors import CourseError
+
+    short = tmp_path / "short.wav"
+    sf.write(short, (0.3 * np.sin(np.arange(1200) / 5)).astype(np.float32), 12000)
+    good = tmp_path / "good.wav"
+    sf.write(good, (0.3 * np.sin(np.arange(24000) / 5)).astype(np.float32), 12000)
+    assert cli.main(["features", str(short), str(good)]) == 0
+    out = capsys.readouterr().out
+    assert "short.wav: 0.10 s" in out and "good.wav: 2.00 s" in out
+
+    real_log_mel = audio.log_mel
+    monkeypatch.setattr(audio, "log_mel", lambda y, *a, **k: (_ for _ in ()).throw(CourseError("boom"))
+                        if len(y) < 2000 else real_log_mel(y, *a, **k))
+    assert cli.main(["features", str(short), str(good)]) == 1
+    out, err = capsys.readouterr()
+    assert err == f"error: {short}: boom\n" and "good.wav: 2.00 s" in out
+
+
+def test_features_warns_in_one_line_about_a_truncated_file(tmp_path, capsys):
+    path = tmp_path / "cut.wav"
+    sf.write(path, (0.3 * np.sin(np.arange(48000) / 5)).astype(np.float32), 12000)
+    path.write_bytes(path.read_bytes()[:50000])
+    assert cli.main(["features", str(path), "--max-duration", "0"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith(f"warning: {path}: truncated: 2.08 s of audio decoded, but its header declares 4.00 s")
+    assert err.count("\n") == 1
