@@ -404,6 +404,8 @@ def predict_clips(model, data, batch_size: int = 16) -> np.ndarray:
         raise ValueError(f"the model expects {model_mels} mel bands, the clips have {n_mels}")
     crop = n_frames if model_frames is None else int(model_frames)
     starts = crop_starts(n_frames, crop)
+    if len(starts) > int(batch_size):  # long clips: a few crops per pass, never a whole recording at once
+        return np.stack([_predict_long_clip(model, x[row], starts, crop, int(batch_size)) for row in rows])
     clips_per_pass = max(1, int(batch_size) // len(starts))
     # Every forward pass gets the same number of crops (the last one is padded with zeros and
     # its padding discarded), so the model's predict function is traced only once.
@@ -418,6 +420,24 @@ def predict_clips(model, data, batch_size: int = 16) -> np.ndarray:
         probs = np.asarray(model.predict_on_batch(crops))[: len(chunk) * len(starts)]
         outputs.append(probs.reshape(len(chunk), len(starts), -1).mean(axis=1))
     return np.concatenate(outputs).astype(np.float32)
+
+
+def _predict_long_clip(model, clip: np.ndarray, starts: list[int], crop: int, batch_size: int) -> np.ndarray:
+    """The mean prediction over a long clip's crops, ``batch_size`` crops per forward pass.
+
+    Every pass has the same shape (the last one padded with zeros, its padding discarded), so
+    the model is traced once, and memory does not grow with the clip's length.
+    """
+    crops = np.zeros((batch_size, clip.shape[0], crop, 1), dtype=np.float32)
+    total = None
+    for lo in range(0, len(starts), batch_size):
+        group = starts[lo:lo + batch_size]
+        crops[:] = 0.0
+        for j, s in enumerate(group):
+            crops[j, :, :, 0] = clip[:, s:s + crop]
+        probs = np.asarray(model.predict_on_batch(crops), dtype=np.float64)[: len(group)].sum(axis=0)
+        total = probs if total is None else total + probs
+    return (total / len(starts)).astype(np.float32)
 
 
 # --------------------------------------------------------------------------- training

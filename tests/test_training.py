@@ -245,6 +245,20 @@ def test_predict_clips_averages_consecutive_crops(toy_cache):
         training.predict_clips(short, seq)
 
 
+def test_predict_clips_never_passes_more_crops_than_batch_size(toy_cache):
+    """Issue 16: an hour-long clip must not go through the network as one batch of every crop."""
+    x, y = toy_cache
+    models.set_seed(0)
+    model = models.compact_convnet(n_frames=32, n_tags=2)  # 3 crops per clip
+    expected = training.predict_clips(model, x[[0, 5]], batch_size=16)
+    sizes = []
+    real = model.predict_on_batch
+    model.predict_on_batch = lambda batch: (sizes.append(len(batch)), real(batch))[1]
+    probs = training.predict_clips(model, x[[0, 5]], batch_size=2)
+    assert max(sizes) <= 2
+    np.testing.assert_allclose(probs, expected, rtol=1e-5, atol=1e-6)
+
+
 # --------------------------------------------------------------------------- training
 
 
