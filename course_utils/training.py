@@ -135,7 +135,9 @@ def build_logmel_cache(
     listing the files and parameters; a later call with the same files (same absolute paths,
     sizes and modification times) and parameters reuses it without decoding anything. The array is written to a temporary file,
     renamed only after its last row is written, so an interrupted or failed build never leaves a
-    cache that looks finished. Used by notebook 02.
+    cache that looks finished; the hidden file of a killed build is deleted by a later build
+    (once nothing has written to it for :data:`course_utils.cache.STALE_AFTER` seconds). Used by
+    notebook 02.
 
     ``float16`` (the default) halves disk and memory; its resolution, 1/32 dB at 32-64 dB, is far
     below what matters for a spectrogram. A 29.1 s clip takes 96 x 1365 x 2 bytes = 262 kB.
@@ -173,6 +175,7 @@ def build_logmel_cache(
         raise ValueError(f"dtype must be float16 or float32, not {dtype}")
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
+    cache.remove_stale_temp_files(cache_dir, cache.STALE_AFTER, recursive=False, prefix=".logmel_")  # killed builds'
     key = logmel_cache_key(paths, sr=sr, duration=duration, n_mels=n_mels, dtype=dtype)
     npy = cache_dir / f"logmel_{key}.npy"
     sidecar = cache_dir / f"logmel_{key}.json"

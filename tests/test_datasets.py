@@ -4,7 +4,9 @@ the mini generators' determinism, and detection of a damaged cache."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -390,3 +392,60 @@ def test_a_foreign_folder_in_the_datasets_layout_is_refused_with_the_reason(tmp_
         datasets.load_dataset("gtzan_speechmusic", root=root)
     assert _digests(root) == before
     assert [p.name for p in tmp_path.iterdir()] == ["R"]
+
+
+def _age(*paths: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    for p in paths:
+        os.utime(p, (then, then))
+
+
+def test_a_killed_synthesis_leaves_no_hidden_folder_behind_for_long(tmp_path, small_minis):
+    """Issue 16: the next build removes the hidden folder of a killed one, not another process's."""
+    stale = tmp_path / ".R.tmp-0123abcd"
+    (stale / "music_speech").mkdir(parents=True)
+    (stale / "music_speech" / "x.wav").write_bytes(b"x" * 1000)
+    _age(stale / "music_speech" / "x.wav", stale / "music_speech", stale, seconds=2 * cache.STALE_AFTER)
+    busy = tmp_path / ".R.tmp-89abcdef"  # another process is writing into it right now
+    (busy / "music_speech").mkdir(parents=True)
+    _age(busy, seconds=2 * cache.STALE_AFTER)  # its top folder is old, its content is new
+    other = tmp_path / ".other.tmp-0123abcd"  # not this dataset's
+    other.mkdir()
+    _age(other, seconds=2 * cache.STALE_AFTER)
+    datasets.synthesize("gtzan_speechmusic", root=tmp_path / "R", progress=False)
+    assert not stale.exists() and busy.is_dir() and other.is_dir()
+
+
+def test_the_workers_of_a_killed_synthesis_do_not_live_on(tmp_path):
+    """Issue 16: loky workers orphaned by a killed synthesis used to idle for 300 s."""
+    import signal
+    import subprocess
+    import sys
+
+    import psutil
+
+    script = (
+        "import time\n"
+        "from course_utils.datasets import minigen\n"
+        "def render(i):\n"
+        "    time.sleep(0.2)\n"
+        "    return i\n"
+        "minigen.render_clips(render, [{'i': i} for i in range(400)], progress=False)\n"
+    )
+    env = {**os.environ, "COURSE_WORKERS": "2", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=tmp_path)
+    try:
+        parent = psutil.Process(proc.pid)
+        deadline = time.time() + 60
+        while time.time() < deadline and len(parent.children(recursive=True)) < 2:
+            time.sleep(0.2)
+        time.sleep(1.0)
+        workers = parent.children(recursive=True)
+        assert workers, "no worker processes started"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    _, alive = psutil.wait_procs(workers, timeout=20)
+    for p in alive:
+        p.kill()
+    assert not alive, f"{len(alive)} worker process(es) outlived the killed synthesis"

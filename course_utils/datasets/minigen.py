@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+import time
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -99,6 +101,11 @@ def encode_mp3(y: np.ndarray, sr: int, kbps: int = MP3_KBPS) -> bytes:
     return bytes(encoder.encode(pcm) + encoder.flush())
 
 
+#: Seconds an idle worker process waits for more clips before it exits (joblib's default is 300,
+#: which kept the workers of a killed synthesis alive for minutes).
+WORKER_IDLE_TIMEOUT = 10
+
+
 def n_workers() -> int:
     """How many processes render clips: ``COURSE_WORKERS`` or the CPU count, at most 4."""
     if os.environ.get("COURSE_WORKERS"):
@@ -110,7 +117,9 @@ def render_clips(render: Callable, jobs: Sequence[dict], *, desc: str = "", prog
     """Run ``render(**job)`` for every job, in parallel processes, with a progress bar.
 
     ``render`` writes its clip and returns a small result (e.g. the clip's duration); it must
-    be a module-level function so that worker processes can import it.
+    be a module-level function so that worker processes can import it. Idle workers exit after
+    :data:`WORKER_IDLE_TIMEOUT` seconds, and every worker exits when this process dies
+    (:func:`_watch_parent`), so those of a killed build do not linger.
 
     Args:
         render: the per-clip function.
@@ -135,13 +144,53 @@ def render_clips(render: Callable, jobs: Sequence[dict], *, desc: str = "", prog
         from joblib import Parallel, delayed
 
         results = []
-        parallel = Parallel(n_jobs=workers, return_as="generator", batch_size=4)
+        parallel = Parallel(n_jobs=workers, return_as="generator", batch_size=4, idle_worker_timeout=WORKER_IDLE_TIMEOUT,
+                            initializer=_watch_parent, initargs=(os.getpid(),))
         for result in parallel(delayed(render)(**job) for job in jobs):
             results.append(result)
             bar.update()
         return results
     finally:
         bar.close()
+
+
+_WATCHED: set[int] = set()
+
+
+def _watch_parent(parent: int) -> None:
+    """Start (once per process) a thread that ends this process when ``parent`` is gone.
+
+    The initializer of :func:`render_clips`' worker processes: a killed synthesis (a kernel
+    restart, ``kill -9``) cannot stop its workers, which otherwise go on rendering, or wait on
+    a pipe, for minutes. Each worker checks once a second that its parent still runs (that it
+    was not handed to another parent, or, for a worker started through a helper process, that
+    the parent's process id still exists). Not on Windows, where no check is cheap and safe.
+
+    Args:
+        parent: the process id of the process that started the worker.
+    """
+    if os.name == "nt" or os.getpid() == parent or parent in _WATCHED:
+        return
+    _WATCHED.add(parent)
+    direct = os.getppid() == parent
+
+    def alive() -> bool:
+        if direct:
+            return os.getppid() == parent
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        return True
+
+    def watch() -> None:
+        while alive():
+            time.sleep(1.0)
+        os._exit(1)  # orphaned: nobody will read our results
+
+    threading.Thread(target=watch, name="course-utils-parent-watch", daemon=True).start()
 
 
 def build_atomically(root: Path, write: Callable[[Path], None], *, seed: int, name: str,
