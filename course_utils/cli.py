@@ -13,8 +13,9 @@ Subcommands:
 - ``paper-table [--features-dir DIR] [--tasks ...] [--layers ...] [--json]``: the paper's SVM table (notebook 04);
 - ``slides [--out build/slides]``: build the slide decks into self-contained reveal.js HTML (``make slides``).
 
-Errors from ``course_utils`` (a bad file, a missing dataset, a failed download) are printed as one
-clear line and exit with status 1, without a traceback.
+Errors from ``course_utils`` (a bad file, a missing dataset, a failed download) and from the file
+system (a missing input, a full disk) are printed as one clear line and exit with status 1, without a
+traceback; the course's warnings (a truncated file, a long file cut) as one ``warning:`` line each.
 """
 
 from __future__ import annotations
@@ -167,8 +168,21 @@ def _cmd_paper_table(args) -> int:
     return 0
 
 
+def _data_root(args) -> Path | None:
+    """``--root``, checked: a data folder (it may not exist yet), not a file."""
+    if args.root is None:
+        return None
+    root = Path(args.root)
+    if root.exists() and not root.is_dir():
+        raise CourseError(f"--root {root} is not a folder: give a data folder (it holds mini/ and full/)")
+    return root
+
+
 def _cmd_data(args) -> int:
     from course_utils import datasets
+
+    if hasattr(args, "root"):
+        args.root = _data_root(args)
 
     if args.data_cmd == "list":
         print(datasets.describe_all().to_string(index=False))
@@ -339,6 +353,11 @@ def main(argv=None) -> int:
             return args.func(args)
     except CourseError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a missing input, a folder where a file should be, a full disk...
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc} (check the path, the permissions and the free disk space)",
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

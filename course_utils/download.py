@@ -38,7 +38,7 @@ from urllib.request import Request, url2pathname, urlopen
 from tqdm.auto import tqdm
 
 from course_utils.cache import atomic_write, replace_folder, sha256_file, temp_path_for
-from course_utils.download_checks import mismatch_note, set_aside
+from course_utils.download_checks import member_guard, mismatch_note, set_aside
 from course_utils.errors import DatasetError, DownloadError
 
 try:  # optional codecs of tarfile
@@ -526,7 +526,8 @@ def _extract_zip(archive: Path, tmp: Path, wanted: list[str] | None, progress: b
         total = sum(i.file_size for i in chosen)
         with _progress_bar(progress, total, 0, f"extract {archive.name}") as bar:
             for info in chosen:
-                zf.extract(info, tmp)
+                with member_guard(archive, tmp, info.filename):
+                    zf.extract(info, tmp)
                 bar.update(info.file_size)
     return found
 
@@ -545,7 +546,8 @@ def _extract_tar(archive: Path, tmp: Path, wanted: list[str] | None, progress: b
             if w is None:
                 continue
             found.add(w)
-            tf.extract(member, tmp, **kwargs)
+            with member_guard(archive, tmp, member.name):
+                tf.extract(member, tmp, **kwargs)
             bar.update(1)
     return found
 

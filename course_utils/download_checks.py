@@ -5,7 +5,7 @@
   :func:`mismatch_note` says so in one sentence, with the expected checksum;
 - :func:`ArchiveLimits` and :func:`check_totals` refuse archives that expand to more bytes or
   more members than the dataset they should hold (a 1 MB archive must not fill the disk);
-- :func:`member_error` turns the errors of an inconsistent archive (a file and then a folder of
+- :func:`member_error` (and :func:`member_guard` around each member) turns the errors of an inconsistent archive (a file and then a folder of
   the same name, a hard link to a missing member) or a full disk into one clear line.
 
 Used by :mod:`course_utils.download` (and, for the limits, the dataset fetchers).
@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import errno
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from course_utils.errors import DownloadError
 
@@ -89,22 +91,47 @@ def check_totals(archive: Path, members: int, size: int, limits: ArchiveLimits |
                             "extracted. It is not the expected archive: delete it and download it again.")
 
 
-def member_error(archive: Path, dest: Path, name: str, exc: BaseException) -> DownloadError:
-    """The one-line error for a member that could not be extracted.
+_INCONSISTENT = (KeyError, NotADirectoryError, FileExistsError, IsADirectoryError)
+
+
+def member_error(archive: Path, dest: Path, name: str, exc: BaseException) -> DownloadError | None:
+    """The one-line error for a member that could not be extracted, if ``exc`` is one it explains.
 
     Args:
         archive: the archive.
         dest: the folder it is extracted to.
         name: the member's name.
-        exc: what extracting it raised (an ``OSError`` or tarfile's ``KeyError`` for a hard
-            link to a missing member).
+        exc: what extracting it raised.
 
     Returns:
-        A :class:`DownloadError`: disk full, or an inconsistent (damaged or hostile) archive.
+        A :class:`DownloadError` for a full disk, or for an archive that contradicts itself (a
+        file, then a folder of the same name: ``NotADirectoryError``; a hard link to a member
+        that is not there: tarfile's ``KeyError``); ``None`` for anything else (a damaged
+        compressed stream, say), which the caller re-raises.
     """
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return DownloadError(f"not enough disk space to extract {archive} into {dest.parent}; nothing was kept. "
                              "Free some space and run the same command again.")
+    if not isinstance(exc, _INCONSISTENT):
+        return None
     reason = exc.args[0] if isinstance(exc, KeyError) and exc.args else getattr(exc, "strerror", None) or exc
     return DownloadError(f"{archive} is inconsistent: its member {name!r} cannot be extracted ({reason}); nothing "
                          "was extracted. Delete the archive and download it again; if it happens again, report it.")
+
+
+@contextmanager
+def member_guard(archive: Path, dest: Path, name: str) -> Iterator[None]:
+    """Around the extraction of one member: turn the errors :func:`member_error` explains into its error.
+
+    Args:
+        archive: the archive.
+        dest: the folder it is extracted to.
+        name: the member's name.
+    """
+    try:
+        yield
+    except (KeyError, OSError) as exc:
+        error = member_error(archive, dest, name, exc)
+        if error is None:
+            raise
+        raise error from None

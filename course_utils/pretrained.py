@@ -171,7 +171,10 @@ def read_weights(path) -> dict[str, np.ndarray]:
             for layer in _names(group.attrs["layer_names"]):
                 for name in _names(group[layer].attrs.get("weight_names", [])):
                     out[name] = np.asarray(group[layer][name][()])
-    except (OSError, KeyError) as exc:
+                    if out[name].dtype.kind not in "biuf":
+                        raise CourseError(f"{path}: weight {name} holds {out[name].dtype} values, not numbers; "
+                                          "the file is damaged: download it again")
+    except (OSError, KeyError, TypeError) as exc:
         raise CourseError(f"{path}: not a Keras model file, or damaged ({exc}); download it again") from None
     return out
 
@@ -196,7 +199,10 @@ def read_model_config(path) -> dict | None:
         raise CourseError(f"{path}: not a Keras model file, or damaged ({exc}); download it again") from None
     if raw is None:
         return None
-    return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+    try:
+        return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise CourseError(f"{path}: its model_config is not valid JSON ({exc}); the file is damaged: download it again") from None
 
 
 def _names(values) -> list[str]:
@@ -216,7 +222,10 @@ def _architecture(config: dict | None, path: Path) -> dict:
     """Check the stored front end and read the settings the rebuilt model needs."""
     if config is None:
         raise CourseError(f"{path}: holds no model_config; it is not the authors' Keras 2 model file")
-    layers = _stored_layers(config)
+    try:
+        layers = _stored_layers(config)
+    except (KeyError, TypeError, AttributeError):
+        raise CourseError(f"{path}: its model_config lists no layers; not the authors' Keras 2 model file") from None
     by_class = {}
     for layer in layers:
         by_class.setdefault(layer["class_name"], []).append(layer)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import nbformat
+import pytest
 import numpy as np
 import soundfile as sf
 from nbformat.v4 import new_code_cell, new_notebook
@@ -116,3 +117,51 @@ def test_features_warns_in_one_line_about_a_truncated_file(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"warning: {path}: truncated: 2.08 s of audio decoded, but its header declares 4.00 s")
     assert err.count("\n") == 1
+
+
+# ---------------------------------------------------------------- issue 16: one clear line, never a traceback
+
+def _one_line(err: str, *needles) -> None:
+    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
+    for needle in needles:
+        assert needle in err, (needle, err)
+
+
+def test_a_root_that_is_a_file_is_one_clear_line(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    for args in (["data", "synth", "gtzan_speechmusic"], ["data", "download", "gtzan_genre"], ["data", "info", "gtzan_genre"]):
+        assert cli.main([*args, "--root", str(afile)]) == 1
+        _one_line(capsys.readouterr().err, str(afile), "not a folder")
+
+
+def test_a_data_dir_that_is_a_file_is_one_clear_line(tmp_path, monkeypatch, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    monkeypatch.setenv("COURSE_DATA_DIR", str(afile))
+    assert cli.main(["data", "synth", "gtzan_speechmusic"]) == 1
+    _one_line(capsys.readouterr().err, str(afile), "COURSE_DATA_DIR")
+
+
+def test_a_missing_input_file_is_one_clear_line(tmp_path, capsys):
+    missing = tmp_path / "nope" / "list.txt"
+    assert cli.main(["extract", str(missing), str(tmp_path / "out.npy")]) == 1
+    _one_line(capsys.readouterr().err, str(missing))
+
+
+@pytest.mark.parametrize("kind", ["truncated", "hdf5", "text"])
+def test_a_bad_model_file_is_one_clear_line(tmp_path, capsys, kind):
+    from course_utils import models, tagging
+    from course_utils.datasets.magnatagatune import TOP50_TAGS
+
+    wav = tmp_path / "x.wav"
+    sf.write(wav, (0.3 * np.sin(np.arange(24000) / 5)).astype(np.float32), 12000)
+    good = tagging.save_tagger(models.compact_convnet(n_frames=64, n_tags=50), tmp_path / "m.keras",
+                               {"tags": list(TOP50_TAGS), "crop_frames": 64})
+    data = good.read_bytes()
+    bad = {"truncated": tmp_path / "cut.keras", "hdf5": tmp_path / "m.hdf5", "text": tmp_path / "m.txt"}[kind]
+    bad.write_bytes(data[: len(data) // 2] if kind == "truncated" else data if kind == "hdf5" else b"hello")
+    assert cli.main(["tag", str(wav), "--model", str(bad)]) == 1
+    err = capsys.readouterr().err
+    _one_line(err, str(bad))
+    assert "File not found" not in err

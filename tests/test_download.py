@@ -617,3 +617,28 @@ def test_published_md5_sums_work_for_joined_parts_and_manual_files(tmp_path):
     (folder / "a.bin").write_bytes(whole[::-1])
     with pytest.raises(DatasetError, match="wrong checksum"):
         require_manual_files("ds", folder, {"a.bin": md5}, INSTRUCTIONS)
+
+
+def _tar_of(path: Path, members) -> Path:
+    with tarfile.open(path, "w") as tf:
+        for name, kind, data in members:
+            info = tarfile.TarInfo(name)
+            if kind == "file":
+                info.size = len(data)
+                tf.addfile(info, io.BytesIO(data))
+            else:  # a hard link to the member named by data
+                info.type = tarfile.LNKTYPE
+                info.linkname = data
+                tf.addfile(info)
+    return path
+
+
+@pytest.mark.parametrize("members, culprit", [
+    ([("x", "file", b"1"), ("x/y", "file", b"2")], "x/y"),
+    ([("top/a", "file", b"1"), ("top/l", "hard", "top/missing")], "top/l"),
+], ids=["file-then-folder", "hard-link-to-missing-member"])
+def test_an_inconsistent_tar_is_one_clear_error(tmp_path, members, culprit):
+    archive = _tar_of(tmp_path / "a.tar", members)
+    with pytest.raises(DownloadError, match=rf"a.tar is inconsistent: its member '{culprit}' cannot be extracted"):
+        extract(archive, tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists() and no_temp_left(tmp_path)

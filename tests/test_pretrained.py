@@ -227,3 +227,25 @@ def test_tagger_info(data_root):
     from course_utils.models import block_output_names
 
     assert block_output_names(m) == [f"block{i}_elu" for i in range(1, 6)]
+
+
+def test_a_damaged_model_config_or_string_weights_are_clear_errors(tmp_path):
+    """Issue 16: bad JSON in model_config, or a weight stored as strings, give a CourseError naming the file."""
+    import h5py
+
+    bad_json = tmp_path / "bad_json.hdf5"
+    shutil.copyfile(MODEL_FILE, bad_json)
+    with h5py.File(bad_json, "r+") as f:
+        f.attrs["model_config"] = '{"class_name": "Sequential", "config": ['
+    with pytest.raises(CourseError, match=r"bad_json.hdf5: its model_config is not valid JSON"):
+        pretrained.load_choi2017(bad_json)
+
+    strings = tmp_path / "strings.hdf5"
+    shutil.copyfile(MODEL_FILE, strings)
+    name = next(iter(pretrained.read_weights(MODEL_FILE)))
+    with h5py.File(strings, "r+") as f:
+        group = f["model_weights"][name.split("/")[0]]
+        del group[name]
+        group.create_dataset(name, data=np.array([b"not", b"numbers"]))
+    with pytest.raises(CourseError, match=rf"strings.hdf5: weight {name} holds .* not numbers"):
+        pretrained.load_choi2017(strings)
