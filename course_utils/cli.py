@@ -132,8 +132,9 @@ def _cmd_extract(args) -> int:
 
 
 def _cmd_similar(args) -> int:
-    from course_utils import similarity
+    from course_utils import similarity, validate
 
+    validate.similarity_query(args.query, args.k)  # before an index build of minutes
     if not (similarity.index_dir("mini") / "index.json").is_file():
         print("No similarity index yet: training the siamese network and indexing the mini MagnaTagAtune "
               "first (about a minute) ...", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 - :func:`npy_output`: an output path for ``np.save`` (``course-utils extract OUT``);
 - :func:`positive_int`: a count such as ``k`` of ``course-utils similar --k``;
+- :func:`similarity_query`: the query file and ``k`` of a similarity search, before any index is built;
 - :func:`numeric_npy`: a feature file read without pickles, as numbers.
 
 Used by :mod:`course_utils.cli`, :mod:`course_utils.similarity` and :mod:`course_utils.evaluate`.
@@ -55,6 +56,28 @@ def positive_int(value, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise CourseError(f"{what} must be a whole number of at least 1, not {value!r}")
     return int(value)
+
+
+def similarity_query(path, k) -> int:
+    """Check a similarity query before the (possibly minutes-long) index build: the file, then ``k``.
+
+    Used by :func:`course_utils.similarity.similar_to_file` and ``course-utils similar``.
+
+    Args:
+        path: the query audio file.
+        k: how many neighbours.
+
+    Returns:
+        ``k`` as an int.
+
+    Raises:
+        AudioError: the file is missing, empty, unsupported or cannot be decoded.
+        CourseError: ``k`` is not a whole number of at least 1.
+    """
+    from course_utils import audio
+
+    audio.audio_info(path)
+    return positive_int(k, "k")
 
 
 def numeric_npy(path) -> np.ndarray:
