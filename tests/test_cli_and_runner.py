@@ -165,3 +165,27 @@ def test_a_bad_model_file_is_one_clear_line(tmp_path, capsys, kind):
     err = capsys.readouterr().err
     _one_line(err, str(bad))
     assert "File not found" not in err
+
+
+def test_runner_survives_bad_notebooks_and_reports_each_in_one_clean_line(tmp_path):
+    """Issue 16: an unreadable notebook, a timeout, ANSI colours and sys.exit(0)."""
+    meta = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text('{"cells": [')
+    missing = tmp_path / "missing.ipynb"
+    exits = tmp_path / "exits.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("import sys\nsys.exit(0)"), new_code_cell("print('never')")],
+                                metadata=meta), exits)
+    fails = tmp_path / "fails.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("raise ValueError('bad value')")], metadata=meta), fails)
+    slow = tmp_path / "slow.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("import time\ntime.sleep(30)")], metadata=meta), slow)
+    runs = run_notebooks([broken, missing, exits, fails, slow], tmp_path / "build", timeout=3, html=False)
+    assert [r.ok for r in runs] == [False, False, True, False, False]
+    assert runs[0].error.startswith("cannot read the notebook") and str(broken) in runs[0].error
+    assert runs[1].error.startswith("cannot read the notebook") and str(missing) in runs[1].error
+    assert runs[3].error == "ValueError: bad value"
+    assert runs[4].error == "a cell ran longer than the 3 s limit"
+    text = (tmp_path / "build" / "course_summary.json").read_text()
+    assert "\x1b" not in text and "\\u001b" not in text
+    assert [s["notebook"] for s in json.loads(text)] == ["broken.ipynb", "missing.ipynb", "exits.ipynb", "fails.ipynb", "slow.ipynb"]
