@@ -38,7 +38,7 @@ from urllib.request import Request, url2pathname, urlopen
 from tqdm.auto import tqdm
 
 from course_utils.cache import atomic_write, replace_folder, sha256_file, temp_path_for
-from course_utils.download_checks import member_guard, mismatch_note, set_aside
+from course_utils.download_checks import ArchiveLimits, check_totals, member_guard, mismatch_note, set_aside
 from course_utils.errors import DatasetError, DownloadError
 
 try:  # optional codecs of tarfile
@@ -509,7 +509,8 @@ def _reject(archive: Path, name: str, reason: str) -> DownloadError:
     )
 
 
-def _extract_zip(archive: Path, tmp: Path, wanted: list[str] | None, progress: bool) -> set[str]:
+def _extract_zip(archive: Path, tmp: Path, wanted: list[str] | None, progress: bool,
+                 limits: ArchiveLimits | None = None) -> set[str]:
     found: set[str] = set()
     with zipfile.ZipFile(archive) as zf:
         infos = zf.infolist()
@@ -524,6 +525,7 @@ def _extract_zip(archive: Path, tmp: Path, wanted: list[str] | None, progress: b
                 found.add(w)
                 chosen.append(info)
         total = sum(i.file_size for i in chosen)
+        check_totals(archive, len(chosen), total, limits)  # sizes from the directory, before writing
         with _progress_bar(progress, total, 0, f"extract {archive.name}") as bar:
             for info in chosen:
                 with member_guard(archive, tmp, info.filename):
@@ -532,8 +534,10 @@ def _extract_zip(archive: Path, tmp: Path, wanted: list[str] | None, progress: b
     return found
 
 
-def _extract_tar(archive: Path, tmp: Path, wanted: list[str] | None, progress: bool) -> set[str]:
+def _extract_tar(archive: Path, tmp: Path, wanted: list[str] | None, progress: bool,
+                 limits: ArchiveLimits | None = None) -> set[str]:
     found: set[str] = set()
+    count = size = 0
     kwargs = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
     with tarfile.open(archive, "r:*") as tf, tqdm(
         unit=" files", desc=f"extract {archive.name}", disable=not progress
@@ -546,6 +550,8 @@ def _extract_tar(archive: Path, tmp: Path, wanted: list[str] | None, progress: b
             if w is None:
                 continue
             found.add(w)
+            count, size = count + 1, size + max(member.size, 0)
+            check_totals(archive, count, size, limits)  # before this member is written
             with member_guard(archive, tmp, member.name):
                 tf.extract(member, tmp, **kwargs)
             bar.update(1)
@@ -559,6 +565,7 @@ def extract(
     *,
     overwrite: bool = False,
     progress: bool = True,
+    limits: ArchiveLimits | None = None,
 ) -> Path:
     """Extract a zip or tar archive into ``dest_dir``, all or nothing.
 
@@ -582,13 +589,15 @@ def extract(
             separators); a folder name selects everything under it. ``None``: everything.
         overwrite: replace an existing non-empty ``dest_dir``.
         progress: show a tqdm progress bar.
+        limits: the most members and bytes the archive may expand to (each dataset gives its
+            own, :class:`course_utils.download_checks.ArchiveLimits`); ``None``: no limit.
 
     Returns:
         ``dest_dir`` as a :class:`~pathlib.Path`.
 
     Raises:
         DownloadError: the archive is missing, corrupt or truncated (delete it and download
-            again), holds an unsafe member, or lacks a requested member.
+            again), holds an unsafe member, lacks a requested member, or exceeds ``limits``.
         ValueError: ``dest_dir`` is the folder holding the archive.
     """
     archive = Path(archive)
@@ -610,10 +619,8 @@ def extract(
     tmp.mkdir()
     try:
         try:
-            if kind == "zip":
-                found = _extract_zip(archive, tmp, wanted, progress)
-            else:
-                found = _extract_tar(archive, tmp, wanted, progress)
+            extract_kind = _extract_zip if kind == "zip" else _extract_tar
+            found = extract_kind(archive, tmp, wanted, progress, limits)
         except DownloadError:
             raise
         except _FILTER_ERRORS as e:  # tarfile's own "data" filter refused a member

@@ -16,7 +16,7 @@ import soundfile as sf
 from course_utils import audio, cache
 from course_utils import datasets
 from course_utils.datasets import ballroom, emomusic, gtzan, jamendo, magnatagatune, minigen, urbansound
-from course_utils.errors import DatasetError
+from course_utils.errors import DatasetError, DownloadError
 
 from conftest import SHARED
 
@@ -449,3 +449,19 @@ def test_the_workers_of_a_killed_synthesis_do_not_live_on(tmp_path):
     for p in alive:
         p.kill()
     assert not alive, f"{len(alive)} worker process(es) outlived the killed synthesis"
+
+
+def test_a_dataset_archive_beyond_its_limits_is_refused(data_root, tmp_path, monkeypatch):
+    """Issue 16: the fetcher passes the dataset's limits to extract."""
+    from course_utils.download_checks import ArchiveLimits
+
+    src = tmp_path / "src"
+    for i in range(12):
+        _sine(src / "UrbanSound8K" / "audio" / "fold1" / f"{i}-1-0-0.wav", seconds=0.05)
+    archive = shutil.make_archive(str(tmp_path / "UrbanSound8K"), "gztar", src)
+    monkeypatch.setattr(urbansound, "URLS", (Path(archive).as_uri(),))
+    monkeypatch.setattr(urbansound, "CHECKSUM", "md5:" + hashlib.md5(Path(archive).read_bytes()).hexdigest())
+    monkeypatch.setattr(urbansound, "LIMITS", ArchiveLimits(max_members=8, max_bytes=1 << 30))
+    with pytest.raises(DownloadError, match="expands to more than 8 members"):
+        datasets.download("urbansound8k")
+    assert not (data_root / "full" / "urbansound8k").exists()

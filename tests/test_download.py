@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 import re
+import shutil
 import socket
 import tarfile
 import threading
@@ -642,3 +643,29 @@ def test_an_inconsistent_tar_is_one_clear_error(tmp_path, members, culprit):
     with pytest.raises(DownloadError, match=rf"a.tar is inconsistent: its member '{culprit}' cannot be extracted"):
         extract(archive, tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists() and no_temp_left(tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_an_archive_bigger_than_its_dataset_is_refused(tmp_path, kind):
+    """Issue 16: a 1 MB archive must not expand to 1 GiB or 100,000 files."""
+    from course_utils.download_checks import ArchiveLimits
+
+    big = {"top/zeros.bin": bytes(8 << 20)}  # 8 MiB of zeros: a few KB compressed
+    many = {f"top/f{i:03d}.txt": b"x" for i in range(50)}
+    for content, limits, what in ((big, ArchiveLimits(100, 1 << 20), "more than 1,048,576 bytes"),
+                                  (many, ArchiveLimits(20, 1 << 30), "more than 20 members")):
+        archive = tmp_path / f"a.{kind}"
+        (make_zip if kind == "zip" else make_tar)(archive, content)
+        assert archive.stat().st_size < 100_000
+        with pytest.raises(DownloadError, match=rf"a.{kind} expands to {what}.*nothing was extracted"):
+            extract(archive, tmp_path / "out", limits=limits, progress=False)
+        assert not (tmp_path / "out").exists() and no_temp_left(tmp_path)
+        assert read_tree(extract(archive, tmp_path / "ok", progress=False)) == content  # no limits: as before
+        shutil.rmtree(tmp_path / "ok")
+
+
+def test_every_dataset_archive_has_limits():
+    from course_utils.datasets import gtzan, magnatagatune, urbansound
+
+    for limits in (gtzan.GENRE_LIMITS, gtzan.SPEECHMUSIC_LIMITS, urbansound.LIMITS, magnatagatune.MP3_LIMITS):
+        assert 100 < limits.max_members < 100_000 and 100 << 20 < limits.max_bytes < 16 << 30
