@@ -3,7 +3,7 @@
 Choi, Fazekas, Sandler and Cho released, with "Transfer learning for music classification and
 regression tasks" (ISMIR 2017), a Keras 2 version of their convnet trained on the 50 top tags of
 the Million Song Dataset (keunwoochoi/transfer_learning_music, ``keras2_model/model_best.hdf5``,
-1.3 MB). This module reads that file with ``h5py`` (no Keras 2, no kapre) and rebuilds the network
+1.5 MB). This module reads that file with ``h5py`` (no Keras 2, no kapre) and rebuilds the network
 as a Keras 3 model that takes **raw audio at 12 kHz**, shape ``(batch, 348000)`` (29 s):
 
 - the kapre ``Melspectrogram`` front end, from the kernels stored in the file: two ``Conv1D``
@@ -54,8 +54,10 @@ from course_utils.transfer import _load_row, _rows
 CHOI2017_URL = (
     "https://raw.githubusercontent.com/keunwoochoi/transfer_learning_music/master/keras2_model/model_best.hdf5"
 )
-#: SHA-256 of that file (1,321,456 bytes).
+#: SHA-256 of that file.
 CHOI2017_SHA256 = "b5042bd44de1fdd9d757b764d9246e6934f47c8bdc5c15bf13566495f3439d48"
+#: Its size in bytes (1.5 MB; 1,321,456 bytes is the authors' older Keras 1 file, not supported).
+CHOI2017_SIZE = 1_545_360
 #: File name under ``data_dir()/models/``.
 CHOI2017_FILENAME = "choi2017_transfer_convnet_keras2.hdf5"
 
@@ -111,7 +113,7 @@ def choi2017_path() -> Path:
 def _how_to_get(dest: Path) -> str:
     """The instructions of every 'model missing' error: the URL, the place, or a path."""
     return (
-        f"Download it by hand from\n  {CHOI2017_URL}\nand save it as\n  {dest}\n"
+        f"Download it by hand ({CHOI2017_SIZE:,} bytes) from\n  {CHOI2017_URL}\nand save it as\n  {dest}\n"
         "(or point COURSE_DATA_DIR at a data folder whose models/ holds it), "
         "or pass the file's path: load_choi2017(path=...)."
     )

@@ -249,3 +249,12 @@ def test_a_damaged_model_config_or_string_weights_are_clear_errors(tmp_path):
         group.create_dataset(name, data=np.array([b"not", b"numbers"]))
     with pytest.raises(CourseError, match=rf"strings.hdf5: weight {name} holds .* not numbers"):
         pretrained.load_choi2017(strings)
+
+
+def test_the_documented_size_is_the_size_of_the_file_whose_checksum_matches():
+    """Issue 16: the size was documented as 1,321,456 bytes (the Keras 1 file's)."""
+    from course_utils import cache
+
+    assert cache.sha256_file(MODEL_FILE) == pretrained.CHOI2017_SHA256
+    assert MODEL_FILE.stat().st_size == pretrained.CHOI2017_SIZE == 1_545_360
+    assert "1.5 MB" in pretrained.__doc__ and "1.3 MB" not in pretrained.__doc__
