@@ -12,12 +12,13 @@ the MFCC baseline of notebooks 03 to 05.
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from course_utils.errors import AudioError, CourseError
+from course_utils.errors import AudioError, AudioWarning, CourseError
 
 #: Sample rate of the transfer paper's front end, in Hz.
 SR = 12000
@@ -37,6 +38,21 @@ SUPPORTED_EXTENSIONS = (".wav", ".au", ".snd", ".aif", ".aiff", ".flac", ".ogg",
 
 #: A file whose peak amplitude stays below this is treated as silent.
 SILENCE_PEAK = 1e-5
+
+#: The longest stretch of a file that :func:`load_audio` reads by default, in seconds (10 min):
+#: a longer file is cut there, with an :class:`~course_utils.errors.AudioWarning`, so that an
+#: hour-long recording cannot exhaust the memory of a notebook server (``max_duration=None``
+#: reads everything).
+MAX_SECONDS = 600.0
+
+#: Sample rates a file may declare, in Hz; others are refused as corrupt (a header claiming 1 Hz
+#: would otherwise be resampled into hundreds of millions of samples).
+PLAUSIBLE_RATES = (1000, 768000)
+
+# Above this many samples (frames x channels, 32 MB as float32) a file is decoded in blocks,
+# each mixed to mono and resampled as it comes, so the whole file is never held at once.
+_BLOCK_SAMPLES = 1 << 23
+_BLOCK_FRAMES = 1 << 18
 
 
 def _check_readable(path: Path) -> None:
@@ -75,7 +91,8 @@ def audio_info(path) -> dict:
         ``{"samplerate": Hz, "channels": int, "frames": int, "duration": seconds, "format": str}``.
 
     Raises:
-        AudioError: the file is missing, empty, unsupported or unreadable.
+        AudioError: the file is missing, empty, unsupported or unreadable, or declares a sample
+            rate outside :data:`PLAUSIBLE_RATES`.
     """
     path = Path(path)
     _check_readable(path)
@@ -83,6 +100,9 @@ def audio_info(path) -> dict:
         info = sf.info(str(path))
     except Exception as exc:  # libsndfile's errors are terse; name the file instead
         raise AudioError(path, f"cannot be decoded ({_decoder_reason(exc)})", "the file is corrupt or not audio: delete it and download or generate it again") from None
+    if not PLAUSIBLE_RATES[0] <= info.samplerate <= PLAUSIBLE_RATES[1]:
+        raise AudioError(path, f"its header declares an implausible sample rate of {info.samplerate} Hz",
+                         "the file is corrupt: delete it and download or generate it again")
     return {
         "samplerate": int(info.samplerate),
         "channels": int(info.channels),
@@ -138,10 +158,15 @@ def load_audio(
     pad: bool = False,
     min_duration: float = 0.05,
     allow_silence: bool = False,
+    max_duration: float | None = MAX_SECONDS,
 ) -> np.ndarray:
     """Load an audio file as a mono float32 signal at a chosen sample rate.
 
-    Used by every notebook, directly or through the datasets and feature pipelines.
+    Used by every notebook, directly or through the datasets and feature pipelines. A long
+    file is decoded in blocks (mixed to mono and resampled as it comes), and at most
+    ``max_duration`` seconds are read, so memory stays bounded whatever the file. A file that
+    holds less audio than its header declares (a truncated download) is read with an
+    :class:`~course_utils.errors.AudioWarning` giving both lengths.
 
     Args:
         path: an audio file (WAV, AU, AIFF, FLAC, OGG, Opus or MP3).
@@ -152,14 +177,18 @@ def load_audio(
             ``duration`` seconds, so that every clip of a dataset has the same shape.
         min_duration: the shortest audio accepted, in seconds (before padding).
         allow_silence: accept an all-silent file instead of raising.
+        max_duration: read at most this many seconds (default :data:`MAX_SECONDS`), with an
+            :class:`~course_utils.errors.AudioWarning` when the file or ``duration`` is
+            longer; ``None`` for no limit.
 
     Returns:
         Signal of shape ``(n,)``, float32 in [-1, 1], with ``n = round(duration * sr)`` when
         ``pad`` is set.
 
     Raises:
-        AudioError: the file is missing, empty, unsupported, corrupt, shorter than
-            ``min_duration`` or silent. The message names the file and what to do.
+        AudioError: the file is missing, empty, unsupported, corrupt (an implausible sample
+            rate included), shorter than ``min_duration`` or silent. The message names the
+            file and what to do.
     """
     path = Path(path)
     info = audio_info(path)
@@ -170,23 +199,78 @@ def load_audio(
     if start >= info["frames"] and info["frames"] > 0:
         raise AudioError(path, f"offset {offset:.2f} s is past the end of the file ({info['duration']:.2f} s)")
     stop = None if duration is None else start + int(round(duration * file_sr))
-    try:
-        data, file_sr = sf.read(str(path), start=start, stop=stop, dtype="float32", always_2d=True)
-    except Exception as exc:
-        raise AudioError(path, f"cannot be decoded ({_decoder_reason(exc)})", "the file is corrupt or truncated: delete it and download or generate it again") from None
-    y = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
-    if not np.all(np.isfinite(y)):
-        raise AudioError(path, "contains NaN or infinite samples", "the file is corrupt: re-create it")
-    got = len(y) / file_sr
+    wanted = (info["frames"] if stop is None else stop) - start
+    if max_duration is not None and wanted > int(round(max_duration * file_sr)):
+        stop = start + int(round(max_duration * file_sr))
+        warnings.warn(f"{path}: {wanted / file_sr:.0f} s of audio; only the first {max_duration:g} s are analysed "
+                      "(pass max_duration=None, or --max-duration 0 to course-utils, to read it all)",
+                      AudioWarning, stacklevel=2)
+    target_sr = file_sr if sr is None else int(sr)
+    y, decoded, peak = _read_mono(path, start, stop, info, target_sr)
+    if stop is None or start + decoded < stop:
+        _warn_if_truncated(path, (start + decoded) / file_sr)
+    got = decoded / file_sr
     if got < min_duration:
         raise AudioError(path, f"too short: {got:.3f} s of audio, at least {min_duration:.3f} s needed")
-    if not allow_silence and (len(y) == 0 or float(np.max(np.abs(y))) < SILENCE_PEAK):
+    if not allow_silence and (decoded == 0 or peak < SILENCE_PEAK):
         raise AudioError(path, "is silent (every sample is zero or nearly)", "pass allow_silence=True to accept it")
-    target_sr = file_sr if sr is None else int(sr)
-    y = resample(y, file_sr, target_sr)
     if pad and duration is not None:
         y = fix_length(y, int(round(duration * target_sr)))
     return np.ascontiguousarray(y, dtype=np.float32)
+
+
+def _mono(path: Path, data: np.ndarray) -> np.ndarray:
+    """Mix ``(frames, channels)`` to mono, refusing NaN or infinite samples."""
+    y = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    if not np.all(np.isfinite(y)):
+        raise AudioError(path, "contains NaN or infinite samples", "the file is corrupt: re-create it")
+    return y
+
+
+def _read_mono(path: Path, start: int, stop: int | None, info: dict, target_sr: int):
+    """Decode frames ``start:stop`` as mono at ``target_sr``: ``(signal, frames decoded, peak)``.
+
+    A short span is read at once; a long one in blocks of :data:`_BLOCK_FRAMES`, each mixed
+    to mono and fed to a streaming resampler (which gives the same samples as one call), so
+    that memory holds the mono output and one block, never the whole multichannel file.
+    """
+    file_sr = info["samplerate"]
+    frames = -1 if stop is None else stop - start
+    total = info["frames"] - start if frames < 0 else frames
+    try:
+        if total * info["channels"] <= _BLOCK_SAMPLES:
+            data, _ = sf.read(str(path), start=start, stop=stop, dtype="float32", always_2d=True)
+            y = _mono(path, data)
+            peak = float(np.max(np.abs(y))) if len(y) else 0.0
+            return resample(y, file_sr, target_sr), len(y), peak
+        import soxr
+
+        stream = soxr.ResampleStream(file_sr, target_sr, 1, dtype="float32", quality="HQ") if file_sr != target_sr else None
+        parts, decoded, peak = [], 0, 0.0
+        with sf.SoundFile(str(path)) as f:
+            f.seek(start)
+            for block in f.blocks(blocksize=_BLOCK_FRAMES, frames=frames, dtype="float32", always_2d=True):
+                y = _mono(path, block)
+                decoded += len(y)
+                peak = max(peak, float(np.max(np.abs(y))) if len(y) else 0.0)
+                parts.append(stream.resample_chunk(y, last=False) if stream else y.copy())
+        if stream:
+            parts.append(stream.resample_chunk(np.zeros(0, np.float32), last=True))
+    except AudioError:
+        raise
+    except Exception as exc:
+        raise AudioError(path, f"cannot be decoded ({_decoder_reason(exc)})", "the file is corrupt or truncated: delete it and download or generate it again") from None
+    return np.concatenate(parts) if parts else np.zeros(0, np.float32), decoded, peak
+
+
+def _warn_if_truncated(path: Path, decoded_seconds: float) -> None:
+    """Warn when a file holds less audio than its header declares (see :mod:`course_utils.audio_headers`)."""
+    from course_utils.audio_headers import declared_seconds
+
+    declared = declared_seconds(path)
+    if declared is not None:
+        warnings.warn(f"{path}: truncated: {decoded_seconds:.2f} s of audio decoded, but its header declares "
+                      f"{declared:.2f} s (download or generate it again)", AudioWarning, stacklevel=3)
 
 
 def quantize(y: np.ndarray, bits: int) -> np.ndarray:
@@ -332,7 +416,7 @@ def log_mel(
     return librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=top_db).astype(np.float32)
 
 
-def mfcc_summary(y: np.ndarray, sr: int = SR, *, n_mfcc: int = N_MFCC) -> np.ndarray:
+def mfcc_summary(y: np.ndarray, sr: int = SR, *, n_mfcc: int = N_MFCC, repeat_short: bool = False) -> np.ndarray:
     """The MFCC baseline feature: 20 MFCCs with deltas and delta-deltas, averaged over time.
 
     Mean and standard deviation over frames of each of the 20 MFCCs, their first and their second
@@ -343,6 +427,8 @@ def mfcc_summary(y: np.ndarray, sr: int = SR, *, n_mfcc: int = N_MFCC) -> np.nda
         y: mono signal, shape ``(n,)``, at least 9 frames (about 0.2 s at 12 kHz).
         sr: its sample rate in Hz.
         n_mfcc: number of coefficients.
+        repeat_short: repeat a shorter signal until it is long enough (as the transfer
+            baseline and ``course-utils features`` do for clips under 0.2 s) instead of raising.
 
     Returns:
         float32 vector of shape ``(6 * n_mfcc,)``, ordered ``[mfcc mean, mfcc std, delta mean,
@@ -354,6 +440,8 @@ def mfcc_summary(y: np.ndarray, sr: int = SR, *, n_mfcc: int = N_MFCC) -> np.nda
     import librosa
 
     y = np.asarray(y, dtype=np.float32)
+    if repeat_short and 0 < len(y) < 9 * HOP_LENGTH:
+        y = np.tile(y, int(np.ceil(9 * HOP_LENGTH / len(y))))
     frames = n_frames(len(y))
     if frames < 9:
         raise CourseError(f"signal too short for MFCC deltas: {len(y)} samples ({frames} frames), at least {8 * HOP_LENGTH} needed")

@@ -35,10 +35,14 @@ from course_utils.errors import DatasetError
 
 __all__ = [
     "MANIFEST_NAME",
+    "STALE_AFTER",
+    "atomic_save_npy",
     "atomic_write",
     "atomic_write_bytes",
     "atomic_write_text",
+    "file_signature",
     "is_temp_path",
+    "merge_folder",
     "read_manifest",
     "remove_stale_temp_files",
     "sha256_file",
@@ -52,6 +56,10 @@ MANIFEST_NAME = "MANIFEST.json"
 
 #: Version of the manifest's JSON layout (stored under ``"format"``).
 MANIFEST_FORMAT = 1
+
+#: Seconds without any write after which a temporary file or folder counts as left over by a
+#: killed process (a live writer touches its temporary files every few seconds).
+STALE_AFTER = 300.0
 
 # ".<name>.tmp-<8 hex>" optionally followed by the real suffix, e.g. ".clip.tmp-1a2b3c4d.wav".
 _TEMP_RE = re.compile(r"^\..+\.tmp-[0-9a-f]{8}(\.[^.]+)?$")
@@ -88,6 +96,33 @@ def _sha256_many(paths: list[Path]) -> list[str]:
     workers = min(8, os.cpu_count() or 1, len(paths))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(sha256_file, paths, chunksize=16))
+
+
+def file_signature(path: str | os.PathLike, missing_ok: bool = False) -> list:
+    """``[absolute path, size, mtime_ns]`` of a file: what a cache key needs to notice a changed file.
+
+    The one scheme of the course's caches: the log-mel cache of :mod:`course_utils.training`
+    and the feature cache of :mod:`course_utils.transfer` both key on it, so that rewriting a
+    file at the same path invalidates what was computed from it.
+
+    Args:
+        path: the file.
+        missing_ok: give ``[path, None, None]`` for a missing file instead of raising.
+
+    Returns:
+        The signature, JSON-serialisable.
+
+    Raises:
+        FileNotFoundError: the file is missing (and not ``missing_ok``).
+    """
+    path = Path(path).resolve()
+    try:
+        st = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        if missing_ok:
+            return [str(path), None, None]
+        raise FileNotFoundError(f"{path}: file not found") from None
+    return [str(path), int(st.st_size), int(st.st_mtime_ns)]
 
 
 def temp_path_for(path: str | os.PathLike, keep_suffix: bool = True) -> Path:
@@ -140,6 +175,47 @@ def replace_folder(tmp: str | os.PathLike, dest: str | os.PathLike) -> Path:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+    return dest
+
+
+def merge_folder(src: str | os.PathLike, dest: str | os.PathLike, files: Iterable[str],
+                 remove: Iterable[str] = ()) -> Path:
+    """Move the listed files of a finished folder ``src`` into an existing folder ``dest``.
+
+    Unlike :func:`replace_folder`, every file of ``dest`` that is not named in ``files`` or
+    ``remove`` is left alone, so a rebuilt dataset keeps the files a user added to its folder.
+    ``dest``'s manifest is deleted first and ``src``'s (if any) is moved last, so ``dest`` has
+    a manifest only once every file is in place. Folders emptied by ``remove`` are deleted.
+    Used by the mini-dataset builder of :mod:`course_utils.datasets.minigen`.
+
+    Args:
+        src: the new folder (a sibling of ``dest``, on the same file system).
+        dest: the folder to update.
+        files: paths relative to ``src`` (``/`` separators) to move, replacing any old file.
+        remove: paths relative to ``dest`` to delete (files of the old version that the new
+            one no longer has).
+
+    Returns:
+        ``dest``.
+    """
+    src, dest = Path(src), Path(dest)
+    (dest / MANIFEST_NAME).unlink(missing_ok=True)
+    for rel in files:
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src / rel, target)
+    for rel in remove:
+        target = dest / rel
+        target.unlink(missing_ok=True)
+        for parent in target.parents:
+            if parent == dest or not parent.is_relative_to(dest):
+                break
+            try:
+                parent.rmdir()  # only when empty
+            except OSError:
+                break
+    if (src / MANIFEST_NAME).is_file():
+        os.replace(src / MANIFEST_NAME, dest / MANIFEST_NAME)
     return dest
 
 
@@ -241,19 +317,61 @@ def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8
     return path
 
 
-def remove_stale_temp_files(root: str | os.PathLike, min_age: float = 0.0) -> list[Path]:
+def atomic_save_npy(path: str | os.PathLike, array) -> Path:
+    """Save an array as ``.npy`` at exactly ``path``, atomically (see :func:`atomic_write`).
+
+    ``np.save`` given a *name* appends ``.npy`` when it is missing, so the temporary file it
+    writes would not be the one renamed; this writes through a file object instead. Used by
+    the feature caches and ``course-utils extract``.
+
+    Args:
+        path: the final file (normally ending in ``.npy``).
+        array: what to save (never pickled: object arrays are refused).
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+    """
+    import numpy as np
+
+    path = Path(path)
+    with atomic_write(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, np.asarray(array), allow_pickle=False)
+    return path
+
+
+def _last_modified(p: Path) -> float:
+    """When ``p`` was last written: for a folder, its newest entry anywhere below it."""
+    newest = p.lstat().st_mtime
+    if p.is_dir() and not p.is_symlink():
+        for dirpath, dirnames, filenames in os.walk(p):
+            for name in dirnames + filenames:
+                try:
+                    newest = max(newest, os.lstat(os.path.join(dirpath, name)).st_mtime)
+                except FileNotFoundError:
+                    continue
+    return newest
+
+
+def remove_stale_temp_files(root: str | os.PathLike, min_age: float = 0.0, *, recursive: bool = True,
+                            prefix: str = "") -> list[Path]:
     """Delete temporary files and folders left under ``root`` by interrupted writes.
 
     Matches only names made by :func:`temp_path_for` (``.NAME.tmp-XXXXXXXX[.ext]``), including
     the temporary folders of :func:`course_utils.download.extract`; never touches ``*.part``
-    files (those are resumable downloads). Call it before regenerating a folder, not while
-    another process writes into it (or give ``min_age``).
+    files (those are resumable downloads). With ``min_age``, an entry is kept while anything
+    in it was written in the last ``min_age`` seconds, so that the temporary files of another
+    process still writing are safe (give :data:`STALE_AFTER`).
 
-    Used by the mini-dataset generators and ``course-utils data`` before (re)building.
+    Used by the mini-dataset builder (the leftovers of a killed synthesis, beside the dataset's
+    folder) and the log-mel cache of :mod:`course_utils.training` before they build.
 
     Args:
-        root: the folder to clean, searched recursively; a missing folder is fine.
+        root: the folder to clean; a missing folder is fine.
         min_age: only delete entries last modified more than this many seconds ago.
+        recursive: also search the folders below ``root``.
+        prefix: only names starting with it (e.g. ``".gtzan_genre.tmp-"``: the temporary
+            copies of one folder, in a parent folder that also holds other things).
 
     Returns:
         The paths removed.
@@ -265,11 +383,11 @@ def remove_stale_temp_files(root: str | os.PathLike, min_age: float = 0.0) -> li
     now = time.time()
     for dirpath, dirnames, filenames in os.walk(root):
         for name in list(dirnames) + filenames:
-            if not _TEMP_RE.match(name):
+            if not _TEMP_RE.match(name) or not name.startswith(prefix):
                 continue
             p = Path(dirpath) / name
             try:
-                if min_age and now - p.lstat().st_mtime < min_age:
+                if min_age and now - _last_modified(p) < min_age:
                     continue
                 if p.is_dir() and not p.is_symlink():
                     shutil.rmtree(p)
@@ -279,6 +397,8 @@ def remove_stale_temp_files(root: str | os.PathLike, min_age: float = 0.0) -> li
                 removed.append(p)
             except FileNotFoundError:
                 continue
+        if not recursive:
+            break
     return removed
 
 

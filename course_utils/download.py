@@ -42,6 +42,7 @@ from tqdm.auto import tqdm
 
 from course_utils import paths
 from course_utils.cache import atomic_write, replace_folder, sha256_file, temp_path_for
+from course_utils.download_checks import ArchiveLimits, check_totals, member_guard, mismatch_note, set_aside
 from course_utils.errors import DatasetError, DownloadError
 
 try:  # optional codecs of tarfile
@@ -307,7 +308,8 @@ def download(
     with a ``Range: bytes=N-`` request; a server that answers with the whole file (200)
     makes it start over. If ``dest`` exists and matches ``sha256`` (or no ``sha256`` is
     given), it is returned at once without any network access; a ``dest`` with the wrong
-    checksum is deleted and downloaded again.
+    checksum (perhaps placed by hand) is kept as ``DEST.bad`` and downloaded again, and an
+    error then says so.
 
     Used by :mod:`course_utils.datasets` and ``course-utils data download`` for the real
     datasets (into ``data/downloads/``).
@@ -338,18 +340,42 @@ def download(
         raise ValueError(f"download: unsupported URL {url!r} (use http://, https:// or file://)")
     if dest.is_dir():
         raise ValueError(f"download: {dest} is a folder; give the path of the file to create")
-    if dest.exists():
-        if expected is None:
-            logger.info("%s already exists, not downloading %s", dest, url)
-            return dest
-        if _digest_like(dest, expected) == expected:
-            logger.info("%s already downloaded and verified", dest)
-            return dest
-        logger.warning("%s exists but its checksum is wrong; downloading it again", dest)
-        dest.unlink()
+    if dest.exists() and expected is None:
+        logger.info("%s already exists, not downloading %s", dest, url)
+        return dest
+    valid, note = _check_existing(dest, expected)
+    if valid:
+        logger.info("%s already downloaded and verified", dest)
+        return dest
     if scheme != "file" and os.environ.get(OFFLINE_ENV):
-        raise DownloadError(f"{url}: not downloaded, {OFFLINE_ENV} is set (offline mode); place {dest.name} "
-                            f"at {dest} by hand, or unset {OFFLINE_ENV}")
+        raise DownloadError((f"{note} " if note else "") + f"{url}: not downloaded, {OFFLINE_ENV} is set (offline "
+                            f"mode); place {dest.name} at {dest} by hand, or unset {OFFLINE_ENV}")
+    try:
+        _fetch(url, dest, scheme, expected, resume=resume, timeout=timeout, chunk_size=chunk_size, progress=progress)
+    except DownloadError as exc:
+        raise DownloadError(f"{note} {exc}" if note else str(exc)) from None
+    if note:
+        logger.warning("%s It was downloaded again.", note)
+    return dest
+
+
+def _check_existing(dest: Path, expected: str | None) -> tuple[bool, str]:
+    """Whether ``dest`` is there with the expected checksum; one that is not is set aside as ``.bad``.
+
+    Returns ``(valid, note)``: ``note`` says which file was set aside and why ("" if none); the
+    caller reports it (in its error, or as a warning once the file was downloaded again).
+    """
+    if expected is None or not dest.exists():
+        return False, ""
+    actual = _digest_like(dest, expected)
+    if actual == expected:
+        return True, ""
+    return False, mismatch_note(dest, set_aside(dest), actual, expected)
+
+
+def _fetch(url: str, dest: Path, scheme: str, expected: str | None, *, resume: bool, timeout: float,
+           chunk_size: int, progress: bool) -> None:
+    """Transfer ``url`` into ``DEST.part``, check it, and rename it onto ``dest``."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = _part_path(dest)
     if not resume:
@@ -378,7 +404,6 @@ def download(
     os.replace(part, dest)
     if expected is not None and (key := _memo_key(dest)) is not None:
         _VERIFIED[(key, _algorithm(expected))] = expected
-    return dest
 
 
 # --------------------------------------------------------------------------- external files
@@ -478,18 +503,27 @@ def download_first(urls, dest, sha256=None, **kwargs) -> Path:
         DownloadError: every mirror failed; the message lists each mirror's error.
     """
     urls = [urls] if isinstance(urls, str) else list(urls)
+    expected = _normalise_sha(sha256)
+    valid, note = _check_existing(Path(dest), expected)
+    if valid:
+        return Path(dest)
     errors = []
     for url in urls:
         try:
-            return download(url, dest, sha256, **kwargs)
+            result = download(url, dest, sha256, **kwargs)
+            if note:
+                logger.warning("%s It was downloaded again.", note)
+            return result
         except DownloadError as exc:
             errors.append(f"  {url}: {exc}")
             if sha256 is None:
                 _part_path(Path(dest)).unlink(missing_ok=True)
+    want = f" (its checksum must be {expected})" if expected else ""
     raise DownloadError(
-        f"Could not download {Path(dest).name} from any of its {len(urls)} address(es):\n" + "\n".join(errors)
+        (f"{note}\n" if note else "")
+        + f"Could not download {Path(dest).name} from any of its {len(urls)} address(es):\n" + "\n".join(errors)
         + "\nCheck your connection and run the same command again; if every address is dead, get the file "
-        f"by other means and place it at {Path(dest).resolve()}."
+        f"by other means and place it at {Path(dest).resolve()}{want}."
     )
 
 
@@ -560,7 +594,8 @@ def _reject(archive: Path, name: str, reason: str) -> DownloadError:
     )
 
 
-def _extract_zip(archive: Path, tmp: Path, wanted: list[str] | None, progress: bool) -> set[str]:
+def _extract_zip(archive: Path, tmp: Path, wanted: list[str] | None, progress: bool,
+                 limits: ArchiveLimits | None = None) -> set[str]:
     found: set[str] = set()
     with zipfile.ZipFile(archive) as zf:
         infos = zf.infolist()
@@ -575,15 +610,19 @@ def _extract_zip(archive: Path, tmp: Path, wanted: list[str] | None, progress: b
                 found.add(w)
                 chosen.append(info)
         total = sum(i.file_size for i in chosen)
+        check_totals(archive, len(chosen), total, limits)  # sizes from the directory, before writing
         with _progress_bar(progress, total, 0, f"extract {archive.name}") as bar:
             for info in chosen:
-                zf.extract(info, tmp)
+                with member_guard(archive, tmp, info.filename):
+                    zf.extract(info, tmp)
                 bar.update(info.file_size)
     return found
 
 
-def _extract_tar(archive: Path, tmp: Path, wanted: list[str] | None, progress: bool) -> set[str]:
+def _extract_tar(archive: Path, tmp: Path, wanted: list[str] | None, progress: bool,
+                 limits: ArchiveLimits | None = None) -> set[str]:
     found: set[str] = set()
+    count = size = 0
     kwargs = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
     with tarfile.open(archive, "r:*") as tf, tqdm(
         unit=" files", desc=f"extract {archive.name}", disable=not progress
@@ -596,7 +635,10 @@ def _extract_tar(archive: Path, tmp: Path, wanted: list[str] | None, progress: b
             if w is None:
                 continue
             found.add(w)
-            tf.extract(member, tmp, **kwargs)
+            count, size = count + 1, size + max(member.size, 0)
+            check_totals(archive, count, size, limits)  # before this member is written
+            with member_guard(archive, tmp, member.name):
+                tf.extract(member, tmp, **kwargs)
             bar.update(1)
     return found
 
@@ -608,6 +650,7 @@ def extract(
     *,
     overwrite: bool = False,
     progress: bool = True,
+    limits: ArchiveLimits | None = None,
 ) -> Path:
     """Extract a zip or tar archive into ``dest_dir``, all or nothing.
 
@@ -631,13 +674,15 @@ def extract(
             separators); a folder name selects everything under it. ``None``: everything.
         overwrite: replace an existing non-empty ``dest_dir``.
         progress: show a tqdm progress bar.
+        limits: the most members and bytes the archive may expand to (each dataset gives its
+            own, :class:`course_utils.download_checks.ArchiveLimits`); ``None``: no limit.
 
     Returns:
         ``dest_dir`` as a :class:`~pathlib.Path`.
 
     Raises:
         DownloadError: the archive is missing, corrupt or truncated (delete it and download
-            again), holds an unsafe member, or lacks a requested member.
+            again), holds an unsafe member, lacks a requested member, or exceeds ``limits``.
         ValueError: ``dest_dir`` is the folder holding the archive.
     """
     archive = Path(archive)
@@ -659,10 +704,8 @@ def extract(
     tmp.mkdir()
     try:
         try:
-            if kind == "zip":
-                found = _extract_zip(archive, tmp, wanted, progress)
-            else:
-                found = _extract_tar(archive, tmp, wanted, progress)
+            extract_kind = _extract_zip if kind == "zip" else _extract_tar
+            found = extract_kind(archive, tmp, wanted, progress, limits)
         except DownloadError:
             raise
         except _FILTER_ERRORS as e:  # tarfile's own "data" filter refused a member

@@ -41,3 +41,10 @@ class DatasetError(CourseError):
 
 class DownloadError(CourseError):
     """A download failed, was interrupted, or its checksum does not match."""
+
+
+class AudioWarning(UserWarning):
+    """An audio file was read, but not entirely as it claims: truncated, or longer than analysed.
+
+    ``course-utils`` prints these as one ``warning:`` line each.
+    """

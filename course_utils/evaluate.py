@@ -62,6 +62,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from course_utils import validate
 from course_utils.errors import CourseError, DatasetError
 
 #: The tasks of the paper's table, in its order (emoMusic is two regression tasks).
@@ -277,7 +278,7 @@ def load_release(features_dir, task: str, layers: str = "01234"):
         if not path.is_file():
             hint = " (the authors did not release it)" if path.name == "urbansound_mfcc.npy" else ""
             raise DatasetError(f"{path}: feature file not found{hint}")
-        block = np.load(path)
+        block = validate.numeric_npy(path)  # never unpickles; a bad file is one DatasetError
         if block.ndim != 2 or block.shape[0] != len(labels):
             raise DatasetError(f"{path}: expected {len(labels)} rows (one per clip of labels/{_base_task(task)}.csv), "
                                f"found shape {block.shape}")

@@ -363,14 +363,28 @@ def load_model(path, *, compile: bool = True):
         The ``keras.Model``.
 
     Raises:
-        CourseError: the file does not exist (train and save the model in notebook 02 first).
+        CourseError: the file does not exist (train and save the model in notebook 02 first), is
+            not a ``.keras`` file, or is damaged or incomplete.
     """
+    import zipfile
+
     import keras
 
     path = Path(path)
     if not path.is_file():
         raise CourseError(f"{path}: model file not found (run notebook 02 to train and save the model first)")
-    return keras.saving.load_model(path, compile=compile)
+    if path.suffix != ".keras":
+        other = " (the authors' HDF5 model loads with --model choi2017, or pretrained.load_choi2017(path=...))" \
+            if path.suffix.lower() in (".h5", ".hdf5") else ""
+        raise CourseError(f"{path}: not a .keras model file{other}; give a model saved by the course (notebook 02)")
+    if not zipfile.is_zipfile(path):
+        raise CourseError(f"{path}: damaged or incomplete (a .keras file is a zip archive, this one is not); "
+                          "train and save the model again")
+    try:
+        return keras.saving.load_model(path, compile=compile)
+    except Exception as exc:  # Keras reports a damaged archive in many ways (even "File not found")
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CourseError(f"{path}: cannot be loaded as a Keras model ({reason[:200]}); train and save it again") from None
 
 
 def layer_table(model):

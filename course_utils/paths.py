@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from course_utils.errors import DatasetError
+
 #: Environment variable that overrides the data folder.
 DATA_ENV = "COURSE_DATA_DIR"
 #: Environment variable naming a reference folder (read-only copies of external files).
@@ -35,6 +37,9 @@ def data_dir() -> Path:
 
     Returns:
         An absolute path; the folder is created if missing.
+
+    Raises:
+        DatasetError: the path is a file, or cannot be created (the message names it).
     """
     if os.environ.get(DATA_ENV):
         path = Path(os.environ[DATA_ENV]).expanduser()
@@ -43,7 +48,13 @@ def data_dir() -> Path:
     else:
         path = Path.home() / ".cache" / "course_utils"
     path = path.resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    how = f"the {DATA_ENV} environment variable ({path})" if os.environ.get(DATA_ENV) else f"the data folder {path}"
+    if path.exists() and not path.is_dir():
+        raise DatasetError(f"{how} is a file, not a folder: point {DATA_ENV} at a folder (or unset it)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatasetError(f"{how} cannot be created ({exc.strerror}): set {DATA_ENV} to a folder you can write to") from None
     return path
 
 

@@ -3,7 +3,7 @@
 Choi, Fazekas, Sandler and Cho released, with "Transfer learning for music classification and
 regression tasks" (ISMIR 2017), a Keras 2 version of their convnet trained on the 50 top tags of
 the Million Song Dataset (keunwoochoi/transfer_learning_music, ``keras2_model/model_best.hdf5``,
-1.3 MB). This module reads that file with ``h5py`` (no Keras 2, no kapre) and rebuilds the network
+1.5 MB). This module reads that file with ``h5py`` (no Keras 2, no kapre) and rebuilds the network
 as a Keras 3 model that takes **raw audio at 12 kHz**, shape ``(batch, 348000)`` (29 s):
 
 - the kapre ``Melspectrogram`` front end, from the kernels stored in the file: two ``Conv1D``
@@ -54,8 +54,10 @@ from course_utils.transfer import _load_row, _rows
 CHOI2017_URL = (
     "https://raw.githubusercontent.com/keunwoochoi/transfer_learning_music/master/keras2_model/model_best.hdf5"
 )
-#: SHA-256 of that file (1,321,456 bytes).
+#: SHA-256 of that file.
 CHOI2017_SHA256 = "b5042bd44de1fdd9d757b764d9246e6934f47c8bdc5c15bf13566495f3439d48"
+#: Its size in bytes (1.5 MB; 1,321,456 bytes is the authors' older Keras 1 file, not supported).
+CHOI2017_SIZE = 1_545_360
 #: File name under ``data_dir()/models/``.
 CHOI2017_FILENAME = "choi2017_transfer_convnet_keras2.hdf5"
 #: Its path under the reference folder (:func:`course_utils.paths.reference_dir`).
@@ -114,7 +116,7 @@ def choi2017_path() -> Path:
 def _how_to_get(dest: Path) -> str:
     """The instructions of every 'model missing' error: the URL, the place, or a path."""
     return (
-        f"Download it by hand from\n  {CHOI2017_URL}\nand save it as\n  {dest}\n"
+        f"Download it by hand ({CHOI2017_SIZE:,} bytes) from\n  {CHOI2017_URL}\nand save it as\n  {dest}\n"
         "(or point COURSE_DATA_DIR at a data folder whose models/ holds it, or "
         f"{paths.REFERENCE_ENV} at a folder holding {CHOI2017_REFERENCE}), "
         "or pass the file's path: load_choi2017(path=...)."
@@ -181,7 +183,10 @@ def read_weights(path) -> dict[str, np.ndarray]:
             for layer in _names(group.attrs["layer_names"]):
                 for name in _names(group[layer].attrs.get("weight_names", [])):
                     out[name] = np.asarray(group[layer][name][()])
-    except (OSError, KeyError) as exc:
+                    if out[name].dtype.kind not in "biuf":
+                        raise CourseError(f"{path}: weight {name} holds {out[name].dtype} values, not numbers; "
+                                          "the file is damaged: download it again")
+    except (OSError, KeyError, TypeError) as exc:
         raise CourseError(f"{path}: not a Keras model file, or damaged ({exc}); download it again") from None
     return out
 
@@ -206,7 +211,10 @@ def read_model_config(path) -> dict | None:
         raise CourseError(f"{path}: not a Keras model file, or damaged ({exc}); download it again") from None
     if raw is None:
         return None
-    return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+    try:
+        return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise CourseError(f"{path}: its model_config is not valid JSON ({exc}); the file is damaged: download it again") from None
 
 
 def _names(values) -> list[str]:
@@ -226,7 +234,10 @@ def _architecture(config: dict | None, path: Path) -> dict:
     """Check the stored front end and read the settings the rebuilt model needs."""
     if config is None:
         raise CourseError(f"{path}: holds no model_config; it is not the authors' Keras 2 model file")
-    layers = _stored_layers(config)
+    try:
+        layers = _stored_layers(config)
+    except (KeyError, TypeError, AttributeError):
+        raise CourseError(f"{path}: its model_config lists no layers; not the authors' Keras 2 model file") from None
     by_class = {}
     for layer in layers:
         by_class.setdefault(layer["class_name"], []).append(layer)
@@ -516,7 +527,8 @@ def _call(model):
 # --------------------------------------------------------------------------- tagging
 
 
-def predict_tags(files_or_signals, model=None, *, batch_size: int = 8) -> np.ndarray:
+def predict_tags(files_or_signals, model=None, *, batch_size: int = 8,
+                 max_duration: float | None = audio.MAX_SECONDS) -> np.ndarray:
     """Tag probabilities of audio files or 12 kHz signals, averaged over their 29 s windows.
 
     Used by notebook 02 and :func:`tag_files`.
@@ -525,6 +537,7 @@ def predict_tags(files_or_signals, model=None, *, batch_size: int = 8) -> np.nda
         files_or_signals: audio file paths, or mono float signals at 12 kHz.
         model: from :func:`load_choi2017` (loaded if ``None``).
         batch_size: windows per forward pass (the result does not depend on it).
+        max_duration: seconds of each file to analyse at most.
 
     Returns:
         float32 ``(n, 50)``, columns in the order of :data:`CHOI2017_TAGS`.
@@ -533,11 +546,13 @@ def predict_tags(files_or_signals, model=None, *, batch_size: int = 8) -> np.nda
         AudioError: a file cannot be decoded.
     """
     model = load_choi2017() if model is None else model
-    clips = [np.asarray(s, dtype=np.float32) if isinstance(s, np.ndarray) else _load_row(s) for s in files_or_signals]
+    clips = [np.asarray(s, dtype=np.float32) if isinstance(s, np.ndarray) else _load_row(s, max_duration=max_duration)
+             for s in files_or_signals]
     return _per_clip_means(_call(model), clips, _window_of(model), batch_size)
 
 
-def tag_files(files, top: int = 10, model=None, *, batch_size: int = 8) -> list:
+def tag_files(files, top: int = 10, model=None, *, batch_size: int = 8,
+              max_duration: float | None = audio.MAX_SECONDS) -> list:
     """The top tags of audio files with the authors' model, averaged over each file's windows.
 
     Used by ``course-utils tag --model choi2017`` and notebook 02. A file that cannot be
@@ -548,6 +563,7 @@ def tag_files(files, top: int = 10, model=None, *, batch_size: int = 8) -> list:
         top: how many tags per file.
         model: from :func:`load_choi2017` (loaded if ``None``).
         batch_size: windows per forward pass.
+        max_duration: seconds of each file to analyse at most.
 
     Returns:
         A list, in the order of ``files``, of ``(path, [(tag, probability), ...])``, best first,
@@ -559,7 +575,7 @@ def tag_files(files, top: int = 10, model=None, *, batch_size: int = 8) -> list:
     results = []
     for f in files:
         try:
-            scores = predict_tags([f], model, batch_size=batch_size)[0]
+            scores = predict_tags([f], model, batch_size=batch_size, max_duration=max_duration)[0]
         except AudioError as exc:
             results.append((str(f), exc))
             continue

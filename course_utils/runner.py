@@ -9,6 +9,7 @@ Used by ``make course`` (``course-utils run-notebooks``) and ``benchmarks/notebo
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -25,8 +26,10 @@ class NotebookRun:
         notebook: the notebook's file name.
         seconds: wall time of the execution, kernel start included.
         peak_rss_mb: the highest resident memory of the kernel and its children, in MiB.
-        ok: whether every cell ran without error.
-        error: the error's first line when ``ok`` is false.
+        ok: whether every cell ran without error (a cell that calls ``sys.exit(0)`` ends the
+            notebook successfully).
+        error: one line, without colour codes, when ``ok`` is false: the exception, the time
+            limit that was exceeded, or why the notebook could not be read.
     """
 
     notebook: str
@@ -95,15 +98,25 @@ def execute_notebook(path, out_dir, *, timeout: int = 1800, html: bool = True, i
     path = Path(path)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    nb = nbformat.read(path, as_version=4)
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as exc:  # missing, not JSON, not a notebook: this notebook fails, the run goes on
+        return NotebookRun(path.name, 0.0, 0.0, False, _one_line(f"cannot read the notebook {path} ({exc})"))
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
     ok, error = True, ""
     start = time.perf_counter()
     with PeakMemorySampler() as sampler:
         try:
             client.execute()
-        except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:  # a timeout or a killed kernel too
-            ok, error = False, str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
+        except CellTimeoutError:
+            ok, error = False, f"a cell ran longer than the {timeout} s limit"
+        except DeadKernelError as exc:
+            ok, error = False, _one_line(f"the kernel died (out of memory?): {exc}")
+        except CellExecutionError as exc:
+            if exc.ename == "SystemExit" and _strip_ansi(str(exc.evalue)).strip() in ("", "0", "None"):
+                ok = True  # sys.exit(0): the notebook chose to stop there, successfully
+            else:
+                ok, error = False, _one_line(f"{exc.ename}: {exc.evalue}")
     seconds = time.perf_counter() - start
     nbformat.write(nb, out_dir / path.name)
     if inplace and ok:
@@ -114,6 +127,20 @@ def execute_notebook(path, out_dir, *, timeout: int = 1800, html: bool = True, i
         body, _ = HTMLExporter().from_notebook_node(nb)
         (out_dir / path.with_suffix(".html").name).write_text(body, encoding="utf-8")
     return NotebookRun(path.name, round(seconds, 1), round(sampler.peak_bytes / 2**20, 1), ok, error)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+def _strip_ansi(text: str) -> str:
+    """``text`` without terminal colour codes (IPython colours its tracebacks)."""
+    return _ANSI.sub("", text)
+
+
+def _one_line(text: str) -> str:
+    """The first meaningful line of an error, without colour codes (for the summary and its JSON)."""
+    lines = [line.strip() for line in _strip_ansi(str(text)).splitlines()]
+    return next((line for line in lines if any(c.isalnum() for c in line)), "unknown error")[:300]
 
 
 def format_summary(runs: list[NotebookRun]) -> str:
@@ -152,17 +179,20 @@ def run_notebooks(paths, out_dir="build", *, timeout: int = 1800, html: bool = T
     Returns:
         One :class:`NotebookRun` per notebook.
     """
+    from course_utils.cache import atomic_write_text
+
     paths = [Path(p) for p in paths]
     runs = []
-    for i, path in enumerate(paths, 1):
-        print(f"[{i}/{len(paths)}] {path.name} ...", flush=True)
-        run = execute_notebook(path, out_dir, timeout=timeout, html=html, inplace=inplace)
-        status = "ok" if run.ok else f"FAILED: {run.error}"
-        print(f"[{i}/{len(paths)}] {path.name}: {status} in {run.seconds:.1f} s, peak {run.peak_rss_mb:.0f} MiB", flush=True)
-        runs.append(run)
-    print()
-    print(format_summary(runs))
-    json_path = Path(json_path) if json_path else Path(out_dir) / "course_summary.json"
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps([asdict(r) for r in runs], indent=2) + "\n")
+    try:
+        for i, path in enumerate(paths, 1):
+            print(f"[{i}/{len(paths)}] {path.name} ...", flush=True)
+            run = execute_notebook(path, out_dir, timeout=timeout, html=html, inplace=inplace)
+            status = "ok" if run.ok else f"FAILED: {run.error}"
+            print(f"[{i}/{len(paths)}] {path.name}: {status} in {run.seconds:.1f} s, peak {run.peak_rss_mb:.0f} MiB", flush=True)
+            runs.append(run)
+    finally:  # the summary of the notebooks that ran is written even if the run is interrupted
+        print()
+        print(format_summary(runs))
+        json_path = Path(json_path) if json_path else Path(out_dir) / "course_summary.json"
+        atomic_write_text(json_path, json.dumps([asdict(r) for r in runs], indent=2) + "\n")
     return runs

@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_utils import audio, cache, models, paths
+from course_utils import audio, cache, models, paths, validate
 from course_utils.errors import CourseError
 
 #: Jaccard similarity from which two clips count as relevant to each other in the evaluation.
@@ -1124,8 +1124,10 @@ def similar_to_file(path, k: int = 10, *, variant: str = "mini", folder=None,
         ``tags`` and ``path`` (absolute), nearest first.
 
     Raises:
-        AudioError: the file cannot be decoded.
+        AudioError: the file cannot be decoded (checked before the index is loaded or built).
+        CourseError: ``k`` is not a whole number of at least 1.
     """
+    k = validate.similarity_query(path, k)
     index = index or load_course_index(variant, folder=folder)
     query = embed_file(index.model, path)
     sims = index.embeddings.astype(np.float64) @ query.astype(np.float64)

@@ -211,24 +211,25 @@ def load_course_tagger(variant: str = "mini", path=None, *, train_if_missing: bo
     return model, info
 
 
-def logmel_for_tagging(path, crop_frames: int) -> np.ndarray:
+def logmel_for_tagging(path, crop_frames: int, max_duration: float | None = audio.MAX_SECONDS) -> np.ndarray:
     """A file's whole log-mel spectrogram, padded to at least one crop.
 
     Args:
         path: any audio file the course can decode.
         crop_frames: the model's input length in frames.
+        max_duration: seconds of the file to read at most (see :func:`course_utils.audio.load_audio`).
 
     Returns:
         float32 ``(96, max(n_frames, crop_frames))``.
     """
-    y = audio.load_audio(path)
+    y = audio.load_audio(path, max_duration=max_duration)
     min_samples = (crop_frames - 1) * audio.HOP_LENGTH
     if len(y) < min_samples:
         y = audio.fix_length(y, min_samples)
     return audio.log_mel(y)
 
 
-def tag_files(model, info: dict, files, top: int = 10):
+def tag_files(model, info: dict, files, top: int = 10, *, max_duration: float | None = audio.MAX_SECONDS):
     """The top tags of audio files, averaged over consecutive crops of each whole file.
 
     Used by ``course-utils tag`` and notebook 02. A file that cannot be decoded is reported
@@ -239,6 +240,7 @@ def tag_files(model, info: dict, files, top: int = 10):
         info: its description (``tags``, ``crop_frames``).
         files: audio file paths.
         top: how many tags to return per file.
+        max_duration: seconds of each file to analyse at most.
 
     Returns:
         A list of ``(path, [(tag, probability), ...] or AudioError)``.
@@ -249,7 +251,7 @@ def tag_files(model, info: dict, files, top: int = 10):
     results = []
     for f in files:
         try:
-            mel = logmel_for_tagging(f, int(info["crop_frames"]))
+            mel = logmel_for_tagging(f, int(info["crop_frames"]), max_duration)
         except AudioError as exc:
             results.append((str(f), exc))
             continue

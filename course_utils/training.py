@@ -40,12 +40,11 @@ _FLUSH_EVERY = 64
 
 
 def _file_signature(path: Path) -> list:
-    """``[absolute path, size, mtime_ns]`` of an audio file, so that a changed file changes the cache key."""
+    """``[absolute path, size, mtime_ns]`` of an audio file (:func:`course_utils.cache.file_signature`), or an AudioError."""
     try:
-        st = path.stat()
+        return cache.file_signature(path)
     except OSError:
         raise AudioError(path, "file not found", "check the path, or download or generate the dataset first") from None
-    return [str(path), int(st.st_size), int(st.st_mtime_ns)]
 
 
 def _cache_params(sr, duration, n_mels, dtype) -> dict:
@@ -136,7 +135,9 @@ def build_logmel_cache(
     listing the files and parameters; a later call with the same files (same absolute paths,
     sizes and modification times) and parameters reuses it without decoding anything. The array is written to a temporary file,
     renamed only after its last row is written, so an interrupted or failed build never leaves a
-    cache that looks finished. Used by notebook 02.
+    cache that looks finished; the hidden file of a killed build is deleted by a later build
+    (once nothing has written to it for :data:`course_utils.cache.STALE_AFTER` seconds). Used by
+    notebook 02.
 
     ``float16`` (the default) halves disk and memory; its resolution, 1/32 dB at 32-64 dB, is far
     below what matters for a spectrogram. A 29.1 s clip takes 96 x 1365 x 2 bytes = 262 kB.
@@ -174,6 +175,7 @@ def build_logmel_cache(
         raise ValueError(f"dtype must be float16 or float32, not {dtype}")
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
+    cache.remove_stale_temp_files(cache_dir, cache.STALE_AFTER, recursive=False, prefix=".logmel_")  # killed builds'
     key = logmel_cache_key(paths, sr=sr, duration=duration, n_mels=n_mels, dtype=dtype)
     npy = cache_dir / f"logmel_{key}.npy"
     sidecar = cache_dir / f"logmel_{key}.json"
@@ -405,6 +407,8 @@ def predict_clips(model, data, batch_size: int = 16) -> np.ndarray:
         raise ValueError(f"the model expects {model_mels} mel bands, the clips have {n_mels}")
     crop = n_frames if model_frames is None else int(model_frames)
     starts = crop_starts(n_frames, crop)
+    if len(starts) > int(batch_size):  # long clips: a few crops per pass, never a whole recording at once
+        return np.stack([_predict_long_clip(model, x[row], starts, crop, int(batch_size)) for row in rows])
     clips_per_pass = max(1, int(batch_size) // len(starts))
     # Every forward pass gets the same number of crops (the last one is padded with zeros and
     # its padding discarded), so the model's predict function is traced only once.
@@ -419,6 +423,24 @@ def predict_clips(model, data, batch_size: int = 16) -> np.ndarray:
         probs = np.asarray(model.predict_on_batch(crops))[: len(chunk) * len(starts)]
         outputs.append(probs.reshape(len(chunk), len(starts), -1).mean(axis=1))
     return np.concatenate(outputs).astype(np.float32)
+
+
+def _predict_long_clip(model, clip: np.ndarray, starts: list[int], crop: int, batch_size: int) -> np.ndarray:
+    """The mean prediction over a long clip's crops, ``batch_size`` crops per forward pass.
+
+    Every pass has the same shape (the last one padded with zeros, its padding discarded), so
+    the model is traced once, and memory does not grow with the clip's length.
+    """
+    crops = np.zeros((batch_size, clip.shape[0], crop, 1), dtype=np.float32)
+    total = None
+    for lo in range(0, len(starts), batch_size):
+        group = starts[lo:lo + batch_size]
+        crops[:] = 0.0
+        for j, s in enumerate(group):
+            crops[j, :, :, 0] = clip[:, s:s + crop]
+        probs = np.asarray(model.predict_on_batch(crops), dtype=np.float64)[: len(group)].sum(axis=0)
+        total = probs if total is None else total + probs
+    return (total / len(starts)).astype(np.float32)
 
 
 # --------------------------------------------------------------------------- training

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_utils import audio, cache, paths
+from course_utils import audio, cache, paths, validate
 from course_utils.errors import AudioError, CourseError
 
 #: Values per block (the number of filters of the compact convnet).
@@ -107,14 +107,14 @@ def _is_nan(value) -> bool:
     return isinstance(value, (float, np.floating)) and np.isnan(value)
 
 
-def _load_row(path, offset=0.0, duration=None) -> np.ndarray:
+def _load_row(path, offset=0.0, duration=None, max_duration=audio.MAX_SECONDS) -> np.ndarray:
     """One clip at 12 kHz: a whole file, or ``duration`` seconds from ``offset`` (NaN: to the end).
 
     Shared with :mod:`course_utils.pretrained`.
     """
     duration = None if duration is None or _is_nan(duration) else float(duration)
     offset = 0.0 if offset is None or _is_nan(offset) else float(offset)
-    return audio.load_audio(path, offset=offset, duration=duration)
+    return audio.load_audio(path, offset=offset, duration=duration, max_duration=max_duration)
 
 
 def _rows(files_or_table) -> list[tuple]:
@@ -208,10 +208,7 @@ def extract_mfcc_features(table, *, progress: bool = True) -> np.ndarray:
     rows = _rows(table)
     out = np.zeros((len(rows), 6 * audio.N_MFCC), dtype=np.float32)
     for i, (path, offset, duration) in enumerate(tqdm(rows, desc="MFCC features", unit="clip", disable=not progress)):
-        y = _load_row(path, offset, duration)
-        if len(y) < 9 * audio.HOP_LENGTH:  # too short for the delta filters: repeat it
-            y = np.tile(y, int(np.ceil(9 * audio.HOP_LENGTH / len(y))))
-        out[i] = audio.mfcc_summary(y)
+        out[i] = audio.mfcc_summary(_load_row(path, offset, duration), repeat_short=True)
     return out
 
 
@@ -228,7 +225,9 @@ def features_cache_path(name: str, kind: str, table: pd.DataFrame, model_path=No
     Args:
         name: the dataset name.
         kind: ``"convnet"`` or ``"mfcc"``.
-        table: the dataset table (its paths, offsets and durations enter the key).
+        table: the dataset table (its paths, offsets and durations enter the key, and each audio
+            file's size and modification time, :func:`course_utils.cache.file_signature`, so
+            that new audio at the same paths is extracted again).
         model_path: the model file (its bytes enter the key), for ``kind="convnet"``.
 
     Returns:
@@ -237,8 +236,9 @@ def features_cache_path(name: str, kind: str, table: pd.DataFrame, model_path=No
     if kind == "convnet" and model_path is None:
         raise CourseError("convnet features are cached per model: give model_path, the model's file")
     rows = table[["path", "offset", "duration"]].astype(str).to_csv(index=False)
+    files = json.dumps([cache.file_signature(p, missing_ok=True) for p in table["path"]])
     model = bytes.fromhex(cache.sha256_file(model_path)) if model_path else hashlib.sha256(b"").digest()
-    return paths.data_dir() / "cache" / "features" / f"{name}_{kind}_{_digest(rows, model)}.npy"
+    return paths.data_dir() / "cache" / "features" / f"{name}_{kind}_{_digest(rows, files, model)}.npy"
 
 
 def cached_features(name: str, kind: str, table: pd.DataFrame, *, model=None, model_path=None,
@@ -256,11 +256,17 @@ def cached_features(name: str, kind: str, table: pd.DataFrame, *, model=None, mo
         progress: show a progress bar while extracting.
 
     Returns:
-        The features, ``(n_clips, 160)`` or ``(n_clips, 120)``.
+        The features, ``(n_clips, 160)`` or ``(n_clips, 120)``; a cache file that is truncated
+        or does not fit the table is extracted again.
     """
     path = features_cache_path(name, kind, table, model_path if kind == "convnet" else None)
     if path.is_file():
-        return np.load(path)
+        try:
+            feats = validate.numeric_npy(path)
+            if feats.ndim == 2 and len(feats) == len(table):
+                return feats
+        except CourseError:
+            pass  # truncated or foreign: extracted again below
     if kind == "convnet":
         if model is None:
             raise CourseError("cached_features(kind='convnet') needs the model")
@@ -269,8 +275,7 @@ def cached_features(name: str, kind: str, table: pd.DataFrame, *, model=None, mo
         feats = extract_mfcc_features(table, progress=progress)
     else:
         raise CourseError(f"unknown feature kind {kind!r}: 'convnet' or 'mfcc'")
-    with cache.atomic_write(path) as tmp:
-        np.save(tmp, feats)
+    cache.atomic_save_npy(path, feats)
     return feats
 
 
@@ -323,11 +328,9 @@ def write_release_layout(folder, name: str, table: pd.DataFrame, convnet: np.nda
     folder = Path(folder)
     task = RELEASE_TASKS[name]
     for i in range(convnet.shape[1] // BLOCK_WIDTH):
-        with cache.atomic_write(folder / "features" / f"{task}_layer_{i}.npy") as tmp:
-            np.save(tmp, convnet[:, i * BLOCK_WIDTH:(i + 1) * BLOCK_WIDTH])
+        cache.atomic_save_npy(folder / "features" / f"{task}_layer_{i}.npy", convnet[:, i * BLOCK_WIDTH:(i + 1) * BLOCK_WIDTH])
     if mfcc is not None:
-        with cache.atomic_write(folder / "features" / f"{task}_mfcc.npy") as tmp:
-            np.save(tmp, mfcc)
+        cache.atomic_save_npy(folder / "features" / f"{task}_mfcc.npy", mfcc)
     cache.atomic_write_text(folder / "labels" / f"{task}.csv", release_labels(table).to_csv())
     cache.atomic_write_text(folder / "README.json", json.dumps({"source": "course_utils.transfer", "tasks": sorted(
         p.stem for p in (folder / "labels").glob("*.csv"))}, indent=1))

@@ -143,3 +143,62 @@ def test_real_music_clip_decodes():
     y = audio.load_audio(path, duration=10.0)
     assert abs(len(y) - 10 * audio.SR) < audio.SR // 10
     assert 0.01 < np.sqrt(np.mean(y**2)) < 1
+
+
+# ---------------------------------------------------------------- issue 16: truncated files, long files, bad headers
+
+@pytest.mark.parametrize("fmt", ["wav", "mp3"])
+def test_a_truncated_file_is_read_with_a_warning_giving_both_lengths(tmp_path, fmt):
+    import warnings
+
+    from course_utils.errors import AudioWarning
+
+    path = tmp_path / f"tone.{fmt}"
+    sf.write(path, _tone(seconds=4.0), 16000, format=fmt.upper())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AudioWarning)  # a complete file: no warning
+        audio.load_audio(path)
+    full = path.read_bytes()
+    path.write_bytes(full[: int(len(full) * 0.6) + 7])
+    with pytest.warns(AudioWarning, match=rf"tone\.{fmt}: truncated: \d+\.\d\d s of audio decoded, but its header declares \d+\.\d\d s"):
+        y = audio.load_audio(path)
+    assert 1.5 * audio.SR < len(y) < 3.5 * audio.SR
+
+
+def test_an_implausible_sample_rate_is_refused(tmp_path):
+    """A header claiming 1 Hz would expand 2,000 samples into 24 million at 12 kHz."""
+    import struct
+
+    path = tmp_path / "one_hertz.wav"
+    sf.write(path, _tone(seconds=0.25, sr=8000), 8000, subtype="PCM_16")
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<II", data, 24, 1, 2)  # sample rate 1 Hz, byte rate 2
+    path.write_bytes(bytes(data))
+    with pytest.raises(AudioError, match=r"one_hertz.wav: its header declares an implausible sample rate of 1 Hz"):
+        audio.load_audio(path)
+
+
+def test_long_files_are_cut_at_max_duration_with_a_warning(tmp_path):
+    from course_utils.errors import AudioWarning
+
+    path = tmp_path / "long.wav"
+    sf.write(path, _tone(seconds=5.0), 16000)
+    with pytest.warns(AudioWarning, match=r"long.wav: 5 s of audio; only the first 2 s are analysed"):
+        y = audio.load_audio(path, max_duration=2.0)
+    assert len(y) == 2 * audio.SR
+    assert len(audio.load_audio(path, max_duration=None)) == 5 * audio.SR
+
+
+def test_block_decoding_gives_the_samples_of_one_read(tmp_path, monkeypatch):
+    """Long files are decoded in blocks, mixed and resampled as they come: the same signal."""
+    path = tmp_path / "stereo.flac"
+    rng = np.random.default_rng(0)
+    sf.write(path, np.stack([_tone(440, 3.0, 44100), 0.1 * rng.standard_normal(3 * 44100).astype(np.float32)], axis=1), 44100)
+    whole = audio.load_audio(path, offset=0.3)
+    native = audio.load_audio(path, sr=None, duration=1.0)
+    monkeypatch.setattr(audio, "_BLOCK_SAMPLES", 1000)
+    monkeypatch.setattr(audio, "_BLOCK_FRAMES", 4096)
+    blocks = audio.load_audio(path, offset=0.3)
+    assert len(blocks) == len(whole)
+    np.testing.assert_allclose(blocks, whole, atol=1e-6)
+    np.testing.assert_array_equal(audio.load_audio(path, sr=None, duration=1.0), native)

@@ -210,3 +210,31 @@ def test_remove_stale_temp_files(tree):
     fresh.write_bytes(b"being written")
     assert remove_stale_temp_files(tree, min_age=3600) == []
     assert fresh.exists()
+
+
+def test_atomic_save_npy_writes_exactly_the_name_given(tmp_path):
+    """np.save given a name appends .npy; the atomic save must still end at the path asked for."""
+    import numpy as np
+
+    from course_utils.cache import atomic_save_npy
+
+    for name in ("a.npy", "b.features", "c"):
+        atomic_save_npy(tmp_path / name, np.arange(3))
+        assert np.load(tmp_path / name).tolist() == [0, 1, 2]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npy", "b.features", "c"]
+
+
+def test_file_signature_changes_with_the_content_at_the_same_path(tmp_path):
+    import os
+
+    from course_utils.cache import file_signature
+
+    f = tmp_path / "x.wav"
+    f.write_bytes(b"one")
+    before = file_signature(f)
+    f.write_bytes(b"two")
+    os.utime(f, ns=(before[2], before[2] + 1))
+    assert file_signature(f) != before and file_signature(f)[1] == 3
+    assert file_signature(tmp_path / "nope", missing_ok=True)[1:] == [None, None]
+    with pytest.raises(FileNotFoundError):
+        file_signature(tmp_path / "nope")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import nbformat
+import pytest
 import numpy as np
 import soundfile as sf
 from nbformat.v4 import new_code_cell, new_notebook
@@ -85,3 +86,106 @@ def test_data_root_is_a_data_folder_for_every_subcommand(tmp_path, capsys):
     capsys.readouterr()
     assert cli.main(["data", "info", "gtzan_speechmusic", "--root", str(tmp_path)]) == 0
     assert str(tmp_path / "mini" / "gtzan_speechmusic") in capsys.readouterr().out
+
+
+def test_features_reports_every_file_and_goes_on(tmp_path, capsys, monkeypatch):
+    """Issue 16: a 0.1 s clip no longer stops the command; an error after decoding names its file."""
+    from course_utils import audio
+    from course_utils.errors import CourseError
+
+    short = tmp_path / "short.wav"
+    sf.write(short, (0.3 * np.sin(np.arange(1200) / 5)).astype(np.float32), 12000)
+    good = tmp_path / "good.wav"
+    sf.write(good, (0.3 * np.sin(np.arange(24000) / 5)).astype(np.float32), 12000)
+    assert cli.main(["features", str(short), str(good)]) == 0
+    out = capsys.readouterr().out
+    assert "short.wav: 0.10 s" in out and "good.wav: 2.00 s" in out
+
+    real_log_mel = audio.log_mel
+    monkeypatch.setattr(audio, "log_mel", lambda y, *a, **k: (_ for _ in ()).throw(CourseError("boom"))
+                        if len(y) < 2000 else real_log_mel(y, *a, **k))
+    assert cli.main(["features", str(short), str(good)]) == 1
+    out, err = capsys.readouterr()
+    assert err == f"error: {short}: boom\n" and "good.wav: 2.00 s" in out
+
+
+def test_features_warns_in_one_line_about_a_truncated_file(tmp_path, capsys):
+    path = tmp_path / "cut.wav"
+    sf.write(path, (0.3 * np.sin(np.arange(48000) / 5)).astype(np.float32), 12000)
+    path.write_bytes(path.read_bytes()[:50000])
+    assert cli.main(["features", str(path), "--max-duration", "0"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith(f"warning: {path}: truncated: 2.08 s of audio decoded, but its header declares 4.00 s")
+    assert err.count("\n") == 1
+
+
+# ---------------------------------------------------------------- issue 16: one clear line, never a traceback
+
+def _one_line(err: str, *needles) -> None:
+    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
+    for needle in needles:
+        assert needle in err, (needle, err)
+
+
+def test_a_root_that_is_a_file_is_one_clear_line(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    for args in (["data", "synth", "gtzan_speechmusic"], ["data", "download", "gtzan_genre"], ["data", "info", "gtzan_genre"]):
+        assert cli.main([*args, "--root", str(afile)]) == 1
+        _one_line(capsys.readouterr().err, str(afile), "not a folder")
+
+
+def test_a_data_dir_that_is_a_file_is_one_clear_line(tmp_path, monkeypatch, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    monkeypatch.setenv("COURSE_DATA_DIR", str(afile))
+    assert cli.main(["data", "synth", "gtzan_speechmusic"]) == 1
+    _one_line(capsys.readouterr().err, str(afile), "COURSE_DATA_DIR")
+
+
+def test_a_missing_input_file_is_one_clear_line(tmp_path, capsys):
+    missing = tmp_path / "nope" / "list.txt"
+    assert cli.main(["extract", str(missing), str(tmp_path / "out.npy")]) == 1
+    _one_line(capsys.readouterr().err, str(missing))
+
+
+@pytest.mark.parametrize("kind", ["truncated", "hdf5", "text"])
+def test_a_bad_model_file_is_one_clear_line(tmp_path, capsys, kind):
+    from course_utils import models, tagging
+    from course_utils.datasets.magnatagatune import TOP50_TAGS
+
+    wav = tmp_path / "x.wav"
+    sf.write(wav, (0.3 * np.sin(np.arange(24000) / 5)).astype(np.float32), 12000)
+    good = tagging.save_tagger(models.compact_convnet(n_frames=64, n_tags=50), tmp_path / "m.keras",
+                               {"tags": list(TOP50_TAGS), "crop_frames": 64})
+    data = good.read_bytes()
+    bad = {"truncated": tmp_path / "cut.keras", "hdf5": tmp_path / "m.hdf5", "text": tmp_path / "m.txt"}[kind]
+    bad.write_bytes(data[: len(data) // 2] if kind == "truncated" else data if kind == "hdf5" else b"hello")
+    assert cli.main(["tag", str(wav), "--model", str(bad)]) == 1
+    err = capsys.readouterr().err
+    _one_line(err, str(bad))
+    assert "File not found" not in err
+
+
+def test_runner_survives_bad_notebooks_and_reports_each_in_one_clean_line(tmp_path):
+    """Issue 16: an unreadable notebook, a timeout, ANSI colours and sys.exit(0)."""
+    meta = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text('{"cells": [')
+    missing = tmp_path / "missing.ipynb"
+    exits = tmp_path / "exits.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("import sys\nsys.exit(0)"), new_code_cell("print('never')")],
+                                metadata=meta), exits)
+    fails = tmp_path / "fails.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("raise ValueError('bad value')")], metadata=meta), fails)
+    slow = tmp_path / "slow.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("import time\ntime.sleep(30)")], metadata=meta), slow)
+    runs = run_notebooks([broken, missing, exits, fails, slow], tmp_path / "build", timeout=3, html=False)
+    assert [r.ok for r in runs] == [False, False, True, False, False]
+    assert runs[0].error.startswith("cannot read the notebook") and str(broken) in runs[0].error
+    assert runs[1].error.startswith("cannot read the notebook") and str(missing) in runs[1].error
+    assert runs[3].error == "ValueError: bad value"
+    assert runs[4].error == "a cell ran longer than the 3 s limit"
+    text = (tmp_path / "build" / "course_summary.json").read_text()
+    assert "\x1b" not in text and "\\u001b" not in text
+    assert [s["notebook"] for s in json.loads(text)] == ["broken.ipynb", "missing.ipynb", "exits.ipynb", "fails.ipynb", "slow.ipynb"]

@@ -4,7 +4,9 @@ the mini generators' determinism, and detection of a damaged cache."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,7 @@ import soundfile as sf
 from course_utils import audio, cache
 from course_utils import datasets
 from course_utils.datasets import ballroom, emomusic, gtzan, jamendo, magnatagatune, minigen, urbansound
-from course_utils.errors import DatasetError
+from course_utils.errors import DatasetError, DownloadError
 
 from conftest import SHARED
 
@@ -332,3 +334,134 @@ def test_download_of_a_complete_dataset_fetches_nothing(tmp_path, monkeypatch):
     spec = dataclasses.replace(datasets.get_spec("gtzan_speechmusic"), fetch=no_fetch)
     monkeypatch.setitem(datasets.REGISTRY, "gtzan_speechmusic", spec)
     assert datasets.download("gtzan_speechmusic", root=folder) == folder
+
+
+# ---------------------------------------------------------------- rebuilds never lose a user's file (issue 16)
+
+def _add_user_files(root: Path) -> dict:
+    (root / "my_notes.txt").write_text("my notes")
+    _sine(root / "my_recordings" / "x.wav")
+    return {p: p.read_bytes() for p in (root / "my_notes.txt", root / "my_recordings" / "x.wav")}
+
+
+def test_rebuilding_a_damaged_mini_dataset_keeps_the_users_files(tmp_path, small_minis):
+    root = datasets.synthesize("gtzan_speechmusic", root=tmp_path / "R", progress=False)
+    mine = _add_user_files(root)
+    victim = sorted((root / "music_speech" / "speech_wav").glob("*.wav"))[0]
+    original = victim.read_bytes()
+    victim.write_bytes(original[:100])  # truncated: the next load rebuilds
+    datasets.load_dataset("gtzan_speechmusic", root=root)
+    assert victim.read_bytes() == original
+    assert {p: p.read_bytes() for p in mine} == mine, "a rebuild deleted the user's files"
+    assert cache.verify_manifest(root) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["R"], "no temporary folder is left"
+
+
+def test_a_mini_dataset_is_never_replaced_by_another_one(tmp_path, small_minis):
+    root = datasets.synthesize("gtzan_speechmusic", root=tmp_path / "R", progress=False)
+    (root / "NOTES.txt").write_text("my notes")
+    before = _digests(root)
+    with pytest.raises(DatasetError, match=r"gtzan_speechmusic.*not urbansound8k.*nothing was changed"):
+        datasets.load_dataset("urbansound8k", root=root)
+    assert _digests(root) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["R"]
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt"])
+def test_a_mini_dataset_with_a_damaged_manifest_is_repaired(tmp_path, small_minis, damage):
+    """README: a damaged mini dataset is detected and rebuilt, the manifest included."""
+    root = datasets.synthesize("gtzan_speechmusic", root=tmp_path / "R", progress=False)
+    mine = _add_user_files(root)
+    manifest = root / cache.MANIFEST_NAME
+    if damage == "missing":
+        manifest.unlink()
+    else:
+        manifest.write_text('{"format": 1, "files": {"music_speech/mus')  # cut short
+    df = datasets.load_dataset("gtzan_speechmusic", root=root)
+    assert len(df) == 6 and cache.verify_manifest(root) == []
+    assert {p: p.read_bytes() for p in mine} == mine
+
+
+def test_a_foreign_folder_in_the_datasets_layout_is_refused_with_the_reason(tmp_path, small_minis):
+    """A folder in the real layout without a manifest (the user's own data) is left alone."""
+    root = tmp_path / "R"
+    for label in ("music", "speech"):
+        _sine(root / "music_speech" / f"{label}_wav" / f"{label}_000.wav", seconds=1.0)
+    before = _digests(root)
+    with pytest.raises(DatasetError, match=r"no MANIFEST.json.*0 of 6.*nothing was changed.*variant='full'"):
+        datasets.load_dataset("gtzan_speechmusic", root=root)
+    assert _digests(root) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["R"]
+
+
+def _age(*paths: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    for p in paths:
+        os.utime(p, (then, then))
+
+
+def test_a_killed_synthesis_leaves_no_hidden_folder_behind_for_long(tmp_path, small_minis):
+    """Issue 16: the next build removes the hidden folder of a killed one, not another process's."""
+    stale = tmp_path / ".R.tmp-0123abcd"
+    (stale / "music_speech").mkdir(parents=True)
+    (stale / "music_speech" / "x.wav").write_bytes(b"x" * 1000)
+    _age(stale / "music_speech" / "x.wav", stale / "music_speech", stale, seconds=2 * cache.STALE_AFTER)
+    busy = tmp_path / ".R.tmp-89abcdef"  # another process is writing into it right now
+    (busy / "music_speech").mkdir(parents=True)
+    _age(busy, seconds=2 * cache.STALE_AFTER)  # its top folder is old, its content is new
+    other = tmp_path / ".other.tmp-0123abcd"  # not this dataset's
+    other.mkdir()
+    _age(other, seconds=2 * cache.STALE_AFTER)
+    datasets.synthesize("gtzan_speechmusic", root=tmp_path / "R", progress=False)
+    assert not stale.exists() and busy.is_dir() and other.is_dir()
+
+
+def test_the_workers_of_a_killed_synthesis_do_not_live_on(tmp_path):
+    """Issue 16: loky workers orphaned by a killed synthesis used to idle for 300 s."""
+    import signal
+    import subprocess
+    import sys
+
+    import psutil
+
+    script = (
+        "import time\n"
+        "from course_utils.datasets import minigen\n"
+        "def render(i):\n"
+        "    time.sleep(0.2)\n"
+        "    return i\n"
+        "minigen.render_clips(render, [{'i': i} for i in range(400)], progress=False)\n"
+    )
+    env = {**os.environ, "COURSE_WORKERS": "2", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=tmp_path)
+    try:
+        parent = psutil.Process(proc.pid)
+        deadline = time.time() + 60
+        while time.time() < deadline and len(parent.children(recursive=True)) < 2:
+            time.sleep(0.2)
+        time.sleep(1.0)
+        workers = parent.children(recursive=True)
+        assert workers, "no worker processes started"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    _, alive = psutil.wait_procs(workers, timeout=20)
+    for p in alive:
+        p.kill()
+    assert not alive, f"{len(alive)} worker process(es) outlived the killed synthesis"
+
+
+def test_a_dataset_archive_beyond_its_limits_is_refused(data_root, tmp_path, monkeypatch):
+    """Issue 16: the fetcher passes the dataset's limits to extract."""
+    from course_utils.download_checks import ArchiveLimits
+
+    src = tmp_path / "src"
+    for i in range(12):
+        _sine(src / "UrbanSound8K" / "audio" / "fold1" / f"{i}-1-0-0.wav", seconds=0.05)
+    archive = shutil.make_archive(str(tmp_path / "UrbanSound8K"), "gztar", src)
+    monkeypatch.setattr(urbansound, "URLS", (Path(archive).as_uri(),))
+    monkeypatch.setattr(urbansound, "CHECKSUM", "md5:" + hashlib.md5(Path(archive).read_bytes()).hexdigest())
+    monkeypatch.setattr(urbansound, "LIMITS", ArchiveLimits(max_members=8, max_bytes=1 << 30))
+    with pytest.raises(DownloadError, match="expands to more than 8 members"):
+        datasets.download("urbansound8k")
+    assert not (data_root / "full" / "urbansound8k").exists()

@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 import re
+import shutil
 import socket
 import tarfile
 import threading
@@ -273,6 +274,49 @@ def test_existing_bad_dest_is_downloaded_again(server, tmp_path):
     dest.write_bytes(b"old version")
     download(f"{server.url}/data.bin", dest, SHA, progress=False)
     assert dest.read_bytes() == DATA
+
+
+def test_existing_bad_dest_is_kept_as_bad(server, tmp_path):
+    dest = tmp_path / "data.bin"
+    dest.write_bytes(b"old version")
+    download(f"{server.url}/data.bin", dest, SHA, progress=False)
+    assert dest.read_bytes() == DATA
+    assert (tmp_path / "data.bin.bad").read_bytes() == b"old version"
+
+
+def test_a_placed_archive_with_the_wrong_checksum_is_kept_and_explained(tmp_path):
+    """Issue 16: a file placed by hand (as the error says to) must never be deleted silently."""
+    from course_utils.download import download_first
+
+    dest = tmp_path / "downloads" / "genres.tar.gz"
+    dest.parent.mkdir()
+    junk = os.urandom(5 << 20)
+    dest.write_bytes(junk)
+    with pytest.raises(DownloadError) as info:
+        download_first(["http://127.0.0.1:9/genres.tar.gz"], dest, SHA, progress=False)
+    message = str(info.value)
+    bad = tmp_path / "downloads" / "genres.tar.gz.bad"
+    assert bad.read_bytes() == junk and not dest.exists()
+    assert "checksum does not match" in message and f"expected {SHA}" in message and str(bad) in message
+    dest.write_bytes(junk)  # placed again: a second .bad, the first one kept
+    with pytest.raises(DownloadError):
+        download_first(["http://127.0.0.1:9/genres.tar.gz"], dest, SHA, progress=False)
+    assert bad.read_bytes() == junk and (tmp_path / "downloads" / "genres.tar.gz.1.bad").read_bytes() == junk
+
+
+def test_cli_download_offline_keeps_a_placed_archive(data_root, monkeypatch, capsys):
+    from course_utils.cli import main
+    from course_utils.datasets import gtzan
+
+    monkeypatch.setattr(gtzan, "GENRE_URLS", ("http://127.0.0.1:9/genres.tar.gz",))
+    placed = data_root / "downloads" / "genres.tar.gz"
+    placed.parent.mkdir(parents=True)
+    junk = os.urandom(5 << 20)
+    placed.write_bytes(junk)
+    assert main(["data", "download", "gtzan_genre"]) == 1
+    err = capsys.readouterr().err
+    assert (data_root / "downloads" / "genres.tar.gz.bad").read_bytes() == junk
+    assert "checksum does not match" in err and gtzan.GENRE_CHECKSUM in err and "Traceback" not in err
 
 
 def test_file_url(tmp_path):
@@ -574,3 +618,54 @@ def test_published_md5_sums_work_for_joined_parts_and_manual_files(tmp_path):
     (folder / "a.bin").write_bytes(whole[::-1])
     with pytest.raises(DatasetError, match="wrong checksum"):
         require_manual_files("ds", folder, {"a.bin": md5}, INSTRUCTIONS)
+
+
+def _tar_of(path: Path, members) -> Path:
+    with tarfile.open(path, "w") as tf:
+        for name, kind, data in members:
+            info = tarfile.TarInfo(name)
+            if kind == "file":
+                info.size = len(data)
+                tf.addfile(info, io.BytesIO(data))
+            else:  # a hard link to the member named by data
+                info.type = tarfile.LNKTYPE
+                info.linkname = data
+                tf.addfile(info)
+    return path
+
+
+@pytest.mark.parametrize("members, culprit", [
+    ([("x", "file", b"1"), ("x/y", "file", b"2")], "x/y"),
+    ([("top/a", "file", b"1"), ("top/l", "hard", "top/missing")], "top/l"),
+], ids=["file-then-folder", "hard-link-to-missing-member"])
+def test_an_inconsistent_tar_is_one_clear_error(tmp_path, members, culprit):
+    archive = _tar_of(tmp_path / "a.tar", members)
+    with pytest.raises(DownloadError, match=rf"a.tar is inconsistent: its member '{culprit}' cannot be extracted"):
+        extract(archive, tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists() and no_temp_left(tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_an_archive_bigger_than_its_dataset_is_refused(tmp_path, kind):
+    """Issue 16: a 1 MB archive must not expand to 1 GiB or 100,000 files."""
+    from course_utils.download_checks import ArchiveLimits
+
+    big = {"top/zeros.bin": bytes(8 << 20)}  # 8 MiB of zeros: a few KB compressed
+    many = {f"top/f{i:03d}.txt": b"x" for i in range(50)}
+    for content, limits, what in ((big, ArchiveLimits(100, 1 << 20), "more than 1,048,576 bytes"),
+                                  (many, ArchiveLimits(20, 1 << 30), "more than 20 members")):
+        archive = tmp_path / f"a.{kind}"
+        (make_zip if kind == "zip" else make_tar)(archive, content)
+        assert archive.stat().st_size < 100_000
+        with pytest.raises(DownloadError, match=rf"a.{kind} expands to {what}.*nothing was extracted"):
+            extract(archive, tmp_path / "out", limits=limits, progress=False)
+        assert not (tmp_path / "out").exists() and no_temp_left(tmp_path)
+        assert read_tree(extract(archive, tmp_path / "ok", progress=False)) == content  # no limits: as before
+        shutil.rmtree(tmp_path / "ok")
+
+
+def test_every_dataset_archive_has_limits():
+    from course_utils.datasets import gtzan, magnatagatune, urbansound
+
+    for limits in (gtzan.GENRE_LIMITS, gtzan.SPEECHMUSIC_LIMITS, urbansound.LIMITS, magnatagatune.MP3_LIMITS):
+        assert 100 < limits.max_members < 100_000 and 100 << 20 < limits.max_bytes < 16 << 30

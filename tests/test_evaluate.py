@@ -258,3 +258,17 @@ def test_confusion_matrix_matches_the_best_score(release):
     assert np.trace(cm) / cm.sum() == pytest.approx(res["best_score"], abs=0.02)  # folds of unequal size
     with pytest.raises(CourseError):
         ev.release_confusion_matrix(release, "emoMusic_arousal")
+
+
+def test_a_feature_file_of_objects_is_refused_in_one_line(tmp_path, capsys):
+    """Issue 16: an object (pickled) .npy in --features-dir is never unpickled, and no traceback."""
+    from course_utils import cli
+
+    root = _tiny_release(tmp_path / "choi2017")
+    bad = root / "features" / "gtzan_speechmusic_layer_2.npy"
+    np.save(bad, np.array([{"a": i} for i in range(40)], dtype=object), allow_pickle=True)
+    with pytest.raises(DatasetError, match=r"layer_2.npy: not a readable array of numbers \(it holds Python objects\)"):
+        ev.load_release(root, "gtzan_speechmusic", "01234")
+    assert cli.main(["paper-table", "--features-dir", str(root), "--tasks", "gtzan_speechmusic", "--layers", "01234"]) == 0
+    out, err = capsys.readouterr()
+    assert "gtzan_speechmusic_layer_2.npy" in out and "Traceback" not in err

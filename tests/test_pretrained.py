@@ -233,3 +233,34 @@ def test_fetch_finds_the_reference_copy_offline(data_root, offline, monkeypatch)
     monkeypatch.delenv("COURSE_REFERENCE_DIR", raising=False)
     assert pretrained.fetch_choi2017(progress=False) == MODEL_FILE.resolve()  # read in place
     assert not pretrained.choi2017_path().exists()
+
+
+def test_a_damaged_model_config_or_string_weights_are_clear_errors(tmp_path):
+    """Issue 16: bad JSON in model_config, or a weight stored as strings, give a CourseError naming the file."""
+    import h5py
+
+    bad_json = tmp_path / "bad_json.hdf5"
+    shutil.copyfile(MODEL_FILE, bad_json)
+    with h5py.File(bad_json, "r+") as f:
+        f.attrs["model_config"] = '{"class_name": "Sequential", "config": ['
+    with pytest.raises(CourseError, match=r"bad_json.hdf5: its model_config is not valid JSON"):
+        pretrained.load_choi2017(bad_json)
+
+    strings = tmp_path / "strings.hdf5"
+    shutil.copyfile(MODEL_FILE, strings)
+    name = next(iter(pretrained.read_weights(MODEL_FILE)))
+    with h5py.File(strings, "r+") as f:
+        group = f["model_weights"][name.split("/")[0]]
+        del group[name]
+        group.create_dataset(name, data=np.array([b"not", b"numbers"]))
+    with pytest.raises(CourseError, match=rf"strings.hdf5: weight {name} holds .* not numbers"):
+        pretrained.load_choi2017(strings)
+
+
+def test_the_documented_size_is_the_size_of_the_file_whose_checksum_matches():
+    """Issue 16: the size was documented as 1,321,456 bytes (the Keras 1 file's)."""
+    from course_utils import cache
+
+    assert cache.sha256_file(MODEL_FILE) == pretrained.CHOI2017_SHA256
+    assert MODEL_FILE.stat().st_size == pretrained.CHOI2017_SIZE == 1_545_360
+    assert "1.5 MB" in pretrained.__doc__ and "1.3 MB" not in pretrained.__doc__

@@ -276,3 +276,28 @@ def test_index_rebuild_reuses_the_model_and_missing_index_is_reported(tiny_index
     assert not [p.name for p in folder.parent.iterdir() if p.name.startswith(".")]  # no temporary folder left
     with pytest.raises(CourseError, match="no similarity index"):
         similarity.load_course_index(folder=tmp_path / "nowhere", build_if_missing=False)
+
+
+def test_similar_checks_the_query_and_k_before_building_the_index(data_root, tmp_path, capsys, monkeypatch):
+    """Issue 16: `similar missing.wav` spent minutes building the index before saying the file is missing."""
+    import soundfile as sf
+
+    from course_utils import cli, similarity
+    from course_utils.errors import AudioError, CourseError
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the index was built")
+
+    monkeypatch.setattr(similarity, "build_course_index", no_build)
+    missing = tmp_path / "missing.wav"
+    assert cli.main(["similar", str(missing)]) == 1
+    err = capsys.readouterr().err
+    assert err == f"error: {missing}: file not found (check the path, or download the dataset first)\n"
+    wav = tmp_path / "q.wav"
+    sf.write(wav, (0.3 * np.sin(np.arange(24000) / 5)).astype(np.float32), 12000)
+    assert cli.main(["similar", str(wav), "--k", "-3"]) == 1
+    assert capsys.readouterr().err == "error: k must be a whole number of at least 1, not -3\n"
+    with pytest.raises(AudioError, match="missing.wav: file not found"):
+        similarity.similar_to_file(missing)
+    with pytest.raises(CourseError, match="k must be"):
+        similarity.similar_to_file(wav, k=0)

@@ -1,6 +1,7 @@
 """Tests of course_utils.training: the log-mel cache, the batch sequence and the training loop."""
 
 import os
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -94,6 +95,20 @@ def test_cache_is_reused_without_recomputing(toy_dataset, tmp_path, monkeypatch)
     assert len(calls) == 5 and third.filename != first.filename
     assert len(list(tmp_path.glob("*.npy"))) == 2
 
+
+def test_a_killed_cache_build_leaves_no_hidden_file_behind_for_long(toy_dataset, tmp_path):
+    """Issue 16: the hidden half-written file of a killed build is removed by the next build."""
+    from course_utils import cache
+
+    paths, _ = toy_dataset
+    stale = tmp_path / ".logmel_0123456789abcdef.tmp-0123abcd.npy"
+    stale.write_bytes(b"\x93NUMPY" + b"x" * 1000)
+    then = time.time() - 2 * cache.STALE_AFTER
+    os.utime(stale, (then, then))
+    busy = tmp_path / ".logmel_fedcba9876543210.tmp-89abcdef.npy"  # another process writing now
+    busy.write_bytes(b"\x93NUMPY")
+    training.build_logmel_cache(paths[:2], tmp_path, progress=False)
+    assert not stale.exists() and busy.exists()
 
 def test_cache_duration_pads_and_crops(toy_dataset, tmp_path):
     paths, _ = toy_dataset
@@ -243,6 +258,20 @@ def test_predict_clips_averages_consecutive_crops(toy_cache):
     short = models.compact_convnet(n_frames=N_FRAMES + 10, n_tags=2)
     with pytest.raises(ValueError, match="shorter"):
         training.predict_clips(short, seq)
+
+
+def test_predict_clips_never_passes_more_crops_than_batch_size(toy_cache):
+    """Issue 16: an hour-long clip must not go through the network as one batch of every crop."""
+    x, y = toy_cache
+    models.set_seed(0)
+    model = models.compact_convnet(n_frames=32, n_tags=2)  # 3 crops per clip
+    expected = training.predict_clips(model, x[[0, 5]], batch_size=16)
+    sizes = []
+    real = model.predict_on_batch
+    model.predict_on_batch = lambda batch: (sizes.append(len(batch)), real(batch))[1]
+    probs = training.predict_clips(model, x[[0, 5]], batch_size=2)
+    assert max(sizes) <= 2
+    np.testing.assert_allclose(probs, expected, rtol=1e-5, atol=1e-6)
 
 
 # --------------------------------------------------------------------------- training

@@ -117,3 +117,47 @@ def test_convnet_feature_cache_needs_the_model_file(data_root):
     with pytest.raises(CourseError, match="model_path"):
         features_cache_path("x", "convnet", table)
     assert features_cache_path("x", "mfcc", table).name.startswith("x_mfcc_")
+
+
+# ---------------------------------------------------------------- issue 16: caches and outputs
+
+def _table(paths):
+    return pd.DataFrame({"path": [str(p) for p in paths], "offset": 0.0, "duration": np.nan})
+
+
+def test_rewritten_audio_invalidates_the_cached_features(data_root, clips):
+    """New audio at the same paths must not return the old features (the key holds size and mtime_ns)."""
+    import os
+
+    first = transfer.cached_features("t", "mfcc", _table(clips), progress=False)
+    y, sr = sf.read(clips[0], dtype="float32")
+    st = os.stat(clips[0])
+    sf.write(clips[0], np.random.default_rng(1).uniform(-0.5, 0.5, len(y)).astype(np.float32), sr)
+    assert os.stat(clips[0]).st_size == st.st_size  # same path, same size: only the content changed
+    os.utime(clips[0], ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # even on a coarse clock
+    second = transfer.cached_features("t", "mfcc", _table(clips), progress=False)
+    assert np.abs(second[0] - first[0]).max() > 1.0
+    np.testing.assert_array_equal(second[1:], first[1:])
+
+
+def test_a_truncated_feature_cache_is_rebuilt(data_root, clips):
+    feats = transfer.cached_features("t", "mfcc", _table(clips), progress=False)
+    path = transfer.features_cache_path("t", "mfcc", _table(clips))
+    path.write_bytes(path.read_bytes()[:100])
+    np.testing.assert_array_equal(transfer.cached_features("t", "mfcc", _table(clips), progress=False), feats)
+    np.testing.assert_array_equal(np.load(path), feats)
+
+
+@pytest.mark.parametrize("out", ["feats.txt", "folder", "feats"])
+def test_cli_extract_checks_out_before_extracting(convnet, clips, tmp_path, capsys, monkeypatch, out):
+    """OUT is checked first: no extraction whose result cannot be saved."""
+    (tmp_path / "folder").mkdir()
+    model_path = tagging.save_tagger(convnet, tmp_path / "m.keras", {"tags": list(TOP50_TAGS), "crop_frames": 64})
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{clips[0]}\n")
+    called = []
+    monkeypatch.setattr(transfer, "extract_convnet_features", lambda *a, **k: called.append(1))
+    status = cli.main(["extract", str(listing), str(tmp_path / out), "--model", str(model_path)])
+    err = capsys.readouterr().err
+    assert status == 1 and not called
+    assert err.count("\n") == 1 and str(tmp_path / out) in err and ".npy" in err

@@ -97,13 +97,13 @@ def synthesize(name: str, root=None, *, seed: int = minigen.DEFAULT_SEED, force:
     """
     spec = get_spec(name)
     folder = dataset_dir(name, "mini", root)
-    if not force and minigen.is_current(folder, seed):
+    if not force and minigen.is_current(folder, seed, name):
         return folder
 
     def write(tmp: Path) -> None:
         spec.synthesize(tmp, seed, progress=progress)
 
-    return minigen.build_atomically(folder, write, seed=seed, name=name)
+    return minigen.build_atomically(folder, write, seed=seed, name=name, parse=spec.parse)
 
 
 def download(name: str, root=None) -> Path:
@@ -159,7 +159,7 @@ def load_dataset(name: str, variant: str = "mini", root=None, *, seed: int = min
     folder = dataset_dir(name, variant, root)
     if variant == "mini":
         # the cheap check first (manifest, version, seed, sizes), then every checksum
-        if not minigen.is_current(folder, seed) or cache.verify_manifest(folder):
+        if not minigen.is_current(folder, seed, name) or cache.verify_manifest(folder):
             synthesize(name, root, seed=seed, force=True)
     elif not folder.exists():
         raise DatasetError(

@@ -145,7 +145,7 @@ def require_folder(root: Path, what: str, name: str) -> Path:
     return path
 
 
-def fetch_archive(root: Path, urls, filename: str, checksum) -> Path:
+def fetch_archive(root: Path, urls, filename: str, checksum, limits=None) -> Path:
     """Download a dataset's archive (checksummed, resumable, first working mirror) and unpack it.
 
     Used by the fetchers of the datasets that have a direct download (GTZAN, UrbanSound8K).
@@ -155,6 +155,8 @@ def fetch_archive(root: Path, urls, filename: str, checksum) -> Path:
         urls: the archive's addresses, most preferred first.
         filename: its name under ``data/downloads/``.
         checksum: SHA-256 hex or ``md5:<hex>``.
+        limits: the most members and bytes the archive may expand to
+            (:class:`course_utils.download_checks.ArchiveLimits`, from the dataset's size).
 
     Returns:
         ``root``.
@@ -162,4 +164,4 @@ def fetch_archive(root: Path, urls, filename: str, checksum) -> Path:
     from course_utils import download, paths
 
     archive = download.download_first(urls, paths.data_dir() / "downloads" / filename, sha256=checksum)
-    return download.extract(archive, Path(root))
+    return download.extract(archive, Path(root), limits=limits)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from course_utils.datasets import minigen
 from course_utils.datasets.base import DatasetSpec, class_index, fetch_archive, finish_frame, require_folder
+from course_utils.download_checks import ArchiveLimits
 from course_utils.errors import DatasetError
 
 GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
@@ -81,6 +82,11 @@ GENRE_URLS = ("https://huggingface.co/datasets/marsyas/gtzan/resolve/main/data/g
 GENRE_CHECKSUM = "24347e0223d2ba798e0a558c4c172d9d4a19c00bb7963fe055d183dadb4ef2c6"
 SPEECHMUSIC_URLS = ("http://opihi.cs.uvic.ca/sound/music_speech.tar.gz",)
 SPEECHMUSIC_CHECKSUM = "8753bc4129fc0a916d6efcf25dbcaf30e06b41acb44ad7c3d0b5c9d9c90ff546"
+#: What each archive may expand to: its clips (30 s of 22,050 Hz 16-bit mono, 1.3 MB each) and
+#: folders, with room to spare (members doubled for the "._" files of archives made on a Mac); a
+#: bigger archive is not GTZAN and is refused.
+GENRE_LIMITS = ArchiveLimits(max_members=2_500, max_bytes=2 << 30)  # 1,000 clips, 1.3 GB
+SPEECHMUSIC_LIMITS = ArchiveLimits(max_members=400, max_bytes=512 << 20)  # 128 clips, 170 MB
 
 
 def fetch_genre(root: Path) -> None:
@@ -89,7 +95,7 @@ def fetch_genre(root: Path) -> None:
     Args:
         root: the target folder; ends with ``genres/<genre>/*.au``.
     """
-    fetch_archive(root, GENRE_URLS, "genres.tar.gz", GENRE_CHECKSUM)
+    fetch_archive(root, GENRE_URLS, "genres.tar.gz", GENRE_CHECKSUM, GENRE_LIMITS)
 
 
 def fetch_speechmusic(root: Path) -> None:
@@ -98,7 +104,7 @@ def fetch_speechmusic(root: Path) -> None:
     Args:
         root: the target folder; ends with ``music_speech/``.
     """
-    fetch_archive(root, SPEECHMUSIC_URLS, "music_speech.tar.gz", SPEECHMUSIC_CHECKSUM)
+    fetch_archive(root, SPEECHMUSIC_URLS, "music_speech.tar.gz", SPEECHMUSIC_CHECKSUM, SPEECHMUSIC_LIMITS)
 
 
 # --------------------------------------------------------------------------------------------

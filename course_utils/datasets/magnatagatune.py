@@ -26,6 +26,7 @@ import pandas as pd
 from course_utils import cache, download, paths
 from course_utils.datasets import minigen
 from course_utils.datasets.base import DatasetSpec, finish_frame, require_folder
+from course_utils.download_checks import ArchiveLimits
 from course_utils.errors import DatasetError
 
 #: The 50 most frequent tags, most frequent first, spelled as in ``annotations_final.csv``.
@@ -130,6 +131,9 @@ CHECKSUMS = {
     "mp3.zip.002": "md5:acf8265ff2e35c6ff22210e46457a824",
     "mp3.zip.003": "md5:582dc649cabb8cd991f09e14b99349a5",
 }
+#: What the joined mp3.zip may expand to (25,863 MP3s in 16 folders, about 3 GB), with room to spare
+#: (members doubled for the "._" files of archives made on a Mac).
+MP3_LIMITS = ArchiveLimits(max_members=60_000, max_bytes=4 << 30)
 
 
 def fetch(root: Path) -> None:
@@ -147,7 +151,7 @@ def fetch(root: Path) -> None:
     cache.atomic_write_bytes(root / "annotations_final.csv", files["annotations_final.csv"].read_bytes())
     if not (root / "mp3").is_dir():
         archive = download.concatenate_parts([files[f"mp3.zip.00{i}"] for i in (1, 2, 3)], downloads / "mp3.zip")
-        download.extract(archive, root / "mp3")
+        download.extract(archive, root / "mp3", limits=MP3_LIMITS)
 
 
 # --------------------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 Every clip of a mini dataset is rendered from its own random generator, seeded by the dataset's
 seed and the clip's index, so the bytes written do not depend on how many worker processes
 rendered them or in which order. A dataset is written into a hidden temporary folder, gets its
-``MANIFEST.json`` of checksums, and only then is renamed into place: an interrupted generation
-leaves no half-built dataset behind.
+``MANIFEST.json`` of checksums, and only then is renamed (or, over an existing copy, merged) into
+place: an interrupted generation leaves no half-built dataset behind, and a rebuild never deletes
+a file that the dataset's manifest does not list.
 
 Used by the dataset modules of :mod:`course_utils.datasets`.
 """
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+import time
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -20,7 +23,7 @@ import numpy as np
 import soundfile as sf
 
 from course_utils import cache
-from course_utils.errors import DatasetError
+from course_utils.errors import CourseError, DatasetError
 
 #: Bump when a generator changes its output, so that stale mini datasets are rebuilt.
 GENERATOR_VERSION = 3
@@ -98,6 +101,11 @@ def encode_mp3(y: np.ndarray, sr: int, kbps: int = MP3_KBPS) -> bytes:
     return bytes(encoder.encode(pcm) + encoder.flush())
 
 
+#: Seconds an idle worker process waits for more clips before it exits (joblib's default is 300,
+#: which kept the workers of a killed synthesis alive for minutes).
+WORKER_IDLE_TIMEOUT = 10
+
+
 def n_workers() -> int:
     """How many processes render clips: ``COURSE_WORKERS`` or the CPU count, at most 4."""
     if os.environ.get("COURSE_WORKERS"):
@@ -109,7 +117,9 @@ def render_clips(render: Callable, jobs: Sequence[dict], *, desc: str = "", prog
     """Run ``render(**job)`` for every job, in parallel processes, with a progress bar.
 
     ``render`` writes its clip and returns a small result (e.g. the clip's duration); it must
-    be a module-level function so that worker processes can import it.
+    be a module-level function so that worker processes can import it. Idle workers exit after
+    :data:`WORKER_IDLE_TIMEOUT` seconds, and every worker exits when this process dies
+    (:func:`_watch_parent`), so those of a killed build do not linger.
 
     Args:
         render: the per-clip function.
@@ -134,7 +144,8 @@ def render_clips(render: Callable, jobs: Sequence[dict], *, desc: str = "", prog
         from joblib import Parallel, delayed
 
         results = []
-        parallel = Parallel(n_jobs=workers, return_as="generator", batch_size=4)
+        parallel = Parallel(n_jobs=workers, return_as="generator", batch_size=4, idle_worker_timeout=WORKER_IDLE_TIMEOUT,
+                            initializer=_watch_parent, initargs=(os.getpid(),))
         for result in parallel(delayed(render)(**job) for job in jobs):
             results.append(result)
             bar.update()
@@ -143,59 +154,168 @@ def render_clips(render: Callable, jobs: Sequence[dict], *, desc: str = "", prog
         bar.close()
 
 
-def build_atomically(root: Path, write: Callable[[Path], None], *, seed: int, name: str) -> Path:
+_WATCHED: set[int] = set()
+
+
+def _watch_parent(parent: int) -> None:
+    """Start (once per process) a thread that ends this process when ``parent`` is gone.
+
+    The initializer of :func:`render_clips`' worker processes: a killed synthesis (a kernel
+    restart, ``kill -9``) cannot stop its workers, which otherwise go on rendering, or wait on
+    a pipe, for minutes. Each worker checks once a second that its parent still runs (that it
+    was not handed to another parent, or, for a worker started through a helper process, that
+    the parent's process id still exists). Not on Windows, where no check is cheap and safe.
+
+    Args:
+        parent: the process id of the process that started the worker.
+    """
+    if os.name == "nt" or os.getpid() == parent or parent in _WATCHED:
+        return
+    _WATCHED.add(parent)
+    direct = os.getppid() == parent
+
+    def alive() -> bool:
+        if direct:
+            return os.getppid() == parent
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        return True
+
+    def watch() -> None:
+        while alive():
+            time.sleep(1.0)
+        os._exit(1)  # orphaned: nobody will read our results
+
+    threading.Thread(target=watch, name="course-utils-parent-watch", daemon=True).start()
+
+
+def build_atomically(root: Path, write: Callable[[Path], None], *, seed: int, name: str,
+                     parse: Callable[[Path], object] | None = None) -> Path:
     """Write a dataset into a temporary sibling folder, add its manifest, then move it to ``root``.
+
+    A new (missing or empty) ``root`` appears at once, complete (:func:`cache.replace_folder`).
+    An existing one is rebuilt in place (:func:`cache.merge_folder`): only the files of the
+    dataset are replaced or removed, and every other file (a user's notes or recordings) is
+    kept. A rebuild needs ``root`` to hold the mini version of the same dataset: by its
+    manifest, or, when the manifest is missing or damaged, by the layout (``parse``) and by
+    most clips being byte-identical to the fresh build. Anything else is refused and left
+    untouched. Temporary folders that a killed build left beside ``root`` are removed first.
 
     Args:
         root: the final dataset folder.
         write: writes the dataset's files under the folder it is given.
         seed: recorded in the manifest.
         name: the dataset's registry name, recorded in the manifest.
+        parse: the dataset's parser, to recognise a mini folder whose manifest is damaged.
 
     Returns:
         ``root``.
+
+    Raises:
+        DatasetError: ``root`` holds something else (the message says what and what to do).
     """
     root = Path(root)
-    if not replaceable(root):
-        raise DatasetError(f"{root} holds files that are not a mini dataset of the course; the mini {name} "
-                           "is not written there. Did you mean variant='full'? Otherwise give an empty "
-                           "or new folder.")
+    owned = _owned_files(root, name, parse)
     root.parent.mkdir(parents=True, exist_ok=True)
+    cache.remove_stale_temp_files(root.parent, cache.STALE_AFTER, recursive=False, prefix=f".{root.name}.tmp-")
     tmp = cache.temp_path_for(root, keep_suffix=False)
     try:
         tmp.mkdir()
         write(tmp)
         cache.write_manifest(tmp, extra={"dataset": name, "variant": "mini", "seed": int(seed),
                                          "generator_version": GENERATOR_VERSION})
-        cache.replace_folder(tmp, root)
-    except BaseException:
+        if owned is None:
+            cache.replace_folder(tmp, root)
+        else:
+            new = cache.read_manifest(tmp)["files"]
+            if owned is _UNKNOWN:
+                owned = _adopt(root, new, name, seed)
+            _check_no_clash(root, new, owned, name)
+            cache.merge_folder(tmp, root, sorted(new), remove=sorted(set(owned) - set(new)))
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return root
 
 
-def replaceable(root: Path) -> bool:
-    """Whether a mini dataset may be (re)built at ``root``: it is missing, empty, or a mini dataset.
+#: :func:`_owned_files`' answer for a folder whose manifest is missing or damaged.
+_UNKNOWN = object()
 
-    Guards against ``load_dataset(name, root=my_real_data)`` (forgetting ``variant="full"``)
-    replacing a user's own folder with synthetic clips.
 
-    Args:
-        root: the dataset folder.
+def _not_ours(root: Path, name: str, why: str) -> DatasetError:
+    return DatasetError(f"{root} {why}: it is not a mini dataset of the course, so the mini {name} is not "
+                        "written there and nothing was changed. If it holds your own copy of the real "
+                        "dataset, load it with variant='full'; otherwise give an empty or new folder.")
 
-    Returns:
-        ``True`` unless ``root`` holds files and no manifest of a course-generated mini dataset.
+
+def _owned_files(root: Path, name: str, parse) -> set | object | None:
+    """The files of ``root`` that a rebuild of the mini ``name`` may replace or delete.
+
+    Returns ``None`` for a missing or empty folder, the manifest's files for a mini ``name``,
+    :data:`_UNKNOWN` for a folder in the dataset's layout whose manifest is missing or damaged;
+    raises :class:`DatasetError` for anything else.
     """
-    root = Path(root)
-    if not root.exists() or (root.is_dir() and not any(root.iterdir())):
-        return True
+    if root.exists() and not root.is_dir():
+        raise DatasetError(f"{root} is a file, not a folder: give a folder for the mini {name}")
+    if not root.exists() or not any(root.iterdir()):
+        return None
     try:
-        return cache.read_manifest(root).get("extra", {}).get("variant") == "mini"
-    except Exception:  # no manifest, or an unreadable one: not ours
+        manifest = cache.read_manifest(root)
+        extra = manifest["extra"]
+    except DatasetError:
+        manifest, extra = None, {}
+    if manifest is not None and extra.get("variant") != "mini":
+        raise _not_ours(root, name, f"has a {cache.MANIFEST_NAME} of something else")
+    if manifest is not None and extra.get("dataset") not in (None, name):
+        raise DatasetError(f"{root} holds the mini {extra['dataset']}, not {name}; nothing was changed. "
+                           f"Give {name} a folder of its own (e.g. {root.parent / name}).")
+    if manifest is not None and extra.get("dataset") == name:
+        return set(manifest["files"])
+    why = "has no MANIFEST.json" if not (root / cache.MANIFEST_NAME).exists() else "has a damaged MANIFEST.json"
+    try:
+        if parse is None:
+            raise DatasetError("no parser")
+        parse(root)
+    except CourseError:
+        raise _not_ours(root, name, f"{why} and is not in the layout of {name}") from None
+    return _UNKNOWN
+
+
+def _same_file(path: Path, entry: dict) -> bool:
+    """Whether ``path`` is a file with the size and SHA-256 of a manifest entry."""
+    try:
+        return path.is_file() and path.stat().st_size == entry["size"] and cache.sha256_file(path) == entry["sha256"]
+    except OSError:
         return False
 
 
-def is_current(root: Path, seed: int) -> bool:
+def _adopt(root: Path, new: dict, name: str, seed: int) -> set:
+    """Accept a manifest-less ``root`` as the mini ``name`` if most of its clips match the fresh build."""
+    why = "has no MANIFEST.json" if not (root / cache.MANIFEST_NAME).exists() else "has a damaged MANIFEST.json"
+    same = sum(_same_file(root / rel, entry) for rel, entry in new.items())
+    if 2 * same < len(new):
+        raise _not_ours(root, name, f"{why} and only {same} of {len(new)} of its files match the mini {name} "
+                                    f"(seed {seed})")
+    return set(new)
+
+
+def _check_no_clash(root: Path, new: dict, owned: set, name: str) -> None:
+    """Refuse a rebuild that would overwrite a file the dataset does not own, or a folder."""
+    for rel, entry in sorted(new.items()):
+        target = root / rel
+        blocked = next((p for p in [*reversed(target.parents), target]
+                        if p.is_relative_to(root) and p != root and p.exists()
+                        and (p.is_dir() if p == target else not p.is_dir())), None)
+        if blocked is not None or (target.exists() and rel not in owned and not _same_file(target, entry)):
+            where = blocked or target
+            raise DatasetError(f"{where}: rebuilding the mini {name} would overwrite it, and it is not a file "
+                               f"of the dataset; nothing was changed. Move it elsewhere and load again.")
+
+
+def is_current(root: Path, seed: int, name: str | None = None) -> bool:
     """Whether ``root`` holds a complete mini dataset of this generator version and seed.
 
     The check is quick (file sizes, not checksums), cheap enough for every load.
@@ -203,6 +323,7 @@ def is_current(root: Path, seed: int) -> bool:
     Args:
         root: the dataset folder.
         seed: the seed it should have been generated with.
+        name: the dataset it should be (``None``: any).
 
     Returns:
         ``True`` when the manifest matches and every listed file has its recorded size.
@@ -215,6 +336,8 @@ def is_current(root: Path, seed: int) -> bool:
     except Exception:
         return False
     if extra.get("generator_version") != GENERATOR_VERSION or extra.get("seed") != int(seed):
+        return False
+    if name is not None and extra.get("dataset") != name:
         return False
     return not cache.verify_manifest(root, quick=True)
 

@@ -20,6 +20,7 @@ import pandas as pd
 from course_utils import cache
 from course_utils.datasets import minigen
 from course_utils.datasets.base import DatasetSpec, class_index, fetch_archive, finish_frame, require_folder
+from course_utils.download_checks import ArchiveLimits
 from course_utils.errors import DatasetError
 
 CLASSES = ("air_conditioner", "car_horn", "children_playing", "dog_bark", "drilling", "engine_idling",
@@ -62,6 +63,9 @@ def parse(root: Path) -> pd.DataFrame:
 #: Zenodo record 1203745; the MD5 is the one soundata publishes.
 URLS = ("https://zenodo.org/records/1203745/files/UrbanSound8K.tar.gz?download=1",)
 CHECKSUM = "md5:9aa69802bbf37fb986f71ec1483a196e"
+#: What the archive may expand to (8,732 WAV excerpts, their folders and metadata, about 6.6 GB), with
+#: room to spare (members doubled for the "._" files of archives made on a Mac).
+LIMITS = ArchiveLimits(max_members=20_000, max_bytes=8 << 30)
 
 
 def fetch(root: Path) -> None:
@@ -70,7 +74,7 @@ def fetch(root: Path) -> None:
     Args:
         root: the target folder; ends with ``UrbanSound8K/``.
     """
-    fetch_archive(root, URLS, "UrbanSound8K.tar.gz", CHECKSUM)
+    fetch_archive(root, URLS, "UrbanSound8K.tar.gz", CHECKSUM, LIMITS)
 
 
 def render_clip(path: str, cls: str, salience: int, duration: float, seed: int, index: int) -> None:
