@@ -114,6 +114,20 @@ def check_function(ex: CodeExercise, fn, seed: int = 0) -> str | None:
     return None
 
 
+def _draw_signal_and_bits(rng: np.random.Generator) -> tuple:
+    """A random signal in [-1, 1] that touches both ends (where a quantiser must clip), and a bit depth."""
+    y = rng.uniform(-1.0, 1.0, int(rng.integers(8, 200)))
+    y[rng.choice(len(y), 2, replace=False)] = (-1.0, 1.0)
+    return y, int(rng.integers(1, 17))
+
+
+def _draw_samples_and_hop(rng: np.random.Generator) -> tuple:
+    """A signal length and a hop, the length an exact multiple of the hop about a third of the time."""
+    hop = int(rng.choice([64, 128, 160, 256, 441, 512, 1024]))
+    n = int(rng.integers(0, 400)) * hop if rng.random() < 0.35 else int(rng.integers(0, 400_000))
+    return n, hop
+
+
 def _pooled_shape(n_mels: int, n_frames: int, pools) -> tuple[int, int]:
     for pf, pt in pools:
         n_mels, n_frames = n_mels // pf, n_frames // pt
@@ -215,6 +229,20 @@ EXERCISES: dict[str, Exercise | CodeExercise] = {
     "01-frames": Exercise(
         lambda: audio.n_frames(int(round(29.1 * audio.SR)), audio.HOP_LENGTH),
         "frames = 1 + number_of_samples // hop_length, with number_of_samples = seconds * sample_rate",
+        tolerance=0.0,
+    ),
+    "01-quantize": CodeExercise(
+        audio.quantize,
+        _draw_signal_and_bits,
+        "count in steps rather than in amplitude: how big is one step for a given number of bits, and "
+        "what are the levels worth in that unit? Mind the ends: which level is the highest, and what "
+        "happens to a sample of exactly 1.0",
+    ),
+    "01-n-frames": CodeExercise(
+        audio.n_frames,
+        _draw_samples_and_hop,
+        "list the frame centres by hand for a short signal, e.g. 1000 samples and then 1024 samples with "
+        "a hop of 256, and find the one rule that counts both lists right",
         tolerance=0.0,
     ),
     "01-rarest-style": Exercise(

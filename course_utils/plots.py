@@ -110,28 +110,44 @@ def plot_spectrogram(S_db: np.ndarray, sr: int, hop_length: int, ax=None, title:
     return ax
 
 
-def plot_mfcc(mfcc: np.ndarray, sr: int, hop_length: int, ax=None, title: str = "MFCCs over time"):
-    """MFCCs as an image: coefficient index against time.
+def plot_mfcc(mfcc: np.ndarray, sr: int, hop_length: int, title: str = "MFCCs over time"):
+    """MFCCs over time, coefficient 0 apart from the others so that it does not set the colours.
 
+    Coefficient 0 is proportional to a frame's mean log-mel level (with librosa's orthonormal DCT,
+    sqrt(n_mels) times it), so it usually lies far outside the range of the others, and on a
+    shared colour scale the shape coefficients would all look alike. So the top panel draws
+    coefficient 0 as a curve, and the image below draws coefficients 1 and up on a colour scale
+    centred on 0. MFCCs are the DCT of a log-mel spectrogram in dB, so their values are in dB too.
     Used by notebook 01.
 
     Args:
-        mfcc: array ``(n_mfcc, n_frames)``.
+        mfcc: array ``(n_mfcc, n_frames)``, centred frames ``hop_length`` samples apart.
         sr: sample rate in Hz.
         hop_length: hop in samples.
-        ax: the axis to draw on (default: a new figure).
-        title: axis title.
+        title: the figure's title.
 
     Returns:
-        The axis.
+        The figure (the curve's axis, the image's axis and its colour bar).
     """
-    if ax is None:
-        _, ax = plt.subplots(figsize=(9, 2.5))
-    extent = (0, mfcc.shape[1] * hop_length / sr, -0.5, mfcc.shape[0] - 0.5)
-    image = ax.imshow(mfcc, origin="lower", aspect="auto", cmap="coolwarm", extent=extent)
-    ax.set(xlabel="time (s)", ylabel="coefficient", title=title)
-    plt.colorbar(image, ax=ax)
-    return ax
+    mfcc = np.asarray(mfcc, dtype=float)
+    n_mfcc, frames = mfcc.shape
+    t = np.arange(frames) * hop_length / sr
+    half = 0.5 * hop_length / sr
+    fig, axes = plt.subplots(2, 2, figsize=(10, 4.2), sharex="col",
+                             gridspec_kw={"height_ratios": [1, 2.6], "width_ratios": [40, 1], "hspace": 0.12, "wspace": 0.03})
+    top, image_ax, cbar_ax = axes[0, 0], axes[1, 0], axes[1, 1]
+    axes[0, 1].axis("off")
+    top.plot(t, mfcc[0], lw=0.8, color="black")
+    top.set(ylabel="coef. 0 (dB)", title=title)
+    top.tick_params(labelbottom=False)
+    shape = mfcc[1:]
+    limit = float(np.max(np.abs(shape))) if shape.size else 1.0
+    image = image_ax.imshow(shape, origin="lower", aspect="auto", cmap="coolwarm", vmin=-limit, vmax=limit,
+                            extent=(-half, t[-1] + half if frames else half, 0.5, n_mfcc - 0.5), interpolation="nearest")
+    image_ax.set(xlabel="time (s)", ylabel="coefficient", xlim=(-half, t[-1] + half if frames else half))
+    image_ax.set_yticks([k for k in (1, 5, 10, 15, 19) if k < n_mfcc])
+    fig.colorbar(image, cax=cbar_ax, label="value (dB; DCT of\nthe log-mel in dB)")
+    return fig
 
 
 def plot_stft_tradeoff(y: np.ndarray, sr: int, n_ffts=(128, 512, 2048), fmax: float = 4000.0):
@@ -189,30 +205,50 @@ def plot_mel_filterbank(sr: int = audio.SR, n_fft: int = audio.N_FFT, n_mels: in
     return ax
 
 
-def plot_quantisation(y: np.ndarray, sr: int, bits=(16, 4, 2), seconds: float = 0.01, ax=None):
-    """A few milliseconds of a signal quantised to fewer and fewer bits.
+def plot_quantisation(y: np.ndarray, sr: int, bits: int = 3, staircase_bits=(2, 3), seconds: float = 0.0025):
+    """Quantisation steps in amplitude: the quantiser's staircase, and samples snapped to its levels.
 
-    Used by notebook 01 (sampling and quantisation).
+    Left: the value stored (:func:`course_utils.audio.quantize`) against the value measured, for
+    a few bit depths: a staircase with ``2**bits`` steps between -1 and 1. Right: the first
+    ``seconds`` of ``y``, each sample moved to the nearest of the ``2**bits`` levels (drawn as
+    horizontal lines); the vertical segments are the rounding errors, the quantisation noise.
+    Used by notebook 01 (quantisation).
 
     Args:
         y: mono signal in [-1, 1].
         sr: sample rate in Hz.
-        bits: bit depths to compare.
-        seconds: how much to show.
-        ax: the axis to draw on.
+        bits: bit depth of the right panel.
+        staircase_bits: bit depths drawn as staircases in the left panel.
+        seconds: how much of ``y`` the right panel shows.
 
     Returns:
-        The axis.
+        The figure (two axes).
     """
-    if ax is None:
-        _, ax = plt.subplots(figsize=(9, 3))
-    n = int(seconds * sr)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.6), gridspec_kw={"width_ratios": [1, 1.6]})
+    x = np.linspace(-1.0, 1.0, 4001)
+    left.plot(x, x, color="gray", ls="--", lw=1, label="exact (no rounding)")
+    for b in staircase_bits:
+        left.plot(x, audio.quantize(x, b), lw=1.5, label=f"{b} bits: {2**b} levels")
+    left.set(xlabel="amplitude measured (full scale = 1)", ylabel="amplitude stored", xlim=(-1.05, 1.05),
+             ylim=(-1.05, 1.05), title="the quantiser: a staircase in amplitude")
+    left.legend(loc="upper left", fontsize=8, frameon=False)
+
+    step = 2.0 / 2**bits
+    levels = -1.0 + step * np.arange(2**bits)
+    n = max(int(round(seconds * sr)), 1)
     t = 1000 * np.arange(n) / sr
-    for b in bits:
-        ax.step(t, audio.quantize(y[:n], b), where="mid", lw=1, label=f"{b} bits")
-    ax.set(xlabel="time (ms)", ylabel="amplitude", title="the same samples stored with fewer bits")
-    ax.legend(loc="upper right")
-    return ax
+    stored = audio.quantize(y[:n], bits)
+    for level in levels:
+        right.axhline(level, color="lightgray", lw=0.8, zorder=0)
+    right.plot(t, y[:n], "o", color="tab:blue", ms=4, label="sample as measured")
+    right.vlines(t, y[:n], stored, color="tab:red", lw=1.2, label="rounding error")
+    right.plot(t, stored, "s", color="tab:orange", ms=4, label=f"sample as stored ({bits} bits)")
+    right.set_yticks(levels)
+    right.set(xlabel="time (ms)", ylabel="amplitude", ylim=(-1.05, 1.05), xlim=(-0.05 * t[-1] - 0.02, 1.05 * t[-1] + 0.02),
+              title=f"{1000 * seconds:.1f} ms of the signal: each sample snaps to one of {2**bits} levels")
+    right.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
 
 
 def plot_class_counts(df, column: str = "label", ax=None, title: str = ""):

@@ -109,3 +109,33 @@ def test_fixed_scaler_exercise_rejects_the_published_bug_and_accepts_a_fix():
 def test_precision_at_k_exercise():
     assert is_correct("05-precision-at-k", lambda r, k: float(np.sum(np.asarray(r)[:k]) / k))
     assert not is_correct("05-precision-at-k", lambda r, k: float(np.mean(np.asarray(r)[:k])) if k > 3 else 0.0)
+
+
+def _quantize(y, bits):
+    step = 2 / 2**bits
+    return np.clip(np.round(np.asarray(y) / step) * step, -1, 1 - step)
+
+
+def test_notebook_01_code_exercises_accept_a_right_function_and_reject_typical_wrong_ones(capsys):
+    """Notebook 01's quantiser and frame count, checked against audio.quantize and audio.n_frames."""
+    assert is_correct("01-quantize", _quantize)
+    assert not is_correct("01-quantize", lambda y, b: np.round(np.asarray(y) * 2**(b - 1)) / 2**(b - 1))  # no clip: 1.0 stays 1.0
+    assert not is_correct("01-quantize", lambda y, b: _quantize(y, b + 1))  # 2**bits steps in [0, 1] instead of [-1, 1]
+    assert not is_correct("01-quantize", lambda y, b: np.clip(np.floor(np.asarray(y) * 2**(b - 1)) / 2**(b - 1), -1, 1 - 2 / 2**b))  # truncates
+    assert is_correct("01-n-frames", lambda n, hop: 1 + n // hop)
+    assert not is_correct("01-n-frames", lambda n, hop: n // hop)  # forgets the frame centred on sample 0
+    assert not is_correct("01-n-frames", lambda n, hop: int(np.ceil(n / hop)))  # wrong when n is a multiple of hop
+    assert not is_correct("01-n-frames", lambda n, hop: 1 + (n - 1) // hop)  # misses a last centre at sample n
+    check("01-quantize", _quantize)
+    check("01-n-frames", lambda n, hop: n // hop)
+    check("01-n-frames", lambda n, hop: None)
+    out = capsys.readouterr().out.splitlines()
+    assert "01-quantize: correct!" in out[0]
+    assert "01-n-frames: not quite" in out[1] and "expected" in out[1] and "Hint" in out[1]
+    assert "not answered yet" in out[2]
+
+
+def test_notebook_01_code_exercise_hints_do_not_contain_the_solution():
+    for name in ("01-quantize", "01-n-frames"):
+        hint = EXERCISES[name].hint
+        assert not any(s in hint for s in ("//", "def ", "np.", "round(", "clip(", "1 +", "2 / 2", "2**"))
