@@ -3,7 +3,7 @@
 The defaults follow the front end of Choi et al. (2017), "Transfer learning for music
 classification and regression tasks": audio at 12 kHz, an STFT of 512 samples (42.7 ms) with a
 hop of 256 samples (21.3 ms), 96 mel bands up to 6 kHz, power in decibels. A 29.1 s clip then
-gives a 96 x 1366 spectrogram.
+gives a 96 x 1365 spectrogram (the compact convnet takes 1360 of its frames).
 
 Used by notebook 01 (audio basics), the datasets, the convnet input pipeline of notebook 02 and
 the MFCC baseline of notebooks 03 to 05.
@@ -404,7 +404,7 @@ def log_mel(
     Returns:
         float32 array of shape ``(n_mels, 1 + n // hop_length)`` in dB with a fixed reference
         (power 1), not relative to each clip's peak: a quiet clip really is lower, which the
-        loudness tags and the arousal task need. A full-scale sine peaks near +42 dB.
+        loudness tags and the arousal task need. A full-scale 440 Hz sine peaks near +27 dB.
     """
     import librosa
 

@@ -334,6 +334,16 @@ class LogMelSequence(keras.utils.PyDataset):
         """The labels of the served clips, in the evaluation order (``indices``)."""
         return None if self.y is None else self.y[self.indices]
 
+    @property
+    def order(self) -> np.ndarray:
+        """This epoch's clip rows, in batch order (notebook 02 shows the first one's crop)."""
+        return self._order
+
+    @property
+    def starts(self) -> np.ndarray:
+        """This epoch's crop start (frame) of each clip of :attr:`order`."""
+        return self._starts
+
     def _draw_epoch(self) -> None:
         """Fix this epoch's clip order and crop starts (random in training, fixed otherwise)."""
         n, total, crop = len(self.indices), self.x.shape[2], self.crop_frames
