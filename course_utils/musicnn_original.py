@@ -60,6 +60,10 @@ class OriginalGraph:
             del kept.input[:]
             kept.input.extend(i for i in node.input if not _dropped(i.lstrip("^").split(":")[0]))
             kept.attr.pop("_output_shapes", None)
+            if "seed2" in kept.attr and not (kept.attr["seed"].i or kept.attr["seed2"].i):
+                # dropout's random ops (unused at inference) need a seed once op determinism is on
+                # (models.set_seed turns it on for the process); any fixed seed will do
+                kept.attr["seed2"].i = 1
         self.graph = tf.Graph()
         with self.graph.as_default():
             tf.compat.v1.import_graph_def(graph_def, name="")

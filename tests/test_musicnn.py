@@ -304,3 +304,15 @@ def test_cli_bad_input_is_one_line(tmp_path, capsys):
     assert cli.main(["tag", "song.mp3", "--model", "choi2017", "--taggram", str(tmp_path / "t.png")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("error: --") for line in err)
+
+
+def test_original_graph_runs_after_op_determinism_is_on(session_data, monkeypatch):
+    """models.set_seed turns on TensorFlow's op determinism for the whole process; the original
+    graph's (unused) dropout ops have no seed, which TensorFlow then refuses unless one is set.
+    In `make test` an earlier test always does this, so the graph must cope (it failed in CI)."""
+    from course_utils import models
+
+    models.set_seed(0)
+    monkeypatch.setenv("COURSE_DATA_DIR", str(session_data))
+    x = np.random.default_rng(0).normal(size=(2, musicnn.PATCH_FRAMES, 96)).astype("float32")
+    assert OriginalGraph("MTT_musicnn").run(x)[0].shape == (2, 50)
