@@ -65,7 +65,13 @@ class CodeExercise:
 
 
 def _same(a, b, tolerance: float) -> bool:
-    """Whether two results agree: numbers within ``tolerance``, sequences element by element."""
+    """Whether two results agree: numbers within ``tolerance``, sequences element by element, sets
+    as sets (the same elements in any order, from any collection but a string)."""
+    if isinstance(b, (set, frozenset)):
+        try:
+            return not isinstance(a, (str, bytes)) and set(a) == set(b)
+        except TypeError:
+            return False
     if isinstance(b, (tuple, list, np.ndarray)):
         try:
             a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
@@ -82,7 +88,10 @@ def _short(value) -> str:
     """A one-line description of an argument or result for a verdict."""
     if isinstance(value, np.ndarray):
         return f"array of shape {value.shape}"
-    text = repr(value)
+    if isinstance(value, (set, frozenset)):  # sorted: a set's own order depends on the hash seed
+        text = "{" + ", ".join(sorted(map(repr, value))) + "}"
+    else:
+        text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -187,6 +196,51 @@ def _draw_ranking(rng: np.random.Generator) -> tuple:
     return (rng.random(n) < rng.uniform(0.05, 0.6)).astype(int), int(rng.integers(1, n + 1))
 
 
+def _global_average(maps) -> np.ndarray:
+    return np.asarray(maps, dtype=float).mean(axis=(0, 1))
+
+
+def _draw_maps(rng: np.random.Generator) -> tuple:
+    return (rng.normal(size=(int(rng.integers(1, 12)), int(rng.integers(1, 40)), int(rng.integers(1, 33)))),)
+
+
+def _tile_to(mel, n_frames: int) -> np.ndarray:
+    mel = np.asarray(mel)
+    return np.tile(mel, (1, int(np.ceil(n_frames / mel.shape[1]))))[:, :n_frames]
+
+
+def _draw_short_mel(rng: np.random.Generator) -> tuple:
+    frames = int(rng.integers(1, 60))
+    return rng.normal(size=(int(rng.integers(2, 10)), frames)), int(rng.integers(frames, 200))
+
+
+def _r2(y_true, y_pred) -> float:
+    from sklearn.metrics import r2_score
+
+    return float(r2_score(y_true, y_pred))
+
+
+def _draw_regression(rng: np.random.Generator) -> tuple:
+    n = int(rng.integers(3, 80))
+    y = rng.normal(rng.uniform(-5, 5), rng.uniform(0.1, 3), size=n)
+    noise = rng.uniform(0, 4)  # sometimes worse than predicting the mean: R² below 0
+    return y, y + rng.normal(0, noise, size=n) + (rng.uniform(-2, 2) if rng.random() < 0.5 else 0.0)
+
+
+def _jaccard(a, b) -> float:
+    from course_utils.similarity import tag_similarity
+
+    return float(tag_similarity(np.stack([a, b]))[0, 1])
+
+
+def _draw_tag_pair(rng: np.random.Generator) -> tuple:
+    n, p = int(rng.integers(3, 50)), rng.uniform(0.0, 0.5)
+    a, b = (rng.random(n) < p).astype(int), (rng.random(n) < p).astype(int)
+    if rng.random() < 0.1:
+        a[:], b[:] = 0, 0  # two clips without tags: no overlap, similarity 0
+    return a, b
+
+
 def _pools(n_mels: int, n_frames: int):
     from course_utils.models import pool_sizes
 
@@ -211,6 +265,57 @@ def _rarest_ballroom_style() -> set:
 
     counts = load_dataset("ballroom_extended")["label"].value_counts()
     return set(counts[counts == counts.min()].index)
+
+
+def _draw_tone_and_rate(rng: np.random.Generator) -> tuple:
+    """A tone frequency and a sample rate: below sr/2, above it (also above sr), or exactly on a
+    multiple of sr (heard at 0 Hz) or of sr/2 (heard at sr/2)."""
+    sr = int(rng.choice([8000, 11025, 12000, 16000, 22050, 44100, 48000]))
+    kind = rng.random()
+    if kind < 0.15:
+        return int(rng.integers(0, 5)) * sr, sr
+    if kind < 0.3:
+        return (int(rng.integers(0, 5)) + 0.5) * sr, sr
+    if kind < 0.5:
+        return int(rng.integers(0, sr // 2)), sr
+    return int(rng.integers(sr // 2 + 1, 5 * sr)), sr
+
+
+class _LabelSet(frozenset):
+    """A set of labels that prints sorted, so that a verdict does not depend on Python's hash seed."""
+
+    def __repr__(self) -> str:
+        return "{" + ", ".join(sorted(map(repr, self))) + "}"
+
+
+def _rarest_labels(df) -> set:
+    counts = df["label"].value_counts()
+    return _LabelSet(counts[counts == counts.min()].index)
+
+
+def _label_table(labels):
+    """A dataset table (``clip_id``, ``label``) that a verdict describes in one line, by its label counts."""
+    import pandas as pd
+
+    class LabelTable(pd.DataFrame):
+        def __repr__(self) -> str:
+            counts = self["label"].value_counts().sort_index()
+            return f"a table of {len(self)} rows: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+
+    return LabelTable({"clip_id": np.arange(len(labels)), "label": [str(label) for label in labels]})
+
+
+def _draw_label_table(rng: np.random.Generator) -> tuple:
+    """A small table of 2 to 6 ballroom styles, in shuffled rows; half the time several styles tie for the fewest rows."""
+    styles = ("Chacha", "Foxtrot", "Jive", "Pasodoble", "Quickstep", "Rumba", "Salsa", "Samba", "Tango", "Waltz")
+    k = int(rng.integers(2, 7))
+    labels = [str(s) for s in rng.choice(styles, k, replace=False)]
+    counts = rng.integers(1, 9, size=k)
+    if rng.random() < 0.5:
+        counts[rng.choice(k, int(rng.integers(2, k + 1)), replace=False)] = counts.min()
+    rows = np.repeat(labels, counts)
+    rng.shuffle(rows)
+    return (_label_table(rows),)
 
 
 EXERCISES: dict[str, Exercise | CodeExercise] = {
@@ -249,6 +354,17 @@ EXERCISES: dict[str, Exercise | CodeExercise] = {
         _rarest_ballroom_style,
         "count the clips per label with df['label'].value_counts()",
     ),
+    "01-alias-frequency": CodeExercise(
+        audio.alias_frequency,
+        _draw_tone_and_rate,
+        "Sampling cannot tell f from f + sr or f \u2212 sr. Which of those lies between 0 and sr/2?",
+    ),
+    "01-rarest-labels": CodeExercise(
+        _rarest_labels,
+        _draw_label_table,
+        "pandas can count the rows of each distinct value in a column; then keep every label that has the "
+        "smallest count",
+    ),
     "02-pooled-shape": CodeExercise(
         _pooled_shape,
         _draw_pools,
@@ -284,6 +400,24 @@ EXERCISES: dict[str, Exercise | CodeExercise] = {
         "decided in __init__ is never decided again. Where does the scaler meet the data?",
         adapt=_as_grid_search_would,
     ),
+    "03-global-average": CodeExercise(
+        _global_average,
+        _draw_maps,
+        "the block's output has one map per filter on its last axis; which two axes are frequency and time?",
+    ),
+    "03-tile-to": CodeExercise(
+        _tile_to,
+        _draw_short_mel,
+        "np.tile repeats an array along the axes you ask for: how many copies cover n_frames, and what happens "
+        "to the frames beyond n_frames?",
+    ),
+    "04-r2": CodeExercise(
+        _r2,
+        _draw_regression,
+        "the baseline is a model that always predicts the mean of y_true: compare your squared errors with its "
+        "squared errors",
+        tolerance=1e-9,
+    ),
     "04-largest-gain": Exercise(
         _largest_published_gain,
         "for each task subtract the MFCC score from the 01234 score in evaluate.PUBLISHED",
@@ -291,7 +425,13 @@ EXERCISES: dict[str, Exercise | CodeExercise] = {
     "05-precision-at-k": CodeExercise(
         _precision_at_k,
         _draw_ranking,
-        "look at the first k entries of relevance only; what do you divide by when fewer than k are relevant?",
+        "take the first k entries of relevance; reread the definition in section 3 for what to divide by",
+    ),
+    "05-jaccard-code": CodeExercise(
+        _jaccard,
+        _draw_tag_pair,
+        "a and b are 0/1 vectors over the same tags: count the tags both have and the tags either has; "
+        "what should two clips without any tag give?",
     ),
     "05-jaccard": Exercise(
         lambda: len({"rock", "guitar", "loud"} & {"rock", "guitar", "male"}) / len({"rock", "guitar", "loud"} | {"rock", "guitar", "male"}),
@@ -340,18 +480,20 @@ def check(name: str, answer) -> None:
         answer: the learner's answer (``None`` while not yet answered).
     """
     ex = EXERCISES[name]
-    hint = ex.hint
+    hint = ex.hint.rstrip()
+    hint = hint if hint.endswith(("?", "!")) else hint.rstrip(".")
+    stop = "" if hint.endswith(("?", "!")) else "."  # a hint that asks a question ends with its "?"
     if answer is None:
-        print(f"{name}: not answered yet. Hint: {hint}.")
+        print(f"{name}: not answered yet. Hint: {hint}{stop}")
     elif isinstance(ex, CodeExercise):
         problem = "pass your function itself, not its result" if not callable(answer) else check_function(ex, answer)
         if problem is not None and problem.endswith("returned None"):
-            print(f"{name}: not answered yet (your function returns None). Hint: {hint}.")
+            print(f"{name}: not answered yet (your function returns None). Hint: {hint}{stop}")
         elif problem is None:
             print(f"{name}: correct! (agrees with the reference on {ex.cases} random inputs)")
         else:
-            print(f"{name}: not quite: {problem}. Hint: {hint}.")
+            print(f"{name}: not quite: {problem}. Hint: {hint}{stop}")
     elif is_correct(name, answer):
         print(f"{name}: correct!")
     else:
-        print(f"{name}: not quite. Hint: {hint}.")
+        print(f"{name}: not quite. Hint: {hint}{stop}")

@@ -61,7 +61,7 @@ PUBLIC_RESULTS = (
     ("VGGish + PCA + SVM", 0.7758, "Pons & Serra 2019, musicnn (arXiv:1909.06654)"),
     ("OpenL3 + SVM", 0.7465, "Pons & Serra 2019, musicnn (arXiv:1909.06654)"),
     ("musicnn (MSD) max-pool + SVM", 0.7724, "Pons & Serra 2019, musicnn (arXiv:1909.06654)"),
-    ("MFCC + SVM", 0.5344, "sklearn-audio-transfer-learning README, from Pons & Serra 2019 (arXiv:1805.00237)"),
+    ("MFCC + SVM", 0.5344, "Pons & Serra 2019, randomly weighted CNNs (arXiv:1805.00237)"),
 )
 #: The released feature sets compared, with their titles.
 FEATURE_SETS = {"01234": "Choi et al. convnet, layers 01234", "mfcc": "MFCC (Choi et al. release)"}

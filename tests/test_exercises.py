@@ -139,3 +139,78 @@ def test_notebook_01_code_exercise_hints_do_not_contain_the_solution():
     for name in ("01-quantize", "01-n-frames"):
         hint = EXERCISES[name].hint
         assert not any(s in hint for s in ("//", "def ", "np.", "round(", "clip(", "1 +", "2 / 2", "2**"))
+
+
+def test_code_exercises_of_notebooks_03_to_05():
+    """Right functions pass; the usual mistakes fail."""
+    assert is_correct("03-global-average", lambda m: np.asarray(m).mean(axis=(0, 1)))
+    assert not is_correct("03-global-average", lambda m: np.asarray(m).mean(axis=(1, 2)))
+    assert is_correct("03-tile-to", lambda mel, n: np.concatenate([mel] * (n // mel.shape[1] + 1), axis=1)[:, :n])
+    assert not is_correct("03-tile-to", lambda mel, n: np.pad(mel, ((0, 0), (0, n - mel.shape[1]))))  # silence
+    assert is_correct("04-r2", lambda y, p: 1 - np.sum((y - p) ** 2) / np.sum((y - np.mean(y)) ** 2))
+    assert not is_correct("04-r2", lambda y, p: float(np.corrcoef(y, p)[0, 1] ** 2))  # never negative
+    assert is_correct("05-jaccard-code", lambda a, b: float(np.sum(a & b) / max(np.sum(a | b), 1)))
+    assert not is_correct("05-jaccard-code", lambda a, b: float(np.sum(a & b) / len(a)))
+
+
+def test_notebook_01_alias_frequency_exercise(capsys):
+    """Exercise 1 is a function, checked against audio.alias_frequency; its hint names no formula."""
+    from course_utils.exercises import _draw_tone_and_rate
+
+    assert is_correct("01-alias-frequency", lambda f, sr: abs(f - round(f / sr) * sr))
+    assert is_correct("01-alias-frequency", lambda f, sr: min(f % sr, sr - f % sr))
+    assert not is_correct("01-alias-frequency", lambda f, sr: f % sr)  # forgets to fold back above sr/2
+    assert not is_correct("01-alias-frequency", lambda f, sr: abs(f - sr))  # one fold only, also below sr/2
+    assert not is_correct("01-alias-frequency", lambda f, sr: f if f <= sr / 2 else sr - f)  # wrong above sr
+    rng = np.random.default_rng(0)
+    drawn = [_draw_tone_and_rate(rng) for _ in range(EXERCISES["01-alias-frequency"].cases)]
+    assert any(f > sr for f, sr in drawn) and any(f < sr / 2 for f, sr in drawn)
+    assert any(f > 0 and f % sr == 0 for f, sr in drawn) and any(f % sr == sr / 2 for f, sr in drawn)
+    hint = EXERCISES["01-alias-frequency"].hint
+    assert not any(s in hint for s in ("%", "min(", "abs(", "round(", "|", "k*sr", "nearest"))
+    check("01-alias-frequency", lambda f, sr: None)
+    check("01-alias-frequency", lambda f, sr: f % sr)
+    out = capsys.readouterr().out.splitlines()
+    assert "not answered yet" in out[0] and "01-alias-frequency: not quite" in out[1] and "expected" in out[1]
+
+
+def _rarest(df):
+    counts = df["label"].value_counts()
+    return set(counts[counts == counts.min()].index)
+
+
+def test_notebook_01_rarest_labels_exercise(capsys):
+    """Exercise 4 is a function that returns a set: ties give every tied label; a single label fails."""
+    import collections
+
+    import pandas as pd
+
+    assert is_correct("01-rarest-labels", _rarest)
+    assert is_correct("01-rarest-labels", lambda df: list(df.groupby("label").size().pipe(lambda s: s[s == s.min()]).index))
+    assert is_correct("01-rarest-labels", lambda df: {k for k, n in collections.Counter(df["label"]).items()
+                                                      if n == min(collections.Counter(df["label"]).values())})
+    assert not is_correct("01-rarest-labels", lambda df: {df["label"].value_counts().idxmin()})  # misses ties
+    assert not is_correct("01-rarest-labels", lambda df: df["label"].value_counts().idxmin())  # a label, not a set
+    assert not is_correct("01-rarest-labels", lambda df: {df["label"].value_counts().idxmax()})
+    ballroom = pd.DataFrame({"label": ["Waltz"] * 3 + ["Salsa", "Wcswing", "Tango", "Tango"]})
+    assert EXERCISES["01-rarest-labels"].reference(ballroom) == {"Salsa", "Wcswing"}
+    hint = EXERCISES["01-rarest-labels"].hint
+    assert not any(s in hint for s in ("value_counts", "groupby", "Counter", ".min", "idxmin", "df["))
+    check("01-rarest-labels", _rarest)
+    check("01-rarest-labels", lambda df: {df["label"].value_counts().idxmin()})
+    out = capsys.readouterr().out.splitlines()
+    assert "01-rarest-labels: correct!" in out[0]
+    assert "not quite" in out[1] and "a table of" in out[1] and "\n" not in out[1]
+    expected = out[1].split("expected ")[1].split("}")[0] + "}"  # printed sorted, whatever the hash seed
+    assert expected == "{" + ", ".join(sorted(expected[1:-1].split(", "))) + "}"
+
+
+def test_same_compares_set_answers_as_sets_and_keeps_numbers_and_sequences():
+    from course_utils.exercises import _same
+
+    assert _same({"b", "a"}, {"a", "b"}, 0) and _same(["b", "a"], frozenset({"a", "b"}), 0)
+    assert _same(np.array(["a"]), {"a"}, 0)
+    assert not _same({"a"}, {"a", "b"}, 0) and not _same("a", {"a"}, 0) and not _same(None, {"a"}, 0)
+    assert not _same("ab", {"a", "b"}, 0)  # a string is not a set of its letters
+    assert _same(1.0 + 1e-9, 1, 1e-6) and not _same(1.1, 1, 1e-6)
+    assert _same([1, 2], (1.0, 2.0), 1e-6) and not _same([1, 2, 3], [1, 2], 1e-6)
