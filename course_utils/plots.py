@@ -411,9 +411,16 @@ def plot_embedding_2d(points: np.ndarray, labels, ax=None, title: str = ""):
 
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4))
-    sns.scatterplot(x=points[:, 0], y=points[:, 1], hue=np.asarray(labels), ax=ax, s=18, palette="tab10", linewidth=0)
+    labels = np.asarray(labels)
+    # tab10 without its grey (kept for "other" points that callers draw in light grey), when it suffices
+    palette = sns.color_palette("tab10")
+    if len(np.unique(labels)) <= 9:
+        palette = [c for i, c in enumerate(palette) if i != 7][: len(np.unique(labels))]
+    else:
+        palette = palette[: len(np.unique(labels))] if len(np.unique(labels)) <= 10 else "husl"
+    sns.scatterplot(x=points[:, 0], y=points[:, 1], hue=labels, ax=ax, s=18, palette=palette, linewidth=0)
     ax.set(title=title, xticks=[], yticks=[])
-    ax.legend(fontsize=7, loc="best", markerscale=0.8)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), markerscale=0.8)  # off the points
     return ax
 
 
