@@ -1161,9 +1161,13 @@ def cv_predictions(X, y, splits, params: dict, task_type: str = "classification"
     _check_choice("task_type", task_type, _TASK_TYPES)
     X = np.ascontiguousarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64 if task_type == "regression" else None)
+    from sklearn.exceptions import ConvergenceWarning
+
     pred = np.full(len(y), np.nan) if task_type == "regression" else np.full(len(y), -1, dtype=np.int64)
-    for train_idx, test_idx in splits:
-        pred[np.asarray(test_idx)] = _predict_split(X, y, train_idx, test_idx, params, task_type)
+    with warnings.catch_warnings():  # libsvm's iteration cap is deliberate: the exact solver takes over
+        warnings.filterwarnings("ignore", message=".*terminated early.*", category=ConvergenceWarning)
+        for train_idx, test_idx in splits:
+            pred[np.asarray(test_idx)] = _predict_split(X, y, train_idx, test_idx, params, task_type)
     return pred
 
 
