@@ -8,7 +8,7 @@ notebook 02 feeds the network), one warm-up epoch, then one timed epoch of train
 run: clips per second, minor page faults, user and system CPU seconds per timed epoch, and peak
 resident memory. Configurations:
 
-- the notebook's mini setting (96 x 128 crops, batch 32) against the older one (96 x 256, batch
+- the notebook's mini setting (96 x 128 crops, batch 16) against the older one (96 x 256, batch
   16) and batch sizes around it;
 - the same with glibc's allocator told to keep freed memory (``MALLOC_*`` below), which removes
   most minor page faults (TensorFlow allocates and frees large buffers on every step);
@@ -36,13 +36,14 @@ MALLOC_KEEP = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "
 
 #: (label, n_frames, batch, extra environment)
 CONFIGS = [
-    ("mini, notebook 02", 128, 32, {}),
-    ("mini, notebook 02, malloc keep", 128, 32, MALLOC_KEEP),
-    ("mini, batch 64", 128, 64, {}),
-    ("mini, 256-frame crops (before)", 256, 16, {}),
+    ("mini, notebook 02 (128 frames, batch 16)", 128, 16, {}),
+    ("mini, 128 frames, batch 32", 128, 32, {}),
+    ("mini, 128 frames, batch 32, malloc keep", 128, 32, MALLOC_KEEP),
+    ("mini, 128 frames, batch 64", 128, 64, {}),
+    ("mini, 256-frame crops, batch 16 (before)", 256, 16, {}),
     ("mini, 256-frame crops, batch 32", 256, 32, {}),
-    ("mini, notebook 02, TF_ENABLE_ONEDNN_OPTS=0", 128, 32, {"TF_ENABLE_ONEDNN_OPTS": "0"}),
-    ("mini, notebook 02, one thread", 128, 32, {"COURSE_THREADS": "1"}),
+    ("mini, 128 frames, batch 32, TF_ENABLE_ONEDNN_OPTS=0", 128, 32, {"TF_ENABLE_ONEDNN_OPTS": "0"}),
+    ("mini, 128 frames, batch 32, one thread", 128, 32, {"COURSE_THREADS": "1"}),
     ("full, 96x1360", 1360, 16, {}),
 ]
 
