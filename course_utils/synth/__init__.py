@@ -3,7 +3,8 @@
 The course's embedded *mini datasets* imitate real MIR datasets (MagnaTagAtune, GTZAN,
 Extended Ballroom, emoMusic, Jamendo, UrbanSound8K) without downloading anything: every clip
 is rendered here from a handful of musical parameters, and its labels are derived from those
-same parameters. Notebook 01 also uses this package to make example sounds to listen to.
+same parameters. Notebook 01 also uses this package to make example sounds to listen to;
+notebooks 02 and 05 make a fresh piece with it to tag and to search with.
 
 Each technique is a classic of computer music; the modules, from the bottom layer up:
 

@@ -240,8 +240,6 @@ def accompaniment(instrument: str, chords: Sequence, tempo_bpm: float, meter: in
 
     Returns:
         float32 array of ``round(duration * sr)`` samples, peak 0.9.
-
-    Used by :func:`render_piece`, the mini datasets and notebook 01.
     """
     if pattern not in ACCOMPANIMENT_PATTERNS:
         raise ValueError(f"unknown accompaniment pattern {pattern!r}; choose one of {ACCOMPANIMENT_PATTERNS}")

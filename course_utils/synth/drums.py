@@ -125,8 +125,6 @@ def drum_hit(kind: str, sr: int, velocity: float = 0.8, rng=None) -> np.ndarray:
 
     Returns:
         float32 array (0.1 to 1.8 s long depending on the kind), peak ``0.9 * gain(velocity)``.
-
-    Used by :func:`drum_pattern`, :func:`urban_sound` and notebook 01.
     """
     vel = float(np.clip(velocity, 0.05, 1.0))
     y = _drum(kind, int(sr), vel, _rng(rng))
@@ -287,8 +285,6 @@ def drum_pattern(style: str, tempo_bpm: float, duration: float, sr: int, rng: np
 
     Returns:
         float32 array of ``round(duration * sr)`` samples, peak 0.9 (all zeros for ``"none"``).
-
-    Used by :func:`render_piece`, the mini datasets (Extended Ballroom) and notebook 01.
     """
     _check_style(style)
     if tempo_bpm <= 0 or duration <= 0:

@@ -40,8 +40,6 @@ def rms_db(x: np.ndarray) -> float:
 
     Returns:
         The level in dBFS (a Python float).
-
-    Used by :func:`set_loudness`, :func:`add_noise`, the mini datasets and notebook 01.
     """
     return _level_db(x)
 
@@ -63,8 +61,6 @@ def peak_normalize(x: np.ndarray, peak: float = 0.9) -> np.ndarray:
 
     Returns:
         A float32 copy; an all-zero input is returned unchanged (as float32).
-
-    Used by the public rendering functions of this module.
     """
     x = np.asarray(x, dtype=_F32)
     m = float(np.max(np.abs(x))) if x.size else 0.0
@@ -108,8 +104,6 @@ def set_loudness(x: np.ndarray, rms_db: float, sr: int = 16000) -> np.ndarray:
 
     Returns:
         float32 signal with peak <= 0.99. An all-zero input is returned as zeros.
-
-    Used by :func:`render_piece`, :func:`urban_sound`, the mini datasets and notebook 01.
     """
     target_db = float(rms_db)
     y = np.asarray(x, dtype=_F32).copy()
@@ -179,9 +173,6 @@ def add_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator, color: str
     Returns:
         float32 signal of the same length; scaled down as a whole only if its peak would
         exceed 0.99 (so the SNR is exact).
-
-    Used by :func:`render_piece`, :func:`speech`, :func:`urban_sound`, the mini datasets and
-    notebook 01.
     """
     x = np.asarray(x, dtype=_F32)
     level = rms_db(x) - float(snr_db)
@@ -261,8 +252,6 @@ def midi_to_hz(m):
 
     Returns:
         Frequency in Hz: a Python float for a scalar, a float64 array for an array.
-
-    Used by every pitched sound of this module, the mini datasets and notebook 01.
     """
     f = 440.0 * np.power(2.0, (np.asarray(m, dtype=np.float64) - 69.0) / 12.0)
     return float(f) if f.ndim == 0 else f
@@ -276,8 +265,6 @@ def hz_to_midi(f):
 
     Returns:
         A Python float for a scalar, a float64 array for an array.
-
-    Used by :func:`singing_voice` and the tests.
     """
     m = 69.0 + 12.0 * np.log2(np.asarray(f, dtype=np.float64) / 440.0)
     return float(m) if m.ndim == 0 else m

@@ -360,7 +360,7 @@ def note(instrument: str, f0: float, duration: float, sr: int, velocity: float =
         float32 array of ``round(duration * sr)`` samples, peak ``0.9 * gain(velocity)``
         (about 0.83 at velocity 0.8, 0.36 at 0.3).
 
-    Used by :func:`accompaniment`, :func:`render_piece`, the mini datasets and notebook 01.
+    Notebook 01.
     """
     if instrument not in _RENDERERS:
         raise ValueError(f"unknown instrument {instrument!r}; choose one of {INSTRUMENTS + EXTRA_INSTRUMENTS}")

@@ -248,8 +248,7 @@ def render_piece(sr: int, duration: float, rng: np.random.Generator, *, instrume
         (``(onset s, length s, MIDI, sung)`` per note), ``voice_intervals`` (``(start, end)``
         in s where the voice sings), ``stems`` (the parts present) and the arguments used.
 
-    Used by :func:`urban_sound` (street music), the mini datasets (MagnaTagAtune, GTZAN,
-    Extended Ballroom, emoMusic, Jamendo) and notebook 01.
+    Notebooks 01, 02 and 05.
     """
     if duration <= 0:
         raise ValueError("duration must be positive")

@@ -178,8 +178,7 @@ def speech(duration: float, sr: int, rng: np.random.Generator, register: str = "
     Returns:
         float32 array of ``round(duration * sr)`` samples, peak 0.9.
 
-    Used by :func:`urban_sound` (children playing), the mini datasets (GTZAN music/speech,
-    rap over beats) and notebook 01.
+    Notebook 01.
     """
     if register not in _SPEAKERS:
         raise ValueError(f"register must be one of {sorted(_SPEAKERS)}, not {register!r}")

@@ -48,8 +48,6 @@ def scale(tonic_midi: int, mode: str) -> np.ndarray:
 
     Returns:
         int64 array of MIDI notes (7 for the diatonic modes, 5 for the pentatonic ones).
-
-    Used by :func:`melody`, :func:`chord_progression`, the mini datasets and notebook 01.
     """
     return int(tonic_midi) + np.asarray(MODES[_check_mode(mode)], dtype=np.int64)
 
@@ -117,8 +115,6 @@ def chord_progression(tonic_midi: int, mode: str, n_bars: int, rng: np.random.Ge
 
     Returns:
         A list of ``n_bars`` int64 arrays of MIDI notes (3 or 4 notes each, root first).
-
-    Used by :func:`render_piece`, the mini datasets and notebook 01.
     """
     options = _PROGRESSIONS[_PROGRESSION_FAMILY[_check_mode(mode)]]
     prog = options[int(rng.integers(len(options)))]
@@ -169,8 +165,6 @@ def melody(tonic_midi: int, mode: str, n_notes: int, rng: np.random.Generator, r
 
     Returns:
         int64 array of ``n_notes`` MIDI notes.
-
-    Used by :func:`render_piece`, the mini datasets and notebook 01.
     """
     lo, hi = _register(register)
     notes = _scale_notes_in(tonic_midi, _check_mode(mode), lo, hi)

@@ -307,8 +307,6 @@ def urban_sound(cls: str, duration: float, sr: int, rng: np.random.Generator, *,
 
     Returns:
         float32 array of ``round(duration * sr)`` samples, peak <= 0.99.
-
-    Used by the mini UrbanSound8K (:mod:`course_utils.datasets`) and notebook 01.
     """
     if cls not in _URBAN_RENDERERS:
         raise ValueError(f"unknown urban sound class {cls!r}; choose one of {URBAN_CLASSES}")

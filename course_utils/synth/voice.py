@@ -304,9 +304,6 @@ def singing_voice(midi_notes, note_durations, sr: int, register: str = "female",
 
     Returns:
         float32 array of ``round(sum(note_durations) * sr)`` samples, peak 0.9.
-
-    Used by :func:`render_piece`, the mini datasets (Jamendo-like vocal detection,
-    MagnaTagAtune's vocal tags) and notebook 01.
     """
     if register not in _SUNG_FORMANTS:
         raise ValueError(f"register must be 'male' or 'female', not {register!r}")
@@ -383,9 +380,6 @@ def choir(midi_notes, note_durations, sr: int, rng: np.random.Generator, n_voice
 
     Returns:
         float32 array of ``round(sum(note_durations) * sr)`` samples, peak 0.9.
-
-    Used by :func:`render_piece` (``choir=True``), the mini datasets (MagnaTagAtune's choir and
-    choral tags) and notebook 01.
     """
     notes, durs = _check_notes(midi_notes, note_durations)
     y = _render_choir([notes], durs, int(sr), rng, max(1, int(n_voices)), vowels)
