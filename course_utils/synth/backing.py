@@ -26,8 +26,6 @@ __all__ = ["ACCOMPANIMENT_PATTERNS", "accompaniment"]
 ACCOMPANIMENT_PATTERNS = ("block", "arpeggio", "waltz", "sustain", "staccato", "offbeat", "strum", "montuno")
 #: Instruments whose notes die away by themselves (they are let ring rather than held).
 _DECAYING = ("guitar", "piano", "harpsichord", "harp", "sitar", "bass", "electric_guitar")
-
-
 #: Register of the chords each instrument plays as accompaniment, as (lowest, highest) MIDI note.
 _CHORD_RANGE = {
     "guitar": (50, 69), "piano": (52, 72), "strings": (55, 76), "violin": (62, 81), "cello": (40, 60),
