@@ -16,7 +16,8 @@ The notebooks stay short because the reusable logic lives here, one module per c
   fault-filtered split;
 - :mod:`course_utils.similarity`: siamese embedding and retrieval (notebook 05);
 - :mod:`course_utils.plots` and :mod:`course_utils.exercises`: the figures and exercises;
-- :mod:`course_utils.runner`: executing notebooks headless (``make course``);
+- :mod:`course_utils.authoring`: the authoring tools, slide decks and the headless notebook
+  runner (``make slides``, ``make course``), apart from what a learner imports;
 - :mod:`course_utils.cli`: the ``course-utils`` command.
 """
 

@@ -13,7 +13,7 @@ import soundfile as sf
 from nbformat.v4 import new_code_cell, new_notebook
 
 from course_utils import cli
-from course_utils.runner import format_summary, run_notebooks
+from course_utils.authoring.runner import format_summary, run_notebooks
 
 
 def test_cli_reports_a_bad_file_in_one_line(tmp_path, capsys):

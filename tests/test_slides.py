@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_utils import slides
-from course_utils.slides import SlidesError
+from course_utils.authoring import slides
+from course_utils.authoring.slides import SlidesError
 
 REPO = Path(__file__).resolve().parent.parent
 SLIDES = REPO / "slides"
