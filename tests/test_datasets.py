@@ -287,6 +287,7 @@ def test_split_counts_keeps_imbalance_and_minimum():
 # ---------------------------------------------------------------- the embedded defaults, as the notebooks see them
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("mini_data_root")
 @pytest.mark.parametrize("name", datasets.names())
 def test_every_mini_dataset_loads_offline(name):
     df = datasets.load_dataset(name)
@@ -321,6 +322,7 @@ def test_mini_build_never_replaces_a_users_own_folder(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["my_gtzan"], "no temporary folder is left"
 
 
+@pytest.mark.slow
 def test_download_of_a_complete_dataset_fetches_nothing(tmp_path, monkeypatch):
     """A folder that already parses is returned as it is: no download, no archive re-hashed."""
     from course_utils import datasets
