@@ -198,7 +198,8 @@ def extract(
     complete, an existing non-empty ``dest_dir`` is taken as already extracted and returned
     as is, unless ``overwrite``.
 
-    Used by :mod:`course_utils.datasets` after :func:`download` (``data/full/<dataset>/``).
+    Used by :mod:`course_utils.datasets` after :func:`course_utils.download.download`
+    (``data/full/<dataset>/``).
 
     Args:
         archive: the archive file.
