@@ -5,8 +5,9 @@ The notebooks stay short because the reusable logic lives here, one module per c
 - :mod:`course_utils.audio`: loading audio, log-mel spectrograms, the MFCC summary feature;
 - :mod:`course_utils.synth`: the numpy synthesiser behind the embedded mini datasets;
 - :mod:`course_utils.datasets`: the dataset registry, real loaders and mini generators;
-- :mod:`course_utils.download` and :mod:`course_utils.cache`: checked, resumable downloads and
-  atomic, checksummed caches;
+- :mod:`course_utils.download`, :mod:`course_utils.checksums`, :mod:`course_utils.archives` and
+  :mod:`course_utils.cache`: checked, resumable downloads, safe extraction, and atomic,
+  checksummed caches;
 - :mod:`course_utils.models`, :mod:`course_utils.training`, :mod:`course_utils.metrics` and
   :mod:`course_utils.tagging`: the compact convnet, its input pipeline and training (notebook 02);
 - :mod:`course_utils.transfer` and :mod:`course_utils.pretrained`: transfer features from the
@@ -16,7 +17,8 @@ The notebooks stay short because the reusable logic lives here, one module per c
   fault-filtered split;
 - :mod:`course_utils.similarity`: siamese embedding and retrieval (notebook 05);
 - :mod:`course_utils.plots` and :mod:`course_utils.exercises`: the figures and exercises;
-- :mod:`course_utils.runner`: executing notebooks headless (``make course``);
+- :mod:`course_utils.authoring`: the authoring tools, slide decks and the headless notebook
+  runner (``make slides``, ``make course``), apart from what a learner imports;
 - :mod:`course_utils.cli`: the ``course-utils`` command.
 """
 

@@ -32,7 +32,7 @@ from course_utils.errors import AudioWarning, CourseError
 
 
 def _cmd_run_notebooks(args) -> int:
-    from course_utils.runner import run_notebooks
+    from course_utils.authoring.runner import run_notebooks
 
     runs = run_notebooks(args.notebooks, args.out, timeout=args.timeout, html=not args.no_html, inplace=args.inplace)
     return 0 if all(r.ok for r in runs) else 1
@@ -257,7 +257,7 @@ def _cmd_data(args) -> int:
 
 
 def _cmd_slides(args) -> int:
-    from course_utils import slides
+    from course_utils.authoring import slides
 
     decks = slides.build_decks(args.slides_dir, args.notebooks_dir, args.out, args.reveal)
     for deck in decks:

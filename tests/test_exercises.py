@@ -1,6 +1,7 @@
 """course_utils.exercises: the right answers pass, wrong and missing ones get a hint."""
 
 import numpy as np
+import pytest
 
 from course_utils import audio
 from course_utils.exercises import EXERCISES, check, is_correct
@@ -26,6 +27,7 @@ def test_wrong_and_missing_answers_get_hints(capsys):
     assert "not quite" in out and "not answered yet" in out and "Hint" in out
 
 
+@pytest.mark.usefixtures("mini_data_root")
 def test_dataset_exercise_is_computed_from_the_data():
     from course_utils.datasets import load_dataset
 
@@ -38,6 +40,7 @@ def test_every_exercise_has_a_hint():
     assert all(ex.hint for ex in EXERCISES.values())
 
 
+@pytest.mark.usefixtures("mini_data_root")
 def test_set_answers_accept_a_list_or_array_of_all_tied_answers():
     from course_utils.datasets import load_dataset
 
