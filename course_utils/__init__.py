@@ -12,9 +12,12 @@ The notebooks stay short because the reusable logic lives here, one module per c
   :mod:`course_utils.tagging`: the compact convnet, its input pipeline and training (notebook 02);
 - :mod:`course_utils.transfer` and :mod:`course_utils.pretrained`: transfer features from the
   course's tagger and from the authors' pre-trained model (notebook 03);
-- :mod:`course_utils.evaluate` and :mod:`course_utils.release`: the six-task SVM protocol and the
-  authors' released features (notebook 04); :mod:`course_utils.gtzan_filtered`: GTZAN genre on the
-  fault-filtered split;
+- :mod:`course_utils.tasks`: the registry of the seven transfer tasks; :mod:`course_utils.release`:
+  the authors' released features and labels (fetched, read, written in their layout);
+- :mod:`course_utils.evaluate`: the six-task SVM protocol (notebook 04), on :mod:`course_utils.splits`,
+  the fast grid search of :mod:`course_utils.svm_grid` (exact linear solver:
+  :mod:`course_utils.linear_svm`) and the texts of :mod:`course_utils.svm_report`;
+  :mod:`course_utils.gtzan_filtered`: GTZAN genre on the fault-filtered split;
 - :mod:`course_utils.similarity`: siamese embedding and retrieval (notebook 05);
 - :mod:`course_utils.plots` and :mod:`course_utils.exercises`: the figures and exercises;
 - :mod:`course_utils.authoring`: the authoring tools, slide decks and the headless notebook
