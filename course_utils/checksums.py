@@ -13,22 +13,23 @@ import re
 from pathlib import Path
 
 from course_utils.cache import sha256_file
+from course_utils.cache_keys import cache_key
 
 __all__ = ["digest_like", "intact", "normalise_sha", "remember"]
 
-# SHA-256 of big files already checked in this process, keyed by (path, size, inode,
-# mtime_ns), so that a notebook calling a loader repeatedly does not re-hash a multi-GB
+# SHA-256 of big files already checked in this process, keyed by the course's one cache key
+# (:func:`course_utils.cache_keys.cache_key`: path, size, mtime_ns) and the inode, so that a notebook calling a loader repeatedly does not re-hash a multi-GB
 # archive every time. Small files are always re-hashed: two writes of the same size within
 # one file-system timestamp tick could otherwise share a key.
-_VERIFIED: dict[tuple[tuple[str, int, int, int], str], str] = {}  # (file key, algorithm) -> digest
+_VERIFIED: dict[tuple[str, str], str] = {}  # (file key, algorithm) -> digest
 _MEMO_MIN_SIZE = 16 << 20
 
 
-def _memo_key(path: Path) -> tuple[str, int, int, int] | None:
+def _memo_key(path: Path) -> str | None:
     st = path.stat()
     if st.st_size < _MEMO_MIN_SIZE:
         return None
-    return (str(path.resolve()), st.st_size, st.st_ino, st.st_mtime_ns)
+    return cache_key(version="checksum-1", files=[path], params={"inode": st.st_ino})
 
 
 def normalise_sha(sha256: str | None) -> str | None:

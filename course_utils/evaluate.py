@@ -33,7 +33,6 @@ texts of :mod:`course_utils.svm_report`) stay importable from here.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -42,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils import tasks as transfer_tasks
+from course_utils.cache_keys import cache_key
 from course_utils.errors import CourseError, DatasetError
 # The layers below, re-exported: notebooks, tests and the command line use their names from here.
 from course_utils.linear_svm import linear_svm_ipm  # noqa: F401
@@ -53,6 +53,9 @@ from course_utils.svm_grid import (C_VALUES, GAMMAS, LIBSVM_LINEAR_CAP_DIVISOR, 
                                    check_choice, check_inputs, cv_predictions, param_grid)
 from course_utils.svm_report import describe_params, format_table, protocol_note  # noqa: F401
 from course_utils.tasks import COURSE_TASKS, PUBLISHED, TASK_TITLES, TASKS, task_type  # noqa: F401
+
+#: Bump when the scores of :func:`evaluate_release` change for the same inputs (invalidates its cache).
+RELEASE_SCORES_VERSION = 1
 
 #: Layer combinations of the paper's heatmap (single layers, then adjacent runs).
 HEATMAP_COMBOS = ("0", "1", "2", "3", "4", "01", "12", "23", "34", "012", "123", "234", "0123", "1234", "01234")
@@ -198,14 +201,6 @@ def evaluate_features(X, labels: pd.DataFrame, task_type: str, split_column: str
 # The paper's table
 
 
-def _fingerprint(paths) -> str:
-    h = hashlib.sha256()
-    for p in paths:
-        st = Path(p).stat()
-        h.update(f"{Path(p).name}:{st.st_size}:{int(st.st_mtime)};".encode())
-    return h.hexdigest()[:16]
-
-
 def evaluate_release(features_dir, task: str, layers: str = "01234", protocol: str = "paper", method: str = "fast",
                      nested: bool = False, n_jobs: int = 2, cache_dir=None, inner_folds: int = 10) -> dict:
     """Evaluate one released feature set of one task (one cell of the paper's table).
@@ -220,8 +215,8 @@ def evaluate_release(features_dir, task: str, layers: str = "01234", protocol: s
         method: ``"fast"`` or ``"gridsearch"``.
         nested: also compute the nested estimate.
         n_jobs: parallel fits.
-        cache_dir: a folder for cached results (JSON keyed by the inputs and the feature files'
-            sizes and times), or ``None`` for no cache.
+        cache_dir: a folder for cached results (JSON named by :func:`course_utils.cache_keys.cache_key`
+            of the feature files and the parameters), or ``None`` for no cache.
         inner_folds: folds of the nested estimate's inner CV (see :func:`evaluate_task`).
 
     Returns:
@@ -237,7 +232,9 @@ def evaluate_release(features_dir, task: str, layers: str = "01234", protocol: s
         missing = [p for p in files if not p.is_file()]
         if not missing:
             kind = f"nested{inner_folds}" if nested else "flat"
-            key = f"{task}_{layers}_{protocol}_{method}_{kind}_{_fingerprint(files)}"
+            key = f"{task}_{layers}_{protocol}_{method}_{kind}_" + cache_key(
+                version=f"release-scores-{RELEASE_SCORES_VERSION}", files=files,
+                params={"task": task, "layers": layers, "protocol": protocol, "method": method, "kind": kind})
             cache_file = Path(cache_dir) / f"{key.replace('+', 'p')}.json"
             if cache_file.is_file():
                 stored = json.loads(cache_file.read_text())
