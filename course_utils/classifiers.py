@@ -308,7 +308,7 @@ class FitReport:
         chosen: the setting chosen on all clips (the saved model's), as readable text.
         chosen_params: the same as parameters of the classifier pipeline.
         fold_choices: the setting each outer fold chose (their spread shows how stable the choice is).
-        n_clips: clips used; ``dropped``: clips whose features could not be computed.
+        n_clips: clips used; ``dropped``: the errors of clips whose features could not be computed.
         seconds: the time of the whole fit, extraction included.
     """
 
@@ -339,8 +339,8 @@ class FitReport:
                  f"chosen on all clips ({self.inner_folds}-fold inner CV): {self.chosen}",
                  "chosen in the outer folds: " + "; ".join(f"{n}x {c}" for c, n in Counter(self.fold_choices).most_common())]
         if self.dropped:
-            lines.append(f"{len(self.dropped)} clip(s) left out, their features could not be computed: "
-                         + ", ".join(self.dropped[:10]))
+            lines.append(f"{len(self.dropped)} clip(s) left out, their features could not be computed:\n  "
+                         + "\n  ".join(self.dropped[:20]))
         return "\n".join(lines)
 
 
@@ -373,13 +373,20 @@ def extract(features, table: pd.DataFrame):
         table: a table with a ``path`` column.
 
     Returns:
-        ``(features, X, keep)``: the fitted extractor, the float features of the clips that could
-        be computed, and the boolean mask of those clips.
+        ``(features, X, keep, errors)``: the fitted extractor, the float features of the clips
+        that could be computed, the boolean mask of those clips, and the others' errors (one
+        line each). A clip that cannot be decoded never stops the others.
     """
     features = _as_features(features)
-    X = np.asarray(features.fit(table).transform(table), dtype=np.float64)
+    on_error = features.get_params().get("on_error", "raise")
+    features.set_params(on_error="nan")
+    try:
+        X = np.asarray(features.fit(table).transform(table), dtype=np.float64)
+    finally:
+        features.set_params(on_error=on_error)
     keep = np.isfinite(X).all(axis=1)
-    return features, X[keep], keep
+    errors = [str(exc) for _, exc in getattr(features, "skipped_", [])]
+    return features, X[keep], keep, errors
 
 
 def fit_classifier(features, table: pd.DataFrame, *, choices=DEFAULT_CHOICES, pca=(False,), grid=None,
@@ -428,9 +435,8 @@ def fit_classifier(features, table: pd.DataFrame, *, choices=DEFAULT_CHOICES, pc
         features = features.steps[0][1]
     else:
         pipe, space = _search_space(choices, pca, seed)
-    features, X, keep = extract(features, table)
+    features, X, keep, dropped = extract(features, table)
     used = table[keep]
-    dropped = table.loc[~keep, "path"].tolist()
     y = used["label"].astype(str).to_numpy()
     groups = used["group"].astype(str).to_numpy() if "group" in used.columns else None
     folds = used["fold"].to_numpy() if "fold" in used.columns else None
