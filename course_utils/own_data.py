@@ -154,21 +154,25 @@ def load_folder(root, *, min_clips: int = MIN_CLIPS) -> pd.DataFrame:
         raise DatasetError(f"{base}: no readable audio in its sub-folders {classes[:10]}; expected {FOLDER_LAYOUT}"
                            + (f". Skipped: {'; '.join(skipped[:5])}" if skipped else ""))
     df = pd.DataFrame(rows)
-    _refuse_small_classes(df["label"], min_clips, f"{base}/<class>")
     _skip_report(skipped, base)
+    _refuse_small_classes(df["label"], min_clips, f"{base}/<class>", skipped)
     return _finish(df, name=root.name, root=base, skipped=skipped)
 
 
-def _refuse_small_classes(labels: pd.Series, min_clips: int, where: str) -> None:
-    """Raise when a class (or, for tagging, a tag) has fewer than ``min_clips`` clips, or when
-    there are fewer than two classes."""
+def _refuse_small_classes(labels: pd.Series, min_clips: int, where: str, skipped=()) -> None:
+    """Raise when a class has fewer than ``min_clips`` clips (naming it, where it is, and its
+    skipped files), or when there are fewer than two classes."""
     counts = labels.value_counts()
     small = counts[counts < min_clips].sort_index()
     if len(small):
-        named = ", ".join(f"'{c}' ({n} clip{'s' if n != 1 else ''}, in {where.replace('<class>', str(c))})"
-                          for c, n in small.items())
-        raise DatasetError(f"class {named} has fewer than {min_clips} readable clips: a classifier needs at least "
-                           f"{min_clips} per class to be trained and tested; add clips or remove the class")
+        parts = []
+        for c, n in small.items():
+            folder = where.replace("<class>", str(c))
+            lost = sum(1 for line in skipped if line.startswith(folder + os.sep) or line.startswith(folder + "/"))
+            parts.append(f"'{c}' ({n} clip{'s' if n != 1 else ''}, in {folder}"
+                         + (f"; {lost} more skipped as unreadable)" if lost else ")"))
+        raise DatasetError(f"class {', '.join(parts)} has fewer than {min_clips} readable clips: a classifier needs at "
+                           f"least {min_clips} per class to be trained and tested; add clips or remove the class")
     if len(counts) < 2:
         raise DatasetError(f"{where.replace('/<class>', '')}: only one class ({counts.index[0]!r}); a classifier needs "
                            "at least two")
@@ -258,7 +262,7 @@ def load_table(csv, *, min_clips: int = MIN_CLIPS, separator: str = TAG_SEPARATO
     df = pd.DataFrame(rows)
     key = ["clip_id", "offset"]
     multi = df["label"].str.contains(separator, regex=False).any() or df.duplicated(key).any()
-    _skip_report(skipped, csv)
+    _skip_report(skipped, csv)  # before any refusal, so that the files behind a small class are named
     if not multi:
         _refuse_small_classes(df["label"], min_clips, f"{csv} (label <class>)")
         return _finish(df, name=csv.stem, root=csv.parent, skipped=skipped)
