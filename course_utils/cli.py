@@ -7,10 +7,13 @@ Subcommands:
 - ``features FILE...``: print the log-mel shape and MFCC summary of audio files (a quick check
   that a file decodes);
 - ``tag FILE... [--model PATH] [--top 10]``: the top tags of audio files (notebook 02);
-  ``--model musicnn`` (or ``MSD_musicnn``) uses musicnn, and ``--taggram PNG`` draws the first file's taggram;
+  ``--model choi2017`` or ``musicnn`` (or ``MSD_musicnn``) uses a pre-trained model, and ``--taggram PNG``
+  draws the first file's taggram;
 - ``train-tagger --variant mini|full``: train the compact convnet on MagnaTagAtune;
 - ``extract AUDIO_LIST.txt OUT.npy [--model PATH] [--layers 01234]``: transfer features (notebook 03);
-  ``--model musicnn --kind penultimate|max_pool|mean_pool`` for musicnn's;
+  ``--model musicnn --layers penultimate|max_pool|mean_pool`` for musicnn's;
+
+``tag`` and ``extract`` go through :class:`course_utils.clip_features.ClipFeatures`, whatever the model;
 - ``similar QUERY_AUDIO [--k 10]``: nearest clips in the siamese embedding (notebook 05);
 - ``paper-table [--features-dir DIR] [--tasks ...] [--layers ...] [--json] [--gtzan-split filtered]``: the paper's
   SVM table (notebook 04), or GTZAN genre on the fault-filtered split;
@@ -60,22 +63,45 @@ def _cmd_features(args) -> int:
     return status
 
 
-def _musicnn_name(model) -> str | None:
-    """The musicnn checkpoint that ``--model`` names (``musicnn`` is MTT_musicnn), or None."""
-    from course_utils.musicnn import CLI_NAMES
+def _clip_model(model: str | None) -> str:
+    """The :class:`~course_utils.clip_features.ClipFeatures` model that ``--model`` names.
 
-    return CLI_NAMES.get(model)
+    A registry name (``choi2017``, ``musicnn``, ``musicnn:MSD_musicnn``, ``MSD_musicnn``,
+    ``course``, ``siamese``, ``mfcc``) as it is; anything else is the path of a course tagger
+    (``course:<path>``); nothing is the course-trained mini tagger.
+    """
+    from course_utils import clip_models
+
+    if model is None:
+        return "course"
+    try:
+        clip_models.parse_model(model)
+        return model
+    except CourseError:
+        return f"course:{model}"
 
 
-def _write_taggram(path, model, out) -> None:
-    """Draw the musicnn taggram of one file into ``out`` (PNG, PDF or SVG), atomically."""
+def _clip_features(args, **params):
+    """``ClipFeatures`` for ``--model``, fitted (the course tagger trained first if it is missing)."""
+    from course_utils import models
+    from course_utils.clip_features import ClipFeatures
+
+    spec = _clip_model(args.model)
+    if spec == "course" and not models.default_model_path("mini").is_file():
+        print("No course-trained tagger yet: training it on the mini MagnaTagAtune first (a few minutes) ...",
+              file=sys.stderr)
+    return ClipFeatures(spec, batch_size=None, **params).fit()
+
+
+def _write_taggram(path, extractor, out) -> None:
+    """Draw a file's taggram (tags over time) into ``out`` (PNG, PDF or SVG), atomically."""
     import matplotlib.pyplot as plt
 
-    from course_utils import cache, musicnn, plots
+    from course_utils import cache, plots
 
-    times, tags, probs = musicnn.taggram(path, model)
-    ax = plots.plot_taggram(times, tags, probs, title=f"{Path(path).name}: {model.name} taggram",
-                            patch_seconds=musicnn.PATCH_SECONDS)
+    times, tags, probs = extractor.taggram(path)
+    ax = plots.plot_taggram(times, tags, probs, title=f"{Path(path).name}: {extractor.model} taggram",
+                            patch_seconds=extractor.window_seconds())
     with cache.atomic_write(Path(out)) as tmp:
         ax.figure.savefig(tmp, dpi=120, bbox_inches="tight")
     plt.close(ax.figure)
@@ -94,30 +120,10 @@ def _max_duration(args) -> float | None:
 
 
 def _cmd_tag(args) -> int:
-    from course_utils import pretrained, tagging
-
-    musicnn_name = _musicnn_name(args.model)
-    if args.taggram and (musicnn_name is None or Path(args.taggram).suffix.lower() not in (".png", ".pdf", ".svg")):
-        raise CourseError("--taggram needs --model musicnn (or MSD_musicnn) and a .png, .pdf or .svg file name")
-    if args.model == "choi2017":
-        model, info = pretrained.load_choi2017_tagger()
-    elif musicnn_name is not None:
-        from course_utils import musicnn
-
-        model, info = musicnn.load_musicnn(musicnn_name), {"input": "musicnn"}
-    else:
-        if args.model is None and not tagging.models.default_model_path("mini").is_file():
-            print("No course-trained tagger yet: training it on the mini MagnaTagAtune first (a few minutes) ...",
-                  file=sys.stderr)
-        model, info = tagging.load_course_tagger("mini", args.model, train_if_missing=args.model is None)
-    if info.get("input") == "audio":  # the authors' model takes raw audio
-        # two 29 s windows per pass: same tags as eight, 430 MB less memory on a long file
-        results = pretrained.tag_files(args.files, top=args.top, model=model, batch_size=2,
-                                       max_duration=_max_duration(args))
-    elif info.get("input") == "musicnn":
-        results = musicnn.tag_files(args.files, top=args.top, model=model)
-    else:
-        results = tagging.tag_files(model, info, args.files, top=args.top, max_duration=_max_duration(args))
+    if args.taggram and Path(args.taggram).suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise CourseError(f"--taggram {args.taggram}: give a .png, .pdf or .svg file name")
+    tagger = _clip_features(args, layers="tags", cache=False, max_duration=_max_duration(args))
+    results = tagger.tag(args.files, top=args.top)
     status = 0
     for path, result in results:
         if isinstance(result, CourseError):
@@ -128,7 +134,7 @@ def _cmd_tag(args) -> int:
         for tag, p in result:
             print(f"  {tag:<14s} {p:.3f}")
     if args.taggram and not isinstance(results[0][1], CourseError):
-        _write_taggram(args.files[0], model, args.taggram)
+        _write_taggram(args.files[0], tagger, args.taggram)
     return status
 
 
@@ -143,42 +149,26 @@ def _cmd_train_tagger(args) -> int:
 
 
 def _cmd_extract(args) -> int:
-    from course_utils import cache, tagging, transfer, validate
+    from course_utils import cache, validate
 
     out = validate.npy_output(args.out)  # before hours of extraction, not after
     lines = [line.strip() for line in Path(args.audio_list).read_text().splitlines()]
     files = [line for line in lines if line and not line.startswith("#")]
     if not files:
         raise CourseError(f"{args.audio_list}: no audio paths (one per line)")
-    musicnn_name = _musicnn_name(args.model)
-    if args.kind is not None and musicnn_name is None:
-        raise CourseError("--kind is for --model musicnn (or MSD_musicnn); the other models take --layers")
-    if musicnn_name is not None:
-        from course_utils import musicnn
-
-        model = musicnn.load_musicnn(musicnn_name)
-        extract = musicnn.extract_features
-        feats = extract(files, model, kind=args.kind or "penultimate", on_error="nan",  # one patch at a time
-                        progress=not args.no_progress)
-    elif args.model == "choi2017":
-        from course_utils import pretrained
-
-        model, _ = pretrained.load_choi2017_tagger()
-        extract = pretrained.extract_features
-        feats = extract(files, model, layers=args.layers, batch_size=args.batch_size, on_error="nan",
-                        progress=not args.no_progress)
-    else:
-        model, info = tagging.load_course_tagger("mini", args.model, train_if_missing=args.model is None)
-        extract = transfer.extract_convnet_features
-        feats = extract(model, files, crop_frames=int(info["crop_frames"]), layers=args.layers,
-                        batch_size=args.batch_size, on_error="nan", progress=not args.no_progress)
+    if args.kind is not None and args.layers is not None:
+        raise CourseError("--kind is another name for --layers: give one of them")
+    extractor = _clip_features(args, layers=args.kind or args.layers, on_error="nan",
+                               max_duration=_max_duration(args), progress=not args.no_progress)
+    if args.batch_size is not None:
+        extractor.set_params(batch_size=args.batch_size)
+    feats = extractor.transform(files)
     cache.atomic_save_npy(out, feats)
-    for exc in extract.errors:
+    for _, exc in extractor.skipped_:
         print(f"error: {exc}", file=sys.stderr)
-    bad = len(extract.errors)
-    what = f"{musicnn_name} {args.kind or 'penultimate'}" if musicnn_name else f"layers {args.layers}"
-    print(f"{args.out}: {feats.shape[0]} x {feats.shape[1]} features ({what})"
-          + (f"; {bad} file(s) failed, their rows are NaN" if bad else ""))
+    bad = len(extractor.skipped_)
+    print(f"{args.out}: {feats.shape[0]} x {feats.shape[1]} features ({extractor.model}, layers "
+          f"{extractor.identity_['layers']})" + (f"; {bad} file(s) failed, their rows are NaN" if bad else ""))
     return 1 if bad else 0
 
 
@@ -397,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: the course-trained tagger, trained first if missing)")
     p.add_argument("--top", type=int, default=10, help="how many tags to print (default 10)")
     p.add_argument("--taggram", default=None, metavar="PNG",
-                   help="with --model musicnn: draw the first file's tags over time into this image")
+                   help="draw the first file's tags over time (one column per window) into this image")
     _add_max_duration(p)
     p.set_defaults(func=_cmd_tag)
 
@@ -409,15 +399,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="model path (default data/models/compact_convnet_<variant>.keras)")
     p.set_defaults(func=_cmd_train_tagger)
 
-    p = sub.add_parser("extract", help="convnet transfer features of a list of audio files")
+    p = sub.add_parser("extract", help="features of a list of audio files (any clip model: course_utils.clip_features)")
     p.add_argument("audio_list", help="a text file with one audio path per line")
-    p.add_argument("out", help="the .npy file to write, shape (n_files, 32 x number of layers)")
+    p.add_argument("out", help="the .npy file to write, shape (n_files, n_features)")
     p.add_argument("--model", default=None,
-                   help="a .keras tagger, 'choi2017', or 'musicnn' / 'MSD_musicnn' (default: the course-trained tagger)")
-    p.add_argument("--layers", default="01234", help="blocks to keep, e.g. 01234 (160 values), 4, 24")
-    p.add_argument("--kind", default=None, choices=["penultimate", "max_pool", "mean_pool"],
-                   help="with --model musicnn: which features (default penultimate, 200 values; the pools 753)")
-    p.add_argument("--batch-size", type=int, default=32)
+                   help="a .keras tagger, 'choi2017', 'musicnn' / 'MSD_musicnn', 'siamese' or 'mfcc' "
+                        "(default: the course-trained tagger)")
+    p.add_argument("--layers", default=None,
+                   help="the convnets' blocks, e.g. 01234 (160 values, the default), 4, 24; musicnn's penultimate "
+                        "(200 values, the default), max_pool, mean_pool; 'tags' for tag probabilities")
+    p.add_argument("--kind", default=None, help="musicnn's name for --layers (penultimate, max_pool, mean_pool)")
+    p.add_argument("--batch-size", type=int, default=None, help="windows per forward pass (default: the model's)")
+    _add_max_duration(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_extract)
 

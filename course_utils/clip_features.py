@@ -107,7 +107,7 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, model="choi2017", *, layers=None, batch_size=8, cache=True, max_duration=audio.MAX_SECONDS,
-                 framing="cover", on_error="raise"):
+                 framing="cover", on_error="raise", progress=False):
         self.model = model
         self.layers = layers
         self.batch_size = batch_size
@@ -115,6 +115,7 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
         self.max_duration = max_duration
         self.framing = framing
         self.on_error = on_error
+        self.progress = progress
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -225,7 +226,9 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
             pending.clear()
             owners.clear()
 
-        for i, row in enumerate(rows):
+        from tqdm.auto import tqdm
+
+        for i, row in enumerate(tqdm(rows, desc=f"{self.model} features", unit="clip", disable=not self.progress)):
             target = None
             if self.cache:
                 try:

@@ -401,7 +401,7 @@ KINDS = {cls.kind: cls for cls in (Choi2017, Musicnn, CourseTagger, Siamese, Mfc
 #: Other names accepted for a model: musicnn's checkpoints by their own names.
 ALIASES = {name: f"musicnn:{name}" for name in Musicnn.variants}
 
-_LOADED: dict = {}  # (kind, variant) -> a loaded ClipModel, shared in this process
+_LOADED: dict = {}  # (kind, variant, data folder) -> a loaded ClipModel, shared in this process
 
 
 def parse_model(spec: str) -> tuple[str, str]:
@@ -443,7 +443,7 @@ def get_model(spec: str, *, load: bool = True) -> ClipModel:
         A :class:`ClipModel`.
     """
     kind, variant = parse_model(spec)
-    key = (kind, variant)
+    key = (kind, variant, str(paths.data_dir()))
     entry = _LOADED.get(key)
     if entry is not None and entry.weights_path is not None:
         if cache.file_signature(entry.weights_path, missing_ok=True) != entry._signature:

@@ -74,7 +74,8 @@ def test_rows_from_paths_series_arrays_and_tables(tmp_path):
 def test_sklearn_conventions(clips):
     est = ClipFeatures("mfcc", batch_size=4, cache=False)
     assert est.get_params() == {"model": "mfcc", "layers": None, "batch_size": 4, "cache": False,
-                                "max_duration": audio.MAX_SECONDS, "framing": "cover", "on_error": "raise"}
+                                "max_duration": audio.MAX_SECONDS, "framing": "cover", "on_error": "raise",
+                                "progress": False}
     with pytest.raises(NotFittedError):
         est.transform(clips)
     with pytest.raises(NotFittedError):
