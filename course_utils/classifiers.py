@@ -56,7 +56,7 @@ def make_classifier(name: str, seed: int = 0):
 
     Args:
         name: one of :data:`NAMES`.
-        seed: the random state of the MLP, the forest and the SVMs' probability calibration.
+        seed: the random state of the MLP and the forest.
 
     Returns:
         ``(estimator, grid)``; the grid's keys are the estimator's parameter names.
@@ -69,9 +69,9 @@ def make_classifier(name: str, seed: int = 0):
     if name == "knn":
         return KNeighborsClassifier(), {"n_neighbors": [1, 5, 11], "weights": ["distance"]}
     if name == "linear_svm":
-        return SVC(kernel="linear", random_state=seed), {"C": [0.01, 0.1, 1.0]}
+        return SVC(kernel="linear"), {"C": [0.01, 0.1, 1.0]}
     if name == "rbf_svm":
-        return SVC(kernel="rbf", random_state=seed), {"C": [1.0, 10.0, 100.0], "gamma": ["scale"]}
+        return SVC(kernel="rbf"), {"C": [1.0, 10.0, 100.0], "gamma": ["scale"]}
     if name == "mlp":
         return (MLPClassifier(hidden_layer_sizes=(32,), max_iter=200, random_state=seed),
                 {"alpha": [1e-3, 1.0]})
@@ -458,17 +458,23 @@ def fit_classifier(features, table: pd.DataFrame, *, choices=DEFAULT_CHOICES, pc
 
 
 def _with_probabilities(fitted: Pipeline, X, y) -> Pipeline:
-    """An SVM refitted with Platt-scaled probabilities (``probability=True``), so that the saved
-    model has ``predict_proba``; other classifiers as they are. (The SVM's labels come from its
-    decision function, its probabilities from the calibration: on a borderline clip the most
-    probable class can differ from the label.)"""
-    last = fitted.steps[-1][1]
-    if isinstance(last, SVC) and not last.probability and min(Counter(y).values()) >= 2:
-        fitted = clone(fitted).set_params(**{f"{fitted.steps[-1][0]}__probability": True})
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            fitted.fit(X, y)
-    return fitted
+    """The fitted pipeline, its last step wrapped in a sigmoid calibration when it gives no
+    probabilities (the SVMs), so that the saved model has ``predict_proba``.
+
+    ``CalibratedClassifierCV(..., ensemble=False)`` fits the classifier on all clips and maps its
+    decision values to probabilities learnt on cross-validated predictions; its label is then the
+    most probable class, which on a borderline clip can differ from the bare SVM's.
+    """
+    if hasattr(fitted, "predict_proba"):
+        return fitted
+    from sklearn.calibration import CalibratedClassifierCV
+
+    name, last = fitted.steps[-1]
+    calibrated = CalibratedClassifierCV(clone(last), cv=min(3, min(Counter(y).values())), ensemble=False)
+    fitted = Pipeline([*fitted.steps[:-1], (name, calibrated)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return fitted.fit(X, y)
 
 
 __all__ = ["NAMES", "TITLES", "DEFAULT_CHOICES", "make_classifier", "zoo_pipeline", "outer_splits", "nested_cv",

@@ -260,6 +260,9 @@ def _cmd_predict(args) -> int:
     model = saved_classifiers.load_classifier(args.model)
     features, classifier = model.steps[0][1], model[1:]
     classes = [str(c) for c in model.classes_]
+    if args.over_time and features.window_seconds() is None:
+        print("warning: these features summarise a whole clip; a window's summary is not distributed like the "
+              "clips the classifier was trained on, so labels per window can be biased (notebook 06)", file=sys.stderr)
     status = 0
     for path in args.files:
         try:  # one bad file never stops the others
