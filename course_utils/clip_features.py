@@ -27,8 +27,9 @@ from course_utils.errors import AudioError, CourseError
 
 #: The extractor's code version: bump it when features computed here change (cache keys, identity).
 CODE_VERSION = "1"
-#: Windows decoded before a forward pass: bounds memory (64 windows of 29 s are 89 MB).
-_WINDOWS_PER_PASS = 64
+#: Bytes of decoded windows gathered before they go through the model: bounds memory (23 windows
+#: of 29 s for choi2017, hundreds of the course tagger's 2.7 s crops).
+_BYTES_PER_PASS = 32 << 20
 
 
 def _is_nan(value) -> bool:
@@ -254,7 +255,8 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
                 targets[i] = target
             pending.append(windows)
             owners.append(i)
-            if sum(len(w) for w in pending) >= _WINDOWS_PER_PASS:
+            if sum(np.asarray(w).nbytes if isinstance(w, np.ndarray) else sum(x.nbytes for x in w)
+                   for w in pending) >= _BYTES_PER_PASS:
                 flush()
         flush()
         return out, skipped

@@ -16,7 +16,6 @@ Everything is seeded and single-threaded on the Python side, so that with
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -28,6 +27,7 @@ import numpy as np
 
 from course_utils import audio, cache, metrics
 from course_utils.audio import crop_starts  # noqa: F401  (training.crop_starts, as before)
+from course_utils.cache_keys import cache_key
 from course_utils.errors import AudioError, CourseError
 
 #: Bump when the cache layout or the front end changes, to invalidate old caches.
@@ -62,7 +62,7 @@ def _cache_params(sr, duration, n_mels, dtype) -> dict:
 
 
 def logmel_cache_key(paths, *, sr: int = audio.SR, duration: float | None = None, n_mels: int = audio.N_MELS, dtype="float16") -> str:
-    """The 16-hex-digit key naming a cache: a hash of the files (path, size, time) and parameters.
+    """The 16-hex-digit key naming a cache (:func:`course_utils.cache_keys.cache_key`): files and parameters.
 
     Used by :func:`build_logmel_cache`; notebook 02 can show it to explain cache reuse.
 
@@ -76,9 +76,10 @@ def logmel_cache_key(paths, *, sr: int = audio.SR, duration: float | None = None
     Raises:
         AudioError: a file does not exist.
     """
-    files = [_file_signature(Path(p).resolve()) for p in paths]
-    blob = json.dumps({"files": files, "params": _cache_params(sr, duration, n_mels, dtype)}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    files = [Path(p).resolve() for p in paths]
+    for path in files:
+        _file_signature(path)  # a missing file is an AudioError naming it
+    return cache_key(version=f"logmel-{CACHE_VERSION}", files=files, params=_cache_params(sr, duration, n_mels, dtype))
 
 
 def _logmel_or_error(path: str, sr: int, duration, n_mels: int):

@@ -15,7 +15,6 @@ Used by notebook 03 (extraction), notebooks 04 and 05 (the features), and ``cour
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils import audio, cache, paths, validate
+from course_utils.cache_keys import cache_key
 from course_utils.errors import AudioError, CourseError
 
 #: Values per block (the number of filters of the compact convnet).
@@ -212,13 +212,6 @@ def extract_mfcc_features(table, *, progress: bool = True) -> np.ndarray:
     return out
 
 
-def _digest(*parts) -> str:
-    h = hashlib.sha256()
-    for p in parts:
-        h.update(p if isinstance(p, bytes) else str(p).encode())
-    return h.hexdigest()[:16]
-
-
 def features_cache_path(name: str, kind: str, table: pd.DataFrame, model_path=None) -> Path:
     """Where the features of a dataset are cached: keyed by the clips and the model file.
 
@@ -236,9 +229,9 @@ def features_cache_path(name: str, kind: str, table: pd.DataFrame, model_path=No
     if kind == "convnet" and model_path is None:
         raise CourseError("convnet features are cached per model: give model_path, the model's file")
     rows = table[["path", "offset", "duration"]].astype(str).to_csv(index=False)
-    files = json.dumps([cache.file_signature(p, missing_ok=True) for p in table["path"]])
-    model = bytes.fromhex(cache.sha256_file(model_path)) if model_path else hashlib.sha256(b"").digest()
-    return paths.data_dir() / "cache" / "features" / f"{name}_{kind}_{_digest(rows, files, model)}.npy"
+    key = cache_key(version=f"features-{kind}-1", files=table["path"], params={"rows": rows}, missing_ok=True,
+                    content=[model_path] if model_path else [])
+    return paths.data_dir() / "cache" / "features" / f"{name}_{kind}_{key}.npy"
 
 
 def cached_features(name: str, kind: str, table: pd.DataFrame, *, model=None, model_path=None,

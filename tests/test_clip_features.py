@@ -255,3 +255,53 @@ def test_choi2017_on_real_music(data_root, monkeypatch):
     sf.write(data_root.parent / "short.wav", short, audio.SR)
     starts, _ = est.windows(data_root.parent / "short.wav")
     assert starts.tolist() == [0.0]  # 5 s repeated to fill one 29 s window
+
+
+def test_siamese_kind_needs_a_trained_network_then_embeds(clips, data_root):
+    from course_utils import similarity
+
+    with pytest.raises(CourseError, match="course-utils similar"):
+        ClipFeatures("siamese").fit()
+    models.set_seed(0)
+    models.save_model(similarity.embedding_model(crop_frames=64), data_root / "similarity" / "mini" / "model.keras")
+    est = ClipFeatures("siamese").fit()
+    feats = est.transform(clips)
+    assert feats.shape == (4, 128) and est.get_feature_names_out()[0] == "siamese_embedding_000"
+    np.testing.assert_allclose(np.linalg.norm(feats, axis=1), 1.0, atol=1e-5)  # the mean over windows, unit length
+    starts, per_window = est.windows(clips[0])
+    np.testing.assert_allclose(np.linalg.norm(per_window, axis=1), 1.0, atol=1e-5)
+    assert len(starts) > 1 and est.identity_["weights_sha256"]
+
+
+def _musicnn_wheel():
+    """The musicnn wheel in the data folder or the reference folder, else ``None``."""
+    from course_utils import musicnn, paths
+
+    for candidate in [paths.data_dir() / "models" / musicnn.WHEEL_FILENAME, *musicnn._reference_wheels()]:
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+WHEEL = _musicnn_wheel()  # looked up before any test changes COURSE_DATA_DIR
+
+
+@pytest.mark.skipif(WHEEL is None or not (SHARED / "audio").is_dir(),
+                    reason="musicnn's wheel (data/models or the reference folder) or the reference clips are missing")
+def test_musicnn_kinds_framings_and_variants(data_root, tmp_path):
+    from course_utils import musicnn
+
+    (data_root / "models").mkdir(parents=True)
+    (data_root / "models" / musicnn.WHEEL_FILENAME).symlink_to(WHEEL.resolve())
+    jazz = str(SHARED / "audio" / "bensound-thejazzpiano.mp3")
+    short = str(_wav(tmp_path / "short.wav", 1.0, 440.0))
+    own = ClipFeatures("musicnn", layers="tags", framing="musicnn", batch_size=1, cache=False).fit()
+    model = clip_models.get_model("musicnn").model
+    np.testing.assert_allclose(own.transform([jazz, short]), musicnn.predict_tags([jazz, short], model), atol=1e-6)
+    cover = ClipFeatures("musicnn", layers="tags+penultimate", cache=False).fit()
+    assert cover.n_features_out_ == 250 and cover.get_feature_names_out()[50] == "musicnn_penultimate_000"
+    starts, per_window = cover.windows(short)
+    assert starts.tolist() == [0.0] and per_window.shape == (1, 250)  # 1 s repeated to fill one 3 s patch
+    assert not np.allclose(per_window[0, :50], own.transform([short])[0], atol=1e-3)  # not zero-padded
+    msd = ClipFeatures("MSD_musicnn", layers="tags", cache=False).fit()
+    assert msd.identity_["variant"] == "MSD_musicnn" and msd.tag([jazz], top=3)[0][1][0][0] in {"jazz", "instrumental"}
