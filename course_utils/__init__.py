@@ -15,6 +15,9 @@ The notebooks stay short because the reusable logic lives here, one module per c
   authors' released features (notebook 04); :mod:`course_utils.gtzan_filtered`: GTZAN genre on the
   fault-filtered split;
 - :mod:`course_utils.similarity`: siamese embedding and retrieval (notebook 05);
+- :mod:`course_utils.own_data`, :mod:`course_utils.classifiers` and :mod:`course_utils.saved_classifiers`:
+  your own labelled audio as a dataset table, a zoo of classifiers with nested cross-validation, and
+  saved classifiers checked against their feature extractor (notebook 06);
 - :mod:`course_utils.plots` and :mod:`course_utils.exercises`: the figures and exercises;
 - :mod:`course_utils.runner`: executing notebooks headless (``make course``);
 - :mod:`course_utils.cli`: the ``course-utils`` command.
