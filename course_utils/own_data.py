@@ -137,7 +137,10 @@ def load_folder(root, *, min_clips: int = MIN_CLIPS) -> pd.DataFrame:
     classes = sorted(p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
     loose = sorted(p.name for p in base.iterdir() if p.is_file() and p.suffix.lower() in audio.SUPPORTED_EXTENSIONS)
     if not classes:
-        found = f"; it holds {len(loose)} audio file(s) but no sub-folders: move them into one folder per class" if loose else " (it is empty)"
+        if loose:
+            found = f"; it holds {len(loose)} audio file(s) but no sub-folders: move them into one folder per class"
+        else:
+            found = " (it holds other files only)" if any(base.iterdir()) else " (it is empty)"
         raise DatasetError(f"{base}: no class sub-folders{found}; expected {FOLDER_LAYOUT}")
     rows, skipped = [], [f"{base / name}: audio outside a class folder, ignored" for name in loose]
     for label in classes:
