@@ -5,7 +5,8 @@
 The wheel and its checkpoints are fetched and unpacked first (not timed). Then, each in a fresh
 process (so that peak RSS is its own):
 
-- tagging: load ``MTT_musicnn`` into Keras 3, then ``tag_files`` on the four clips (decoding,
+- tagging: load ``MTT_musicnn`` into Keras 3 (``ClipFeatures("musicnn", framing="musicnn")``, one
+  patch per pass as musicnn does, no feature cache), then ``tag`` on the four clips (decoding,
   resampling to 16 kHz, log-mel, patches, network): seconds and peak resident memory, the best
   of ``--repeat`` fresh processes (the machine is shared, so the times are upper bounds);
 - the check: every model of the wheel against its original TensorFlow 1 graph
@@ -31,10 +32,10 @@ CLIPS = ("actionable", "cute", "dubstep", "thejazzpiano")
 TAGGING = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
-from course_utils import musicnn
-model = musicnn.load_musicnn("MTT_musicnn")
+from course_utils.clip_features import ClipFeatures
+tagger = ClipFeatures("musicnn", layers="tags", framing="musicnn", batch_size=1, cache=False).fit()
 t1 = time.perf_counter()
-results = musicnn.tag_files(sys.argv[1:], top=5, model=model)
+results = tagger.tag(sys.argv[1:], top=5)
 t2 = time.perf_counter()
 print(json.dumps({"import_and_load_s": round(t1 - t0, 2), "tag_four_clips_s": round(t2 - t1, 2),
                   "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),

@@ -19,6 +19,9 @@ The notebooks stay short because the reusable logic lives here, one module per c
   :mod:`course_utils.linear_svm`) and the texts of :mod:`course_utils.svm_report`;
   :mod:`course_utils.gtzan_filtered`: GTZAN genre on the fault-filtered split;
 - :mod:`course_utils.similarity`: siamese embedding and retrieval (notebook 05);
+- :mod:`course_utils.own_data`, :mod:`course_utils.classifiers` and :mod:`course_utils.saved_classifiers`:
+  your own labelled audio as a dataset table, a zoo of classifiers with nested cross-validation, and
+  saved classifiers checked against their feature extractor (notebook 06);
 - :mod:`course_utils.plots` and :mod:`course_utils.exercises`: the figures and exercises;
 - :mod:`course_utils.authoring`: the authoring tools, slide decks and the headless notebook
   runner (``make slides``, ``make course``), apart from what a learner imports;

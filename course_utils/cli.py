@@ -7,14 +7,21 @@ Subcommands:
 - ``features FILE...``: print the log-mel shape and MFCC summary of audio files (a quick check
   that a file decodes);
 - ``tag FILE... [--model PATH] [--top 10]``: the top tags of audio files (notebook 02);
-  ``--model musicnn`` (or ``MSD_musicnn``) uses musicnn, and ``--taggram PNG`` draws the first file's taggram;
+  ``--model choi2017`` or ``musicnn`` (or ``MSD_musicnn``) uses a pre-trained model, and ``--taggram PNG``
+  draws the first file's taggram;
 - ``train-tagger --variant mini|full``: train the compact convnet on MagnaTagAtune;
 - ``extract AUDIO_LIST.txt OUT.npy [--model PATH] [--layers 01234]``: transfer features (notebook 03);
-  ``--model musicnn --kind penultimate|max_pool|mean_pool`` for musicnn's;
+  ``--model musicnn --layers penultimate|max_pool|mean_pool`` for musicnn's;
+
+``tag`` and ``extract`` go through :class:`course_utils.clip_features.ClipFeatures`, whatever the model;
 - ``similar QUERY_AUDIO [--k 10]``: nearest clips in the siamese embedding (notebook 05);
 - ``paper-table [--features-dir DIR] [--tasks ...] [--layers ...] [--json] [--gtzan-split filtered]``: the paper's
   SVM table (notebook 04), or GTZAN genre on the fault-filtered split;
-- ``slides [--out build/slides]``: build the slide decks into self-contained reveal.js HTML (``make slides``).
+- ``slides [--out build/slides]``: build the slide decks into self-contained reveal.js HTML (``make slides``);
+- ``fit DATA --features mfcc --out genre.joblib``: a classifier of your own labelled audio (a folder of class
+  sub-folders or a CSV of path,label), with a nested cross-validated accuracy (notebook 06);
+- ``predict genre.joblib SONG... [--over-time]``: its label and class probabilities for audio files
+  (a .joblib file is code: load only your own).
 
 Errors from ``course_utils`` (a bad file, a missing dataset, a failed download) and from the file
 system (a missing input, a full disk) are printed as one clear line and exit with status 1, without a
@@ -56,22 +63,45 @@ def _cmd_features(args) -> int:
     return status
 
 
-def _musicnn_name(model) -> str | None:
-    """The musicnn checkpoint that ``--model`` names (``musicnn`` is MTT_musicnn), or None."""
-    from course_utils.musicnn import CLI_NAMES
+def _clip_model(model: str | None) -> str:
+    """The :class:`~course_utils.clip_features.ClipFeatures` model that ``--model`` names.
 
-    return CLI_NAMES.get(model)
+    A registry name (``choi2017``, ``musicnn``, ``musicnn:MSD_musicnn``, ``MSD_musicnn``,
+    ``course``, ``siamese``, ``mfcc``) as it is; anything else is the path of a course tagger
+    (``course:<path>``); nothing is the course-trained mini tagger.
+    """
+    from course_utils import clip_models
+
+    if model is None:
+        return "course"
+    try:
+        clip_models.parse_model(model)
+        return model
+    except CourseError:
+        return f"course:{model}"
 
 
-def _write_taggram(path, model, out) -> None:
-    """Draw the musicnn taggram of one file into ``out`` (PNG, PDF or SVG), atomically."""
+def _clip_features(args, **params):
+    """``ClipFeatures`` for ``--model``, fitted (the course tagger trained first if it is missing)."""
+    from course_utils import models
+    from course_utils.clip_features import ClipFeatures
+
+    spec = _clip_model(args.model)
+    if spec == "course" and not models.default_model_path("mini").is_file():
+        print("No course-trained tagger yet: training it on the mini MagnaTagAtune first (a few minutes) ...",
+              file=sys.stderr)
+    return ClipFeatures(spec, batch_size=None, **params).fit()
+
+
+def _write_taggram(path, extractor, out) -> None:
+    """Draw a file's taggram (tags over time) into ``out`` (PNG, PDF or SVG), atomically."""
     import matplotlib.pyplot as plt
 
-    from course_utils import cache, musicnn, plots
+    from course_utils import cache, plots
 
-    times, tags, probs = musicnn.taggram(path, model)
-    ax = plots.plot_taggram(times, tags, probs, title=f"{Path(path).name}: {model.name} taggram",
-                            patch_seconds=musicnn.PATCH_SECONDS)
+    times, tags, probs = extractor.taggram(path)
+    ax = plots.plot_taggram(times, tags, probs, title=f"{Path(path).name}: {extractor.model} taggram",
+                            patch_seconds=extractor.window_seconds())
     with cache.atomic_write(Path(out)) as tmp:
         ax.figure.savefig(tmp, dpi=120, bbox_inches="tight")
     plt.close(ax.figure)
@@ -90,30 +120,10 @@ def _max_duration(args) -> float | None:
 
 
 def _cmd_tag(args) -> int:
-    from course_utils import pretrained, tagging
-
-    musicnn_name = _musicnn_name(args.model)
-    if args.taggram and (musicnn_name is None or Path(args.taggram).suffix.lower() not in (".png", ".pdf", ".svg")):
-        raise CourseError("--taggram needs --model musicnn (or MSD_musicnn) and a .png, .pdf or .svg file name")
-    if args.model == "choi2017":
-        model, info = pretrained.load_choi2017_tagger()
-    elif musicnn_name is not None:
-        from course_utils import musicnn
-
-        model, info = musicnn.load_musicnn(musicnn_name), {"input": "musicnn"}
-    else:
-        if args.model is None and not tagging.models.default_model_path("mini").is_file():
-            print("No course-trained tagger yet: training it on the mini MagnaTagAtune first (a few minutes) ...",
-                  file=sys.stderr)
-        model, info = tagging.load_course_tagger("mini", args.model, train_if_missing=args.model is None)
-    if info.get("input") == "audio":  # the authors' model takes raw audio
-        # two 29 s windows per pass: same tags as eight, 430 MB less memory on a long file
-        results = pretrained.tag_files(args.files, top=args.top, model=model, batch_size=2,
-                                       max_duration=_max_duration(args))
-    elif info.get("input") == "musicnn":
-        results = musicnn.tag_files(args.files, top=args.top, model=model)
-    else:
-        results = tagging.tag_files(model, info, args.files, top=args.top, max_duration=_max_duration(args))
+    if args.taggram and Path(args.taggram).suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise CourseError(f"--taggram {args.taggram}: give a .png, .pdf or .svg file name")
+    tagger = _clip_features(args, layers="tags", cache=False, max_duration=_max_duration(args))
+    results = tagger.tag(args.files, top=args.top)
     status = 0
     for path, result in results:
         if isinstance(result, CourseError):
@@ -124,7 +134,7 @@ def _cmd_tag(args) -> int:
         for tag, p in result:
             print(f"  {tag:<14s} {p:.3f}")
     if args.taggram and not isinstance(results[0][1], CourseError):
-        _write_taggram(args.files[0], model, args.taggram)
+        _write_taggram(args.files[0], tagger, args.taggram)
     return status
 
 
@@ -139,42 +149,26 @@ def _cmd_train_tagger(args) -> int:
 
 
 def _cmd_extract(args) -> int:
-    from course_utils import cache, tagging, transfer, validate
+    from course_utils import cache, validate
 
     out = validate.npy_output(args.out)  # before hours of extraction, not after
     lines = [line.strip() for line in Path(args.audio_list).read_text().splitlines()]
     files = [line for line in lines if line and not line.startswith("#")]
     if not files:
         raise CourseError(f"{args.audio_list}: no audio paths (one per line)")
-    musicnn_name = _musicnn_name(args.model)
-    if args.kind is not None and musicnn_name is None:
-        raise CourseError("--kind is for --model musicnn (or MSD_musicnn); the other models take --layers")
-    if musicnn_name is not None:
-        from course_utils import musicnn
-
-        model = musicnn.load_musicnn(musicnn_name)
-        extract = musicnn.extract_features
-        feats = extract(files, model, kind=args.kind or "penultimate", on_error="nan",  # one patch at a time
-                        progress=not args.no_progress)
-    elif args.model == "choi2017":
-        from course_utils import pretrained
-
-        model, _ = pretrained.load_choi2017_tagger()
-        extract = pretrained.extract_features
-        feats = extract(files, model, layers=args.layers, batch_size=args.batch_size, on_error="nan",
-                        progress=not args.no_progress)
-    else:
-        model, info = tagging.load_course_tagger("mini", args.model, train_if_missing=args.model is None)
-        extract = transfer.extract_convnet_features
-        feats = extract(model, files, crop_frames=int(info["crop_frames"]), layers=args.layers,
-                        batch_size=args.batch_size, on_error="nan", progress=not args.no_progress)
+    if args.kind is not None and args.layers is not None:
+        raise CourseError("--kind is another name for --layers: give one of them")
+    extractor = _clip_features(args, layers=args.kind or args.layers, on_error="nan",
+                               max_duration=_max_duration(args), progress=not args.no_progress)
+    if args.batch_size is not None:
+        extractor.set_params(batch_size=args.batch_size)
+    feats = extractor.transform(files)
     cache.atomic_save_npy(out, feats)
-    for exc in extract.errors:
+    for _, exc in extractor.skipped_:
         print(f"error: {exc}", file=sys.stderr)
-    bad = len(extract.errors)
-    what = f"{musicnn_name} {args.kind or 'penultimate'}" if musicnn_name else f"layers {args.layers}"
-    print(f"{args.out}: {feats.shape[0]} x {feats.shape[1]} features ({what})"
-          + (f"; {bad} file(s) failed, their rows are NaN" if bad else ""))
+    bad = len(extractor.skipped_)
+    print(f"{args.out}: {feats.shape[0]} x {feats.shape[1]} features ({extractor.model}, layers "
+          f"{extractor.identity_['layers']})" + (f"; {bad} file(s) failed, their rows are NaN" if bad else ""))
     return 1 if bad else 0
 
 
@@ -221,6 +215,73 @@ def _cmd_paper_table(args) -> int:
     else:
         print(evaluate.format_table(table))
     return 0
+
+
+def _own_table(data):
+    """``fit``'s DATA: a folder of class sub-folders, or a CSV table."""
+    from course_utils import own_data
+
+    path = Path(data)
+    return own_data.load_table(path) if path.suffix.lower() == ".csv" else own_data.load_folder(path)
+
+
+def _cmd_fit(args) -> int:
+    from course_utils import classifiers, saved_classifiers
+    from course_utils.clip_features import ClipFeatures
+    from course_utils.errors import DatasetError
+
+    try:
+        table = _own_table(args.data)
+    except DatasetError as exc:  # a bad folder or table: the message says what layout is expected
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    choices = {None: classifiers.DEFAULT_CHOICES, ("all",): classifiers.NAMES}.get(
+        tuple(args.classifiers) if args.classifiers else None, args.classifiers)
+    for name in choices:
+        classifiers.make_classifier(name)  # an unknown name is refused before any extraction
+    features = ClipFeatures(args.features, layers=args.layers, max_duration=_max_duration(args))
+    counts = table["label"].value_counts().sort_index()
+    print(f"{args.data}: {len(table)} clips in {len(counts)} classes ("
+          + ", ".join(f"{c} {n}" for c, n in counts.items()) + f"); {args.features} features ...", flush=True)
+    model, report = classifiers.fit_classifier(features, table, choices=choices, pca=(False, True) if args.pca else (False,),
+                                               outer_folds=args.folds, inner_folds=args.inner_folds, seed=args.seed)
+    print(report.text())
+    saved_classifiers.save_classifier(model, args.out, report=report)
+    print(f"saved to {args.out} (and {saved_classifiers.sidecar_path(args.out).name}); "
+          f"predict with: course-utils predict {args.out} SONG...")
+    return 0
+
+
+def _cmd_predict(args) -> int:
+    import numpy as np
+
+    from course_utils import saved_classifiers
+
+    model = saved_classifiers.load_classifier(args.model)
+    features, classifier = model.steps[0][1], model[1:]
+    classes = [str(c) for c in model.classes_]
+    if args.over_time and features.window_seconds() is None:
+        print("warning: these features summarise a whole clip; a window's summary is not distributed like the "
+              "clips the classifier was trained on, so labels per window can be biased (notebook 06)", file=sys.stderr)
+    status = 0
+    for path in args.files:
+        try:  # one bad file never stops the others
+            # the features once, then the classifier (model.predict([path]) does the same in two steps)
+            starts, feats = features.windows(path) if args.over_time else (None, features.transform([path]))
+            labels, probs = classifier.predict(feats), classifier.predict_proba(feats)
+        except CourseError as exc:
+            print(f"error: {_naming(exc, path)}", file=sys.stderr)
+            status = 1
+            continue
+        if args.over_time:
+            print(f"{path}: label per window (start in seconds, label, its probability)")
+            for start, label, p in zip(starts, labels, probs):
+                print(f"  {start:7.1f} s  {label:<14s} {p[classes.index(str(label))]:.3f}")
+            continue
+        print(f"{path}: {labels[0]}")
+        for k in np.argsort(-probs[0], kind="stable")[:args.top]:
+            print(f"  {classes[k]:<14s} {probs[0][k]:.3f}")
+    return status
 
 
 def _data_root(args) -> Path | None:
@@ -329,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: the course-trained tagger, trained first if missing)")
     p.add_argument("--top", type=int, default=10, help="how many tags to print (default 10)")
     p.add_argument("--taggram", default=None, metavar="PNG",
-                   help="with --model musicnn: draw the first file's tags over time into this image")
+                   help="draw the first file's tags over time (one column per window) into this image")
     _add_max_duration(p)
     p.set_defaults(func=_cmd_tag)
 
@@ -341,15 +402,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="model path (default data/models/compact_convnet_<variant>.keras)")
     p.set_defaults(func=_cmd_train_tagger)
 
-    p = sub.add_parser("extract", help="convnet transfer features of a list of audio files")
+    p = sub.add_parser("extract", help="features of a list of audio files (any clip model: course_utils.clip_features)")
     p.add_argument("audio_list", help="a text file with one audio path per line")
-    p.add_argument("out", help="the .npy file to write, shape (n_files, 32 x number of layers)")
+    p.add_argument("out", help="the .npy file to write, shape (n_files, n_features)")
     p.add_argument("--model", default=None,
-                   help="a .keras tagger, 'choi2017', or 'musicnn' / 'MSD_musicnn' (default: the course-trained tagger)")
-    p.add_argument("--layers", default="01234", help="blocks to keep, e.g. 01234 (160 values), 4, 24")
-    p.add_argument("--kind", default=None, choices=["penultimate", "max_pool", "mean_pool"],
-                   help="with --model musicnn: which features (default penultimate, 200 values; the pools 753)")
-    p.add_argument("--batch-size", type=int, default=32)
+                   help="a .keras tagger, 'choi2017', 'musicnn' / 'MSD_musicnn', 'siamese' or 'mfcc' "
+                        "(default: the course-trained tagger)")
+    p.add_argument("--layers", default=None,
+                   help="the convnets' blocks, e.g. 01234 (160 values, the default), 4, 24; musicnn's penultimate "
+                        "(200 values, the default), max_pool, mean_pool; 'tags' for tag probabilities")
+    p.add_argument("--kind", default=None, help="musicnn's name for --layers (penultimate, max_pool, mean_pool)")
+    p.add_argument("--batch-size", type=int, default=None, help="windows per forward pass (default: the model's)")
+    _add_max_duration(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_extract)
 
@@ -382,6 +446,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true",
                    help="then render every deck in headless Chromium: slide count, console errors, screenshots")
     p.set_defaults(func=_cmd_slides)
+
+    from course_utils.saved_classifiers import TRUST_NOTE
+
+    p = sub.add_parser("fit", help="fit a classifier on your own labelled audio and save it (notebook 06)",
+                       description="Extract the features of every clip once, estimate the accuracy by nested "
+                                   "cross-validation, choose the classifier and its setting, refit on all clips "
+                                   f"and save it. Note: {TRUST_NOTE}.")
+    p.add_argument("data", help="a folder with one sub-folder of audio files per class (my_music/jazz/*.mp3, "
+                                "my_music/metal/*.wav, ...), or a CSV file with path,label columns")
+    p.add_argument("--features", default="mfcc",
+                   help="the clip features: mfcc (default, no network), choi2017, musicnn, course or siamese")
+    p.add_argument("--layers", default=None, help="the feature extractor's layers (default: the model's own)")
+    p.add_argument("--out", required=True, help="the classifier file to write, e.g. genre.joblib (and genre.joblib.json)")
+    p.add_argument("--classifiers", nargs="+", default=None, metavar="NAME",  # names checked by the zoo (no sklearn import here)
+                   help="what to choose among: logreg, knn, linear_svm, rbf_svm, mlp, random_forest, or all "
+                        "(default: logreg knn linear_svm rbf_svm)")
+    p.add_argument("--pca", action="store_true", help="also try each classifier after PCA (95%% of the variance)")
+    p.add_argument("--folds", type=int, default=5, help="outer folds of the accuracy estimate (default 5)")
+    p.add_argument("--inner-folds", type=int, default=3, help="folds that choose the classifier (default 3)")
+    p.add_argument("--seed", type=int, default=0, help="the folds' seed (default 0)")
+    _add_max_duration(p)
+    p.set_defaults(func=_cmd_fit)
+
+    p = sub.add_parser("predict", help="label audio files with a classifier saved by `course-utils fit`",
+                       description=f"Print each file's label and class probabilities. Note: {TRUST_NOTE}.")
+    p.add_argument("model", help="a classifier saved by course-utils fit (e.g. genre.joblib)")
+    p.add_argument("files", nargs="+", help="audio files")
+    p.add_argument("--over-time", action="store_true", help="a label for each window of the file instead")
+    p.add_argument("--top", type=int, default=5, help="how many class probabilities to print (default 5)")
+    p.set_defaults(func=_cmd_predict)
 
     p = sub.add_parser("data", help="list, inspect, synthesise or download the datasets")
     dsub = p.add_subparsers(dest="data_cmd", required=True)

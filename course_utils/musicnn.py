@@ -19,7 +19,10 @@ gives every clip the same tags; NumPy 1, in use in 2019, computed it in float32,
 The network sees patches of 187 frames (2.992 s, musicnn's "3 seconds"), consecutive and not
 overlapping, from the start of the file; as in musicnn, the frames after the last whole patch
 (less than 3 s) are not used. **Short clips** (under 187 frames, about 3 s) are zero-padded to
-one patch: ``0 = log10(1)`` is the value of digital silence.
+one patch: ``0 = log10(1)`` is the value of digital silence. This is musicnn's own framing
+(:func:`patches`, ``ClipFeatures(..., framing="musicnn")``); the course's window policy
+(:mod:`course_utils.clip_models`, the default) repeats a short clip instead and adds a last
+patch ending with the file.
 
 **musicnn** (``MTT_musicnn``, ``MSD_musicnn``; :func:`build_musicnn`): batch norm on the input;
 timbral filters 7 x 38 and 7 x 67 (time x mel bands, 204 maps each, ReLU, batch norm, max over
@@ -44,8 +47,10 @@ The exact reference is the wheel's own TensorFlow graph (:mod:`course_utils.musi
 and mean-pool features, within 1e-4 or a relative 1e-5), and ``benchmarks/musicnn.py`` records
 the largest differences.
 
-Used by ``course-utils tag --model musicnn`` (``--taggram``), ``course-utils extract --model
-musicnn --kind ...`` and :func:`course_utils.plots.plot_taggram`.
+Files are tagged, described and drawn as taggrams through
+:class:`course_utils.clip_features.ClipFeatures` (``ClipFeatures("musicnn")``, ``course-utils tag
+--model musicnn``); this module keeps the model-specific parts: the wheel, the networks, the front
+end and the patches.
 """
 
 from __future__ import annotations
@@ -63,7 +68,7 @@ from pathlib import Path
 import numpy as np
 
 from course_utils import audio, cache, paths
-from course_utils.errors import AudioError, CourseError, DownloadError
+from course_utils.errors import CourseError, DownloadError
 from course_utils.pretrained import CHOI2017_TAGS
 
 logger = logging.getLogger(__name__)
@@ -82,7 +87,7 @@ PATCH_SECONDS = PATCH_FRAMES * HOP_LENGTH / SR
 #: Patches per forward pass (musicnn's too): on a 2-core CPU a batch of 10 patches was only about
 #: 10 % faster and took about 0.4 GB more memory.
 BATCH_SIZE = 1
-#: Feature kinds of :func:`extract_features` (musicnn models), with their widths.
+#: Feature layers of the musicnn models, with their widths.
 KINDS = {"penultimate": 200, "max_pool": 753, "mean_pool": 753}
 #: The 50 MagnaTagAtune tags of the MTT models, in output order (musicnn's ``MTT_LABELS``).
 MTT_TAGS = (
@@ -408,76 +413,12 @@ def _run(model, x: np.ndarray, outputs=("tags",), batch_size: int = BATCH_SIZE) 
     return [np.concatenate([np.asarray(p[i]) for p in parts]) for i in range(len(outputs))]
 
 
-def taggram(file, model=None, *, batch_size: int = BATCH_SIZE):
-    """Tag probabilities over time: one row per 3 s patch (musicnn's "taggram").
-
-    Returns:
-        ``(times, tags, probabilities)``: the patches' start times in seconds ``(k,)`` (patch
-        ``i`` covers ``times[i]`` to ``times[i] + PATCH_SECONDS``), the tag names, and float32
-        ``(k, 50)``. Draw it with :func:`course_utils.plots.plot_taggram`.
-    """
-    model = load_musicnn() if model is None else model
-    (probs,) = _run(model, _patches_of(file), batch_size=batch_size)
-    return np.arange(len(probs)) * PATCH_SECONDS, list(tags_of(model)), probs
-
-
 def predict_tags(files_or_signals, model=None, *, batch_size: int = BATCH_SIZE) -> np.ndarray:
-    """Tag probabilities of files or 16 kHz signals, averaged over their patches: ``(n, 50)``."""
+    """Tag probabilities of files or 16 kHz signals, averaged over musicnn's own patches: ``(n, 50)``.
+
+    The reference for the checks against the original graph (``tests/test_musicnn.py``); files are
+    tagged through :class:`course_utils.clip_features.ClipFeatures`.
+    """
     model = load_musicnn() if model is None else model
     return np.stack([_run(model, _patches_of(item), batch_size=batch_size)[0].mean(axis=0)
                      for item in files_or_signals]).astype(np.float32)
-
-
-def tag_files(files, top: int = 10, model=None, *, batch_size: int = BATCH_SIZE) -> list:
-    """The top tags of audio files: ``[(path, [(tag, probability), ...]) or (path, AudioError)]``."""
-    from course_utils.metrics import top_k_tags
-
-    model = load_musicnn() if model is None else model
-    results = []
-    for f in files:
-        try:
-            results.append((str(f), top_k_tags(predict_tags([f], model, batch_size=batch_size)[0], tags_of(model), k=top)))
-        except AudioError as exc:
-            results.append((str(f), exc))
-    return results
-
-
-def extract_features(files, model=None, *, kind: str = "penultimate", batch_size: int = BATCH_SIZE,
-                     progress: bool = False, on_error: str = "raise") -> np.ndarray:
-    """musicnn features of audio files, averaged over each file's patches.
-
-    Args:
-        files: audio paths (or 16 kHz signals).
-        model: a musicnn model from :func:`load_musicnn` (not vgg).
-        kind: ``penultimate`` (200 values), ``max_pool`` or ``mean_pool`` (753 each).
-        on_error: ``"raise"`` or ``"nan"`` (a row of NaN; errors kept in ``extract_features.errors``).
-
-    Returns:
-        float32 ``(n_files, KINDS[kind])``.
-    """
-    from tqdm.auto import tqdm
-
-    if kind not in KINDS:
-        raise CourseError(f"unknown feature kind {kind!r}; choose from {', '.join(KINDS)}")
-    if on_error not in ("raise", "nan"):
-        raise ValueError(f"on_error must be 'raise' or 'nan', not {on_error!r}")
-    model = load_musicnn() if model is None else model
-    if "vgg" in model.name:
-        raise CourseError(f"{model.name} has no {kind} layer; features come from the musicnn models")
-    out = np.full((len(files), KINDS[kind]), np.nan, dtype=np.float32)
-    errors = []
-    for i, f in enumerate(tqdm(files, desc=f"musicnn {kind}", unit="file", disable=not progress)):
-        try:
-            out[i] = _run(model, _patches_of(f), (kind,), batch_size)[0].mean(axis=0)
-        except AudioError as exc:
-            if on_error == "raise":
-                raise
-            errors.append(exc)
-    extract_features.errors = errors
-    return out
-
-
-extract_features.errors = []
-
-#: Names the CLI accepts for ``--model``: ``musicnn`` is ``MTT_musicnn``.
-CLI_NAMES = {"musicnn": "MTT_musicnn", **{m: m for m in MODELS}}

@@ -427,8 +427,8 @@ def plot_embedding_2d(points: np.ndarray, labels, ax=None, title: str = ""):
 def plot_taggram(times, tags, probs, ax=None, title: str = "", top: int | None = None, patch_seconds: float | None = None):
     """A taggram: each tag's probability (rows) over time in seconds (columns), as an image.
 
-    Used by ``course-utils tag --model musicnn --taggram PNG`` and with
-    :func:`course_utils.musicnn.taggram`.
+    Used by ``course-utils tag --taggram PNG`` and with
+    :meth:`course_utils.clip_features.ClipFeatures.taggram`.
 
     Args:
         times: the start of each patch in seconds, ``(k,)``.

@@ -22,20 +22,19 @@ as a Keras 3 model that takes **raw audio at 12 kHz**, shape ``(batch, 348000)``
 Because the decibel reference and the standardisation are per clip, the input level does not
 matter and results do not depend on the batch.
 
-A file longer than 29 s is cut into consecutive 29 s windows (the last one ends with the file,
-overlapping the one before); a shorter file is repeated until it fills one window, as
-:mod:`course_utils.transfer` does for the course's own convnet, so that no artificial silence
-enters the per-clip decibel reference and standardisation. Tag probabilities and features are
-averaged over a file's windows.
+Files are tagged and described through :class:`course_utils.clip_features.ClipFeatures`
+(``ClipFeatures("choi2017")``): a file longer than 29 s is cut into consecutive 29 s windows (the
+last one ends with the file, overlapping the one before); a shorter file is repeated until it
+fills one window, so that no artificial silence enters the per-clip decibel reference and
+standardisation (the authors padded with silence). Tag probabilities and features are averaged
+over a file's windows.
 
 The authors' older Keras 1 weights (music-auto_tagging-keras, ``compact_cnn/weights_tensorflow.hdf5``)
 are not supported: that file stops at the flattened last block (no tag layer, so nothing to check
 the loading against), and its batch normalisation (Keras 1 ``mode=2``) used each batch's own
 statistics at prediction time, the batch dependence the Keras 2 release was made to remove.
 
-Used by notebook 02 (tagging real music with the authors' model), notebook 03 (the authors'
-160-value features beside the course's own) and the commands ``course-utils tag --model choi2017``
-and ``course-utils extract --model choi2017``.
+Notebook 03 tags real music with it and sets its 160-value features beside the course's own.
 """
 
 from __future__ import annotations
@@ -47,8 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from course_utils import audio, paths
-from course_utils.errors import AudioError, CourseError, DownloadError
-from course_utils.transfer import _load_row, _rows
+from course_utils.errors import CourseError, DownloadError
 
 #: Where the authors published the Keras 2 model.
 CHOI2017_URL = (
@@ -439,150 +437,6 @@ def load_choi2017(path=None, *, window_samples: int | None = WINDOW_SAMPLES, pro
     return model
 
 
-def load_choi2017_tagger(path=None):
-    """The model and its description, for ``course-utils tag`` and ``extract`` (``--model choi2017``).
-
-    Args:
-        path: as for :func:`load_choi2017`.
-
-    Returns:
-        ``(model, info)`` with ``info = {"name": "choi2017", "tags": [...50...], "input": "audio",
-        "sr": 12000, "window_samples": 348000}``. The model takes raw audio, not a log-mel
-        spectrogram: use :func:`tag_files` and :func:`extract_features` of this module with it.
-    """
-    model = load_choi2017(path)
-    info = {"name": "choi2017", "tags": list(CHOI2017_TAGS), "input": "audio", "sr": SR,
-            "window_samples": _window_of(model)}
-    return model, info
-
-
-# --------------------------------------------------------------------------- audio in windows
-
-
-def _window_of(model) -> int:
-    """The model's input length in samples (29 s for a variable-length model)."""
-    n = model.input_shape[1]
-    return WINDOW_SAMPLES if n is None else int(n)
-
-
-def audio_windows(y: np.ndarray, window_samples: int = WINDOW_SAMPLES) -> np.ndarray:
-    """Cut a signal into the windows the model takes: consecutive, or the signal repeated.
-
-    A signal longer than a window gives consecutive windows from the start; if some audio is
-    left at the end, one more window ends with the signal (it overlaps the one before), so that
-    every sample is seen and none is padding. A shorter signal is repeated until it fills one
-    window (the authors padded with silence instead; repeating keeps silence out of the clip's
-    decibel reference and standardisation, as :mod:`course_utils.transfer` does). Used by
-    :func:`tag_files` and :func:`extract_features`.
-
-    Args:
-        y: mono signal at 12 kHz, shape ``(n,)``, ``n >= 1``.
-        window_samples: the model's input length.
-
-    Returns:
-        float32 array ``(k, window_samples)``.
-    """
-    y = np.asarray(y, dtype=np.float32)
-    n, w = len(y), int(window_samples)
-    if n <= w:
-        return np.tile(y, int(np.ceil(w / n)))[None, :w]
-    return np.stack([y[s:s + w] for s in audio.crop_starts(n, w)])
-
-
-def _per_clip_means(fn, clips: list[np.ndarray | None], window_samples: int, batch_size: int) -> np.ndarray:
-    """Run ``fn`` on every clip's windows, in batches, and average its outputs per clip.
-
-    Clips that are ``None`` (failed to load) get a row of NaN. The model is called eagerly
-    (:func:`_call`), so a short last batch costs nothing extra and is not padded.
-    """
-    windows, owners = [], []
-    for i, y in enumerate(clips):
-        if y is not None:
-            w = audio_windows(y, window_samples)
-            windows.append(w)
-            owners += [i] * len(w)
-    if not windows:
-        return None
-    x = np.concatenate(windows)
-    batch_size = max(1, int(batch_size))
-    outs = []
-    for s in range(0, len(x), batch_size):
-        outs.append(np.asarray(fn(x[s:s + batch_size])))
-    out = np.concatenate(outs).astype(np.float64)
-    sums = np.zeros((len(clips), out.shape[1]))
-    counts = np.zeros(len(clips))
-    np.add.at(sums, owners, out)
-    np.add.at(counts, owners, 1)
-    means = np.full_like(sums, np.nan)
-    done = counts > 0
-    means[done] = sums[done] / counts[done, None]
-    return means.astype(np.float32)
-
-
-def _call(model):
-    """The model as a function of a batch of windows, called eagerly (no retracing)."""
-    return lambda x: model(x, training=False)
-
-
-# --------------------------------------------------------------------------- tagging
-
-
-def predict_tags(files_or_signals, model=None, *, batch_size: int = 8,
-                 max_duration: float | None = audio.MAX_SECONDS) -> np.ndarray:
-    """Tag probabilities of audio files or 12 kHz signals, averaged over their 29 s windows.
-
-    Used by notebook 02 and :func:`tag_files`.
-
-    Args:
-        files_or_signals: audio file paths, or mono float signals at 12 kHz.
-        model: from :func:`load_choi2017` (loaded if ``None``).
-        batch_size: windows per forward pass (the result does not depend on it).
-        max_duration: seconds of each file to analyse at most.
-
-    Returns:
-        float32 ``(n, 50)``, columns in the order of :data:`CHOI2017_TAGS`.
-
-    Raises:
-        AudioError: a file cannot be decoded.
-    """
-    model = load_choi2017() if model is None else model
-    clips = [np.asarray(s, dtype=np.float32) if isinstance(s, np.ndarray) else _load_row(s, max_duration=max_duration)
-             for s in files_or_signals]
-    return _per_clip_means(_call(model), clips, _window_of(model), batch_size)
-
-
-def tag_files(files, top: int = 10, model=None, *, batch_size: int = 8,
-              max_duration: float | None = audio.MAX_SECONDS) -> list:
-    """The top tags of audio files with the authors' model, averaged over each file's windows.
-
-    Used by ``course-utils tag --model choi2017`` and notebook 02. A file that cannot be
-    decoded is reported, not fatal.
-
-    Args:
-        files: audio file paths (anything :func:`course_utils.audio.load_audio` reads).
-        top: how many tags per file.
-        model: from :func:`load_choi2017` (loaded if ``None``).
-        batch_size: windows per forward pass.
-        max_duration: seconds of each file to analyse at most.
-
-    Returns:
-        A list, in the order of ``files``, of ``(path, [(tag, probability), ...])``, best first,
-        or ``(path, AudioError)`` for a file that failed.
-    """
-    from course_utils.metrics import top_k_tags
-
-    model = load_choi2017() if model is None else model
-    results = []
-    for f in files:
-        try:
-            scores = predict_tags([f], model, batch_size=batch_size, max_duration=max_duration)[0]
-        except AudioError as exc:
-            results.append((str(f), exc))
-            continue
-        results.append((str(f), top_k_tags(scores, CHOI2017_TAGS, k=top)))
-    return results
-
-
 # --------------------------------------------------------------------------- features
 
 
@@ -590,7 +444,7 @@ def feature_extractor(model, layers: str = "01234"):
     """A Keras model mapping audio windows to the global averages of the blocks' ELU outputs.
 
     As in the authors' ``keras2_features.py`` (GlobalAveragePooling2D of ``elu_1`` to
-    ``elu_5``, concatenated). Used by :func:`extract_features` and notebook 03.
+    ``elu_5``, concatenated). Used through :class:`course_utils.clip_features.ClipFeatures`.
 
     Args:
         model: from :func:`load_choi2017`.
@@ -602,64 +456,6 @@ def feature_extractor(model, layers: str = "01234"):
     from course_utils import transfer
 
     return transfer.feature_extractor(model, layers)  # the same block names as the course's convnet
-
-
-def extract_features(files_or_table, model=None, *, layers: str = "01234", batch_size: int = 8,
-                     progress: bool = True, on_error: str = "raise") -> np.ndarray:
-    """The authors' convnet features of audio clips: 5 x 32 block averages, averaged over windows.
-
-    Used by notebook 03 (the authors' features beside the course's) and
-    ``course-utils extract --model choi2017``.
-
-    Args:
-        files_or_table: audio paths, or a dataset table with ``path``, ``offset`` and
-            ``duration`` columns (seconds; ``duration`` NaN = to the end of the file).
-        model: from :func:`load_choi2017` (loaded if ``None``).
-        layers: which blocks (digits 0 to 4).
-        batch_size: windows per forward pass (the result does not depend on it).
-        progress: show a progress bar while loading audio.
-        on_error: ``"raise"`` (stop at a bad file) or ``"nan"`` (a row of NaN and go on; the
-            errors are kept in ``extract_features.errors``).
-
-    Returns:
-        float32 ``(n_clips, 32 * len(layers))``; for all layers, columns ``32 i`` to ``32 i + 31``
-        are block ``i + 1``.
-
-    Raises:
-        AudioError: a file cannot be decoded and ``on_error="raise"``.
-        ValueError: ``on_error`` is not ``"raise"`` or ``"nan"``.
-    """
-    from tqdm.auto import tqdm
-
-    from course_utils.transfer import parse_layers
-
-    if on_error not in ("raise", "nan"):
-        raise ValueError(f"on_error must be 'raise' or 'nan', not {on_error!r}")
-    model = load_choi2017() if model is None else model
-    extractor = feature_extractor(model, layers)
-    rows = _rows(files_or_table)
-    width = BLOCK_WIDTH * len(parse_layers(layers))
-    errors = []
-    out = np.full((len(rows), width), np.nan, dtype=np.float32)
-    chunk = 16  # clips decoded at a time, to bound memory on long lists
-    for start in tqdm(range(0, len(rows), chunk), desc="choi2017 features", unit=f"{chunk} clips", disable=not progress):
-        clips = []
-        for path, offset, duration in rows[start:start + chunk]:
-            try:
-                clips.append(_load_row(path, offset, duration))
-            except AudioError as exc:
-                if on_error == "raise":
-                    raise
-                errors.append(exc)
-                clips.append(None)
-        feats = _per_clip_means(_call(extractor), clips, _window_of(model), batch_size)
-        if feats is not None:
-            out[start:start + len(clips)] = feats
-    extract_features.errors = errors
-    return out
-
-
-extract_features.errors = []
 
 
 #: Four royalty-free Bensound tracks that the authors' auto-tagging repository uses as its example

@@ -1,8 +1,9 @@
 """The course's MagnaTagAtune tagger, end to end: data, training, evaluation, tagging files.
 
 :mod:`course_utils.training` holds the parts (spectrogram cache, batches, training loop); this
-module puts them together the way notebook 02 and the ``course-utils train-tagger`` and
-``course-utils tag`` commands use them, at two scales:
+module puts them together the way notebook 02 and the ``course-utils train-tagger`` command use
+them, at two scales (files are tagged through :class:`course_utils.clip_features.ClipFeatures`,
+``ClipFeatures("course")``):
 
 - ``mini``: the embedded MagnaTagAtune, 8 s clips, trained on random crops of 128 frames
   (2.7 s) on a laptop CPU in a few minutes;
@@ -181,7 +182,7 @@ def evaluate_tagger(model, data: TaggerData, variant: str = "mini", subset: str 
 def load_course_tagger(variant: str = "mini", path=None, *, train_if_missing: bool = True):
     """The course-trained tagger, training it first if it was never trained.
 
-    Used by ``course-utils tag``, notebooks 03 and 05.
+    Used by ``ClipFeatures("course")`` (``course-utils tag``), notebooks 03 and 05.
 
     Args:
         variant: ``"mini"`` or ``"full"``.
@@ -209,52 +210,3 @@ def load_course_tagger(variant: str = "mini", path=None, *, train_if_missing: bo
 
         info = {"tags": list(TOP50_TAGS), "crop_frames": int(model.input_shape[2])}
     return model, info
-
-
-def logmel_for_tagging(path, crop_frames: int, max_duration: float | None = audio.MAX_SECONDS) -> np.ndarray:
-    """A file's whole log-mel spectrogram, padded to at least one crop.
-
-    Args:
-        path: any audio file the course can decode.
-        crop_frames: the model's input length in frames.
-        max_duration: seconds of the file to read at most (see :func:`course_utils.audio.load_audio`).
-
-    Returns:
-        float32 ``(96, max(n_frames, crop_frames))``.
-    """
-    y = audio.load_audio(path, max_duration=max_duration)
-    min_samples = (crop_frames - 1) * audio.HOP_LENGTH
-    if len(y) < min_samples:
-        y = audio.fix_length(y, min_samples)
-    return audio.log_mel(y)
-
-
-def tag_files(model, info: dict, files, top: int = 10, *, max_duration: float | None = audio.MAX_SECONDS):
-    """The top tags of audio files, averaged over consecutive crops of each whole file.
-
-    Used by ``course-utils tag`` and notebook 02. A file that cannot be decoded is reported
-    and skipped, not fatal.
-
-    Args:
-        model: a tagger.
-        info: its description (``tags``, ``crop_frames``).
-        files: audio file paths.
-        top: how many tags to return per file.
-        max_duration: seconds of each file to analyse at most.
-
-    Returns:
-        A list of ``(path, [(tag, probability), ...] or AudioError)``.
-    """
-    from course_utils import training
-    from course_utils.errors import AudioError
-
-    results = []
-    for f in files:
-        try:
-            mel = logmel_for_tagging(f, int(info["crop_frames"]), max_duration)
-        except AudioError as exc:
-            results.append((str(f), exc))
-            continue
-        scores = training.predict_clips(model, mel[None], batch_size=8)[0]
-        results.append((str(f), metrics.top_k_tags(scores, info["tags"], k=top)))
-    return results

@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_utils import cli, musicnn, paths, plots
+from course_utils import audio, cli, musicnn, paths, plots
 from course_utils.cache import sha256_file
+from course_utils.clip_features import ClipFeatures
 from course_utils.errors import AudioError, CourseError, DownloadError
 from course_utils.musicnn_original import OriginalGraph
 
@@ -187,10 +188,17 @@ def clips(shared_reference):
     return files
 
 
-def test_tags_of_real_music_are_right(load, clips):
+def _musicnn(session_data, **params) -> ClipFeatures:
+    """``ClipFeatures("musicnn", ...)`` with the session's wheel, without a feature cache."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COURSE_DATA_DIR", str(session_data))
+        return ClipFeatures(params.pop("model", "musicnn"), cache=False, **params).fit()
+
+
+def test_tags_of_real_music_are_right(session_data, clips):
     """Top three tags of MTT_musicnn, as observed: guitar for the ukulele-and-glockenspiel "cute",
     rock for the band of "actionable", techno and electronic for "dubstep", piano for "thejazzpiano"."""
-    results = dict(musicnn.tag_files(list(clips.values()), top=3, model=load("MTT_musicnn")))
+    results = dict(_musicnn(session_data, layers="tags", framing="musicnn").tag(list(clips.values()), top=3))
     top = {name: [tag for tag, _ in results[str(path)]] for name, path in clips.items()}
     assert "piano" in top["thejazzpiano"] or "jazz" in top["thejazzpiano"]
     assert {"electronic", "techno", "beat", "drums"} & set(top["dubstep"][:2])
@@ -200,24 +208,32 @@ def test_tags_of_real_music_are_right(load, clips):
 
 
 @pytest.mark.slow
-def test_taggram_and_features(load, clips, tmp_path):
+def test_taggram_and_features(load, session_data, clips, tmp_path):
     model = load("MTT_musicnn")
-    times, tags, probs = musicnn.taggram(clips["dubstep"], model)
+    tagger = _musicnn(session_data, layers="tags", framing="musicnn", batch_size=1)
+    times, tags, probs = tagger.taggram(clips["dubstep"])
     assert tags == list(musicnn.MTT_TAGS) and probs.shape == (len(times), 50) == (10, 50)
     np.testing.assert_allclose(np.diff(times), musicnn.PATCH_SECONDS)
     np.testing.assert_allclose(probs.mean(axis=0), musicnn.predict_tags([clips["dubstep"]], model)[0], atol=1e-6)
+    # the course's window policy adds a patch ending with the file when frames are left after the last whole one
+    cover_times, _, cover = _musicnn(session_data, layers="tags").taggram(clips["dubstep"])
+    n_frames = len(musicnn.log_mel(audio.load_audio(clips["dubstep"], sr=musicnn.SR)))
+    assert len(cover_times) == 10 + (n_frames > 10 * musicnn.PATCH_FRAMES)
+    np.testing.assert_allclose(cover[:10], probs, atol=1e-5)
+    assert cover_times[-1] * musicnn.SR / musicnn.HOP_LENGTH + musicnn.PATCH_FRAMES == pytest.approx(n_frames)
     ax = plots.plot_taggram(times, tags, probs, top=10)
     assert ax.get_xlabel() == "time (s)" and len(ax.get_yticklabels()) == 10
     assert ax.get_yticklabels()[0].get_text() == tags[int(probs.mean(axis=0).argmax())]
     files = [clips["cute"], tmp_path / "missing.mp3", clips["dubstep"]]
     for kind, width in musicnn.KINDS.items():
-        feats = musicnn.extract_features(files, model, kind=kind, on_error="nan")
+        extractor = _musicnn(session_data, layers=kind, on_error="nan")
+        feats = extractor.transform(files)
         assert feats.shape == (3, width) and np.isnan(feats[1]).all() and np.isfinite(feats[[0, 2]]).all()
-        assert len(musicnn.extract_features.errors) == 1
+        assert len(extractor.skipped_) == 1
     with pytest.raises(AudioError):
-        musicnn.extract_features(files, model)
+        _musicnn(session_data).transform(files)
     with pytest.raises(CourseError, match="vgg"):
-        musicnn.extract_features(files[:1], load("MTT_vgg"))
+        _musicnn(session_data, model="musicnn:MTT_vgg", layers="penultimate")
 
 
 # --------------------------------------------------------------------------- getting the wheel
@@ -297,17 +313,19 @@ def test_cli_tag_taggram_and_extract(session_data, clips, tmp_path, monkeypatch,
     listing.write_text(f"{clips['cute']}\n{clips['dubstep']}\n")
     npy = tmp_path / "feats.npy"
     assert cli.main(["extract", str(listing), str(npy), "--model", "musicnn", "--kind", "max_pool", "--no-progress"]) == 0
-    assert np.load(npy).shape == (2, 753) and "MTT_musicnn max_pool" in capsys.readouterr().out
+    assert np.load(npy).shape == (2, 753) and "musicnn, layers max_pool" in capsys.readouterr().out
 
 
 def test_cli_bad_input_is_one_line(tmp_path, capsys):
     listing = tmp_path / "list.txt"
     listing.write_text("song.mp3\n")
-    assert cli.main(["extract", str(listing), str(tmp_path / "f.npy"), "--model", "choi2017", "--kind", "max_pool"]) == 1
+    assert cli.main(["extract", str(listing), str(tmp_path / "f.npy"), "--model", "choi2017", "--layers", "01234",
+                     "--kind", "max_pool"]) == 1
     assert cli.main(["tag", "song.mp3", "--model", "musicnn", "--taggram", str(tmp_path / "t.jpg2")]) == 1
-    assert cli.main(["tag", "song.mp3", "--model", "choi2017", "--taggram", str(tmp_path / "t.png")]) == 1
+    assert cli.main(["extract", str(listing), str(tmp_path / "f.npy"), "--model", "mfcc", "--layers", "max_pool"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 3 and all(line.startswith("error: --") for line in err)
+    assert len(err) == 3 and all(line.startswith("error: ") for line in err)
+    assert err[0].startswith("error: --kind") and err[1].startswith("error: --taggram") and "summary" in err[2]
 
 
 @pytest.mark.slow

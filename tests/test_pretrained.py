@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import pretrained
+from course_utils import clip_models, pretrained
+from course_utils.clip_features import ClipFeatures
 from course_utils.errors import AudioError, CourseError
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
@@ -36,10 +37,17 @@ def clips():
     return {name: AUDIO / f"bensound-{name}.mp3" for name in ("actionable", "cute", "dubstep", "thejazzpiano")}
 
 
+def _choi2017(**params) -> ClipFeatures:
+    """``ClipFeatures("choi2017")`` on the reference copy of the model, without a feature cache."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COURSE_REFERENCE_DIR", str(SHARED))
+        return ClipFeatures("choi2017", cache=False, **params).fit()
+
+
 @pytest.fixture(scope="module")
-def tagged(model, clips):
+def tagged(clips):
     """Top-5 tags of the four clips, with a batch of 8 windows."""
-    results = pretrained.tag_files(list(clips.values()), top=5, model=model)
+    results = _choi2017(layers="tags", batch_size=8).tag(list(clips.values()), top=5)
     return {name: dict(results)[str(path)] for name, path in clips.items()}
 
 
@@ -145,20 +153,20 @@ def test_tags_of_real_music_are_right(tagged):
         assert probs == sorted(probs, reverse=True) and 0 < probs[-1] < probs[0] < 1
 
 
-def test_tags_do_not_depend_on_batch(model, clips, tagged):
-    got = pretrained.tag_files([clips["thejazzpiano"], clips["cute"]], top=5, model=model, batch_size=1)
+def test_tags_do_not_depend_on_batch(clips, tagged):
+    got = _choi2017(layers="tags", batch_size=1).tag([clips["thejazzpiano"], clips["cute"]], top=5)
     for (path, result), name in zip(got, ("thejazzpiano", "cute")):
         assert [t for t, _ in result] == [t for t, _ in tagged[name]]
         np.testing.assert_allclose([p for _, p in result], [p for _, p in tagged[name]], rtol=1e-4, atol=1e-5)
 
 
-def test_features_identical_across_batch_sizes(model, clips, tmp_path):
+def test_features_identical_across_batch_sizes(clips, tmp_path):
     """A table row cut from a file (10 s, repeated to fill the window) and a whole file (two
     windows), plus a bad file with on_error='nan'."""
     table = pd.DataFrame({"path": [clips["dubstep"], clips["actionable"]], "offset": [5.0, 0.0],
                           "duration": [10.0, np.nan]})
-    f1 = pretrained.extract_features(table, model, batch_size=1, progress=False)
-    f4 = pretrained.extract_features(table, model, batch_size=4, progress=False)
+    f1 = _choi2017(batch_size=1).transform(table)
+    f4 = _choi2017(batch_size=4).transform(table)
     assert f1.shape == (2, 160) and f1.dtype == np.float32 and np.isfinite(f1).all()
     np.testing.assert_allclose(f1, f4, rtol=1e-5, atol=1e-5)
     assert not np.allclose(f1[0], f1[1])
@@ -166,21 +174,15 @@ def test_features_identical_across_batch_sizes(model, clips, tmp_path):
     bad = tmp_path / "broken.wav"
     bad.write_bytes(b"not audio")
     with pytest.raises(AudioError):
-        pretrained.extract_features([bad], model, progress=False)
-    out = pretrained.extract_features([bad], model, layers="4", progress=False, on_error="nan")
-    assert out.shape == (1, 32) and np.isnan(out).all() and len(pretrained.extract_features.errors) == 1
+        _choi2017().transform([bad])
+    lenient = _choi2017(layers="4", on_error="nan")
+    out = lenient.transform([bad])
+    assert out.shape == (1, 32) and np.isnan(out).all() and len(lenient.skipped_) == 1
 
 
-def test_windows():
-    y = np.arange(10, dtype=np.float32)
-    np.testing.assert_array_equal(pretrained.audio_windows(y, 4), [[0, 1, 2, 3], [4, 5, 6, 7], [6, 7, 8, 9]])
-    np.testing.assert_array_equal(pretrained.audio_windows(y[:3], 7), [[0, 1, 2, 0, 1, 2, 0]])
-    assert pretrained.audio_windows(y, 5).shape == (2, 5)
-
-
-def test_tag_files_reports_bad_file(model, tmp_path):
+def test_tagging_reports_bad_file(tmp_path):
     bad = tmp_path / "missing.wav"
-    ((path, result),) = pretrained.tag_files([bad], model=model)
+    ((path, result),) = _choi2017(layers="tags").tag([bad])
     assert path == str(bad) and isinstance(result, AudioError)
 
 
@@ -218,15 +220,15 @@ def test_fetch_checks_the_checksum(data_root, no_reference, tmp_path, monkeypatc
     assert pretrained.choi2017_path().read_bytes() == MODEL_FILE.read_bytes()
 
 
-def test_tagger_info(data_root):
+def test_registry_entry(data_root):
     pretrained.choi2017_path().parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(MODEL_FILE, pretrained.choi2017_path())  # as if downloaded: checked, not fetched
-    m, info = pretrained.load_choi2017_tagger()
-    assert info["tags"] == list(pretrained.CHOI2017_TAGS) and info["input"] == "audio"
-    assert info["sr"] == 12000 and info["window_samples"] == 348000
+    entry = clip_models.get_model("choi2017")
+    assert entry.weights_path == pretrained.choi2017_path()
+    assert entry.describe() == {"tags": list(pretrained.CHOI2017_TAGS), "sr": 12000, "window_seconds": 29.0}
     from course_utils.models import block_output_names
 
-    assert block_output_names(m) == [f"block{i}_elu" for i in range(1, 6)]
+    assert block_output_names(entry.model) == [f"block{i}_elu" for i in range(1, 6)]
 
 
 def test_fetch_finds_the_reference_copy_offline(data_root, offline, monkeypatch):

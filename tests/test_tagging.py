@@ -33,13 +33,16 @@ def _wav(path: Path, seconds: float):
 
 
 def test_tag_files_long_short_and_bad(tiny_tagger, tmp_path):
+    from course_utils.clip_features import ClipFeatures
+
     model, info = tagging.load_course_tagger(path=tiny_tagger)
     assert info["crop_frames"] == 64 and len(info["tags"]) == 50
     long_file = _wav(tmp_path / "long.wav", 7.0)   # several crops, averaged
-    short_file = _wav(tmp_path / "short.wav", 0.5)  # shorter than one crop: padded
+    short_file = _wav(tmp_path / "short.wav", 0.5)  # shorter than one crop: repeated to fill it
     bad = tmp_path / "bad.mp3"
     bad.write_bytes(b"not audio at all" * 10)
-    results = dict(tagging.tag_files(model, info, [long_file, short_file, bad], top=5))
+    tagger = ClipFeatures(f"course:{tiny_tagger}", layers="tags", cache=False).fit()
+    results = dict(tagger.tag([long_file, short_file, bad], top=5))
     for f in (long_file, short_file):
         top = results[str(f)]
         assert len(top) == 5 and all(t in TOP50_TAGS for t, _ in top)
