@@ -158,8 +158,8 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
         """
         kind, _ = clip_models.parse_model(self.model)
         self._check_params(kind)
+        layers = clip_models.get_model(self.model, load=False).check_layers(self.layers)  # before any download
         entry = clip_models.get_model(self.model)
-        layers = entry.check_layers(self.layers)
         self.feature_names_out_ = np.asarray(entry.feature_names(layers), dtype=object)
         self.n_features_out_ = len(self.feature_names_out_)
         self.identity_ = self._identity(entry, layers)

@@ -81,7 +81,6 @@ class ClipModel:
     Attributes:
         kind: the registry name.
         variants: accepted variants (empty: any, e.g. a path); ``variants[0]`` is the default.
-        layer_choices: the layer names :meth:`check_layers` accepts (digits for convnets).
         default_layers: the layers when ``layers=None``.
         code_version: bumped when the kind's computation changes (enters cache keys and identity).
         sr: the sample rate clips are read at.
