@@ -31,11 +31,12 @@ NBVAL := --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-tim
 # Python's hash seed is left random on purpose: nothing the course computes may depend on it
 # (tests/test_hash_seed.py builds every mini dataset under two seeds).
 
-.PHONY: course test test-portable install test-install reveal browser unit nbval benchmarks data lab slides slides-check clean help
+.PHONY: course test test-fast test-portable install test-install reveal browser unit nbval benchmarks data lab slides slides-check clean help
 
 help:
 	@echo "make course     execute every notebook headless on the embedded data, write build/"
 	@echo "make test       unit tests + nbval over every notebook"
+	@echo "make test-fast  the unit tests not marked slow, in parallel (pytest-xdist): a few minutes"
 	@echo "make test-portable  nbval with other TensorFlow kernels and on one thread (stand-ins for other machines)"
 	@echo "make slides     build the slide decks into build/slides (self-contained reveal.js HTML)"
 	@echo "make slides-check  ... and render each deck in headless Chromium (screenshots in build/slides)"
@@ -88,8 +89,16 @@ slides-check: test-install $(REVEAL) browser
 course: install
 	$(PY) -m course_utils run-notebooks $(NOTEBOOKS) --out build
 
-test: test-install reveal browser
+# The mini datasets are built into data/ first (the notebooks need them); the unit tests work on
+# private copies (tests/conftest.py) and fail if they write into the checkout or data/.
+test: test-install reveal browser data
 	$(PY) -m pytest tests $(NOTEBOOKS) $(NBVAL)
+
+# While you work: the unit tests in parallel, without those marked slow (training, notebooks run
+# headless, the browser, every mini dataset built); `make test` stays the full check.
+TEST_WORKERS ?= auto
+test-fast: test-install data
+	$(PY) -m pytest tests -n $(TEST_WORKERS) -m "not slow" -p no:cacheprovider
 
 # Stand-ins for other machines (see README, "Stored outputs"): nbval over every notebook with
 # TensorFlow's other CPU kernels (oneDNN off), then on one CPU thread, each under another hash

@@ -3,7 +3,7 @@
     python benchmarks/notebooks.py [NOTEBOOK ...] [--out benchmarks/results/notebooks.json]
 
 Runs every notebook under notebooks/ (or those given) in a fresh kernel with
-course_utils.runner (the engine of `make course`), and writes a JSON list of
+course_utils.authoring.runner (the engine of `make course`), and writes a JSON list of
 {notebook, seconds, peak_rss_mb, ok} plus the machine it ran on. Run it twice to measure a warm
 data cache (the first run also synthesises the mini datasets and compiles librosa's numba code).
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psutil
 
-from course_utils.runner import run_notebooks
+from course_utils.authoring.runner import run_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 

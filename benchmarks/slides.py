@@ -2,7 +2,7 @@
 
     python benchmarks/slides.py [--out benchmarks/results/slides.json]
 
-Builds every deck (``course_utils.slides.build_decks``, what ``make slides`` runs) into
+Builds every deck (``course_utils.authoring.slides.build_decks``, what ``make slides`` runs) into
 build/benchmark/slides, then renders each in headless Chromium (``check_in_browser``, what
 ``make slides-check`` runs). Needs reveal.js (``npm ci --prefix slides``), Chromium and Playwright.
 """
@@ -16,7 +16,7 @@ import platform
 import time
 from pathlib import Path
 
-from course_utils import slides
+from course_utils.authoring import slides
 
 ROOT = Path(__file__).resolve().parent.parent
 

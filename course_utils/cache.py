@@ -130,7 +130,7 @@ def temp_path_for(path: str | os.PathLike, keep_suffix: bool = True) -> Path:
 
     ``data/x/clip.wav`` gives e.g. ``data/x/.clip.tmp-1a2b3c4d.wav``, so libraries that pick
     the format from the extension (soundfile, pandas, numpy) still do the right thing.
-    Used by :func:`atomic_write` and by :func:`course_utils.download.extract` (for folders).
+    Used by :func:`atomic_write` and by :func:`course_utils.archives.extract` (for folders).
 
     Args:
         path: the final file or folder name.
@@ -152,7 +152,7 @@ def replace_folder(tmp: str | os.PathLike, dest: str | os.PathLike) -> Path:
 
     The old ``dest`` is first renamed aside (a :func:`temp_path_for` name), so ``dest`` is only
     ever missing for the instant between two renames, and it is put back if the second rename
-    fails. Used by :func:`course_utils.download.extract`, the mini-dataset builder and
+    fails. Used by :func:`course_utils.archives.extract`, the mini-dataset builder and
     :func:`course_utils.similarity.build_course_index`.
 
     Args:
@@ -358,7 +358,7 @@ def remove_stale_temp_files(root: str | os.PathLike, min_age: float = 0.0, *, re
     """Delete temporary files and folders left under ``root`` by interrupted writes.
 
     Matches only names made by :func:`temp_path_for` (``.NAME.tmp-XXXXXXXX[.ext]``), including
-    the temporary folders of :func:`course_utils.download.extract`; never touches ``*.part``
+    the temporary folders of :func:`course_utils.archives.extract`; never touches ``*.part``
     files (those are resumable downloads). With ``min_age``, an entry is kept while anything
     in it was written in the last ``min_age`` seconds, so that the temporary files of another
     process still writing are safe (give :data:`STALE_AFTER`).

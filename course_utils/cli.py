@@ -17,7 +17,11 @@ Subcommands:
 - ``similar QUERY_AUDIO [--k 10]``: nearest clips in the siamese embedding (notebook 05);
 - ``paper-table [--features-dir DIR] [--tasks ...] [--layers ...] [--json] [--gtzan-split filtered]``: the paper's
   SVM table (notebook 04), or GTZAN genre on the fault-filtered split;
-- ``slides [--out build/slides]``: build the slide decks into self-contained reveal.js HTML (``make slides``).
+- ``slides [--out build/slides]``: build the slide decks into self-contained reveal.js HTML (``make slides``);
+- ``fit DATA --features mfcc --out genre.joblib``: a classifier of your own labelled audio (a folder of class
+  sub-folders or a CSV of path,label), with a nested cross-validated accuracy (notebook 06);
+- ``predict genre.joblib SONG... [--over-time]``: its label and class probabilities for audio files
+  (a .joblib file is code: load only your own).
 
 Errors from ``course_utils`` (a bad file, a missing dataset, a failed download) and from the file
 system (a missing input, a full disk) are printed as one clear line and exit with status 1, without a
@@ -35,7 +39,7 @@ from course_utils.errors import AudioWarning, CourseError
 
 
 def _cmd_run_notebooks(args) -> int:
-    from course_utils.runner import run_notebooks
+    from course_utils.authoring.runner import run_notebooks
 
     runs = run_notebooks(args.notebooks, args.out, timeout=args.timeout, html=not args.no_html, inplace=args.inplace)
     return 0 if all(r.ok for r in runs) else 1
@@ -220,6 +224,73 @@ def _cmd_paper_table(args) -> int:
     return 0
 
 
+def _own_table(data):
+    """``fit``'s DATA: a folder of class sub-folders, or a CSV table."""
+    from course_utils import own_data
+
+    path = Path(data)
+    return own_data.load_table(path) if path.suffix.lower() == ".csv" else own_data.load_folder(path)
+
+
+def _cmd_fit(args) -> int:
+    from course_utils import classifiers, saved_classifiers
+    from course_utils.clip_features import ClipFeatures
+    from course_utils.errors import DatasetError
+
+    try:
+        table = _own_table(args.data)
+    except DatasetError as exc:  # a bad folder or table: the message says what layout is expected
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    choices = {None: classifiers.DEFAULT_CHOICES, ("all",): classifiers.NAMES}.get(
+        tuple(args.classifiers) if args.classifiers else None, args.classifiers)
+    for name in choices:
+        classifiers.make_classifier(name)  # an unknown name is refused before any extraction
+    features = ClipFeatures(args.features, layers=args.layers, max_duration=_max_duration(args))
+    counts = table["label"].value_counts().sort_index()
+    print(f"{args.data}: {len(table)} clips in {len(counts)} classes ("
+          + ", ".join(f"{c} {n}" for c, n in counts.items()) + f"); {args.features} features ...", flush=True)
+    model, report = classifiers.fit_classifier(features, table, choices=choices, pca=(False, True) if args.pca else (False,),
+                                               outer_folds=args.folds, inner_folds=args.inner_folds, seed=args.seed)
+    print(report.text())
+    saved_classifiers.save_classifier(model, args.out, report=report)
+    print(f"saved to {args.out} (and {saved_classifiers.sidecar_path(args.out).name}); "
+          f"predict with: course-utils predict {args.out} SONG...")
+    return 0
+
+
+def _cmd_predict(args) -> int:
+    import numpy as np
+
+    from course_utils import saved_classifiers
+
+    model = saved_classifiers.load_classifier(args.model)
+    features, classifier = model.steps[0][1], model[1:]
+    classes = [str(c) for c in model.classes_]
+    if args.over_time and features.window_seconds() is None:
+        print("warning: these features summarise a whole clip; a window's summary is not distributed like the "
+              "clips the classifier was trained on, so labels per window can be biased (notebook 06)", file=sys.stderr)
+    status = 0
+    for path in args.files:
+        try:  # one bad file never stops the others
+            # the features once, then the classifier (model.predict([path]) does the same in two steps)
+            starts, feats = features.windows(path) if args.over_time else (None, features.transform([path]))
+            labels, probs = classifier.predict(feats), classifier.predict_proba(feats)
+        except CourseError as exc:
+            print(f"error: {_naming(exc, path)}", file=sys.stderr)
+            status = 1
+            continue
+        if args.over_time:
+            print(f"{path}: label per window (start in seconds, label, its probability)")
+            for start, label, p in zip(starts, labels, probs):
+                print(f"  {start:7.1f} s  {label:<14s} {p[classes.index(str(label))]:.3f}")
+            continue
+        print(f"{path}: {labels[0]}")
+        for k in np.argsort(-probs[0], kind="stable")[:args.top]:
+            print(f"  {classes[k]:<14s} {probs[0][k]:.3f}")
+    return status
+
+
 def _data_root(args) -> Path | None:
     """``--root``, checked: a data folder (it may not exist yet), not a file."""
     if args.root is None:
@@ -254,7 +325,7 @@ def _cmd_data(args) -> int:
 
 
 def _cmd_slides(args) -> int:
-    from course_utils import slides
+    from course_utils.authoring import slides
 
     decks = slides.build_decks(args.slides_dir, args.notebooks_dir, args.out, args.reveal)
     for deck in decks:
@@ -386,6 +457,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true",
                    help="then render every deck in headless Chromium: slide count, console errors, screenshots")
     p.set_defaults(func=_cmd_slides)
+
+    from course_utils.saved_classifiers import TRUST_NOTE
+
+    p = sub.add_parser("fit", help="fit a classifier on your own labelled audio and save it (notebook 06)",
+                       description="Extract the features of every clip once, estimate the accuracy by nested "
+                                   "cross-validation, choose the classifier and its setting, refit on all clips "
+                                   f"and save it. Note: {TRUST_NOTE}.")
+    p.add_argument("data", help="a folder with one sub-folder of audio files per class (my_music/jazz/*.mp3, "
+                                "my_music/metal/*.wav, ...), or a CSV file with path,label columns")
+    p.add_argument("--features", default="mfcc",
+                   help="the clip features: mfcc (default, no network), choi2017, musicnn, course or siamese")
+    p.add_argument("--layers", default=None, help="the feature extractor's layers (default: the model's own)")
+    p.add_argument("--out", required=True, help="the classifier file to write, e.g. genre.joblib (and genre.joblib.json)")
+    p.add_argument("--classifiers", nargs="+", default=None, metavar="NAME",  # names checked by the zoo (no sklearn import here)
+                   help="what to choose among: logreg, knn, linear_svm, rbf_svm, mlp, random_forest, or all "
+                        "(default: logreg knn linear_svm rbf_svm)")
+    p.add_argument("--pca", action="store_true", help="also try each classifier after PCA (95%% of the variance)")
+    p.add_argument("--folds", type=int, default=5, help="outer folds of the accuracy estimate (default 5)")
+    p.add_argument("--inner-folds", type=int, default=3, help="folds that choose the classifier (default 3)")
+    p.add_argument("--seed", type=int, default=0, help="the folds' seed (default 0)")
+    _add_max_duration(p)
+    p.set_defaults(func=_cmd_fit)
+
+    p = sub.add_parser("predict", help="label audio files with a classifier saved by `course-utils fit`",
+                       description=f"Print each file's label and class probabilities. Note: {TRUST_NOTE}.")
+    p.add_argument("model", help="a classifier saved by course-utils fit (e.g. genre.joblib)")
+    p.add_argument("files", nargs="+", help="audio files")
+    p.add_argument("--over-time", action="store_true", help="a label for each window of the file instead")
+    p.add_argument("--top", type=int, default=5, help="how many class probabilities to print (default 5)")
+    p.set_defaults(func=_cmd_predict)
 
     p = sub.add_parser("data", help="list, inspect, synthesise or download the datasets")
     dsub = p.add_subparsers(dest="data_cmd", required=True)

@@ -1,4 +1,4 @@
-"""Resumable, checksummed downloads, safe archive extraction, and manual-download checks.
+"""Resumable, checksummed downloads, the lookup of external files, and manual-download checks.
 
 The real datasets of the course are fetched on demand (``course-utils data download NAME``
 or the first ``load_dataset(NAME, mini=False)`` of a notebook). Downloads of several GB over
@@ -6,8 +6,7 @@ a flaky connection must survive interruptions, so:
 
 - :func:`download` writes to ``DEST.part`` and resumes it with an HTTP ``Range`` request on
   the next call; only a complete file whose SHA-256 matches is renamed onto ``DEST``;
-- :func:`extract` unpacks zip and tar archives into a hidden sibling folder and renames it
-  into place, refusing members that would land outside it;
+- :func:`download_first` tries a file's mirrors in turn;
 - :func:`concatenate_parts` joins split archives (MagnaTagAtune's ``mp3.zip.001`` ...);
 - :func:`require_manual_files` explains what to do for datasets that cannot be downloaded
   automatically (a licence to accept, no stable URL);
@@ -18,20 +17,18 @@ a flaky connection must survive interruptions, so:
 Every failure raises :class:`~course_utils.errors.DownloadError` (or
 :class:`~course_utils.errors.DatasetError` for manual files) naming the URL and the file and
 saying what to do. Only the standard library (``urllib``) and ``tqdm`` are used.
+
+Checksums are computed by :mod:`course_utils.checksums`; archives are unpacked by
+:mod:`course_utils.archives` (its :func:`~course_utils.archives.extract` is importable from here
+too, as the dataset fetchers use it right after :func:`download`).
 """
 
 from __future__ import annotations
 
 import http.client
 import logging
-import hashlib
 import os
-import posixpath
 import re
-import shutil
-import tarfile
-import zipfile
-import zlib
 from pathlib import Path
 from typing import Iterable, Mapping
 from urllib.error import HTTPError
@@ -41,16 +38,13 @@ from urllib.request import Request, url2pathname, urlopen
 from tqdm.auto import tqdm
 
 from course_utils import paths
-from course_utils.cache import atomic_write, replace_folder, sha256_file, temp_path_for
-from course_utils.download_checks import ArchiveLimits, check_totals, member_guard, mismatch_note, set_aside
+from course_utils.archives import extract
+from course_utils.cache import atomic_write
+from course_utils.checksums import digest_like as _digest_like
+from course_utils.checksums import intact, remember
+from course_utils.checksums import normalise_sha as _normalise_sha
+from course_utils.download_checks import mismatch_note, set_aside
 from course_utils.errors import DatasetError, DownloadError
-
-try:  # optional codecs of tarfile
-    import lzma
-
-    _LZMA_ERRORS: tuple[type[BaseException], ...] = (lzma.LZMAError,)
-except ImportError:  # pragma: no cover
-    _LZMA_ERRORS = ()
 
 __all__ = [
     "USER_AGENT",
@@ -71,78 +65,8 @@ OFFLINE_ENV = "COURSE_OFFLINE"
 #: User-Agent header sent with every HTTP request.
 USER_AGENT = "course-utils (Deep Learning for Music Classification course; Python urllib)"
 
-# Errors that mean "this archive is damaged" (as opposed to a full disk, say).
-_CORRUPT_ERRORS: tuple[type[BaseException], ...] = (
-    zipfile.BadZipFile,
-    zipfile.LargeZipFile,
-    tarfile.ReadError,
-    tarfile.CompressionError,
-    tarfile.HeaderError,
-    zlib.error,
-    EOFError,
-    *_LZMA_ERRORS,
-)
-
-# tarfile.FilterError exists from Python 3.10.12 / 3.11.4 on.
-_FILTER_ERRORS: tuple[type[BaseException], ...] = (
-    (tarfile.FilterError,) if hasattr(tarfile, "FilterError") else ()
-)
-
 # Errors that mean "the transfer broke off".
 _TRANSFER_ERRORS = (OSError, http.client.HTTPException)
-
-# SHA-256 of big files already checked in this process, keyed by (path, size, inode,
-# mtime_ns), so that a notebook calling a loader repeatedly does not re-hash a multi-GB
-# archive every time. Small files are always re-hashed: two writes of the same size within
-# one file-system timestamp tick could otherwise share a key.
-_VERIFIED: dict[tuple[tuple[str, int, int, int], str], str] = {}  # (file key, algorithm) -> digest
-_MEMO_MIN_SIZE = 16 << 20
-
-
-def _memo_key(path: Path) -> tuple[str, int, int, int] | None:
-    st = path.stat()
-    if st.st_size < _MEMO_MIN_SIZE:
-        return None
-    return (str(path.resolve()), st.st_size, st.st_ino, st.st_mtime_ns)
-
-
-def _normalise_sha(sha256: str | None) -> str | None:
-    if sha256 is None:
-        return None
-    value = sha256.strip().lower()
-    if value.startswith("md5:") and re.fullmatch(r"[0-9a-f]{32}", value[4:]):
-        return value  # some datasets publish only MD5 sums (e.g. in mirdata and soundata)
-    if value.startswith("sha256:"):
-        value = value[len("sha256:") :]
-    if not re.fullmatch(r"[0-9a-f]{64}", value):
-        raise ValueError(f"not a SHA-256 hex digest (or 'md5:<32 hex>'): {sha256!r}")
-    return value
-
-
-def _algorithm(expected: str) -> str:
-    return "md5" if expected.startswith("md5:") else "sha256"
-
-
-def _digest_like(path: Path, expected: str) -> str:
-    """The digest of ``path`` in the algorithm of ``expected`` (``md5:...`` or SHA-256), memoised.
-
-    The one place that hashes a file against an expected checksum: downloads, joined parts and
-    manually placed files all go through it, so a published MD5 works everywhere.
-    """
-    key, algorithm = _memo_key(path), _algorithm(expected)
-    if key is not None and (key, algorithm) in _VERIFIED:
-        return _VERIFIED[(key, algorithm)]
-    if algorithm == "md5":
-        digest = hashlib.md5()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        value = "md5:" + digest.hexdigest()
-    else:
-        value = sha256_file(path)
-    if key is not None:
-        _VERIFIED[(key, algorithm)] = value
-    return value
 
 
 def _part_path(dest: Path) -> Path:
@@ -402,30 +326,13 @@ def _fetch(url: str, dest: Path, scheme: str, expected: str | None, *, resume: b
                 "has changed upstream: please report it to the course maintainers."
             )
     os.replace(part, dest)
-    if expected is not None and (key := _memo_key(dest)) is not None:
-        _VERIFIED[(key, _algorithm(expected))] = expected
+    if expected is not None:
+        remember(dest, expected)
 
 
 # --------------------------------------------------------------------------- external files
 
 
-def intact(path, sha256: str | None = None) -> bool:
-    """Whether ``path`` is a file whose digest matches ``sha256`` (without one: whether it exists).
-
-    Uses the one memoised checksum check of this module. Used by :func:`locate`.
-
-    Args:
-        path: the file.
-        sha256: the expected digest (SHA-256 hex, or ``md5:<hex>``), or ``None``.
-
-    Returns:
-        ``True`` or ``False``; never raises for a missing file.
-    """
-    path = Path(path)
-    if not path.is_file():
-        return False
-    expected = _normalise_sha(sha256)
-    return expected is None or _digest_like(path, expected) == expected
 
 
 def locate(files: Mapping[str, str | None], folder, reference: str | Mapping[str, str] | None,
@@ -478,9 +385,8 @@ def locate(files: Mapping[str, str | None], folder, reference: str | Mapping[str
     return local
 
 
-# --------------------------------------------------------------------------- archives
+# --------------------------------------------------------------------------- mirrors and split archives
 
-_TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 
 
 def download_first(urls, dest, sha256=None, **kwargs) -> Path:
@@ -526,217 +432,6 @@ def download_first(urls, dest, sha256=None, **kwargs) -> Path:
         f"by other means and place it at {Path(dest).resolve()}{want}."
     )
 
-
-def _archive_kind(archive: Path) -> str:
-    name = archive.name.lower()
-    if name.endswith(".zip"):
-        return "zip"
-    if name.endswith(_TAR_SUFFIXES):
-        return "tar"
-    if zipfile.is_zipfile(archive):
-        return "zip"
-    try:
-        if tarfile.is_tarfile(archive):
-            return "tar"
-    except _CORRUPT_ERRORS + (OSError,):
-        pass
-    raise DownloadError(
-        f"{archive} is neither a zip nor a tar archive (it may be corrupt or incomplete): "
-        "delete it and download it again."
-    )
-
-
-def _unsafe_reason(name: str) -> str | None:
-    """Why an archive member name is unsafe to extract, or None."""
-    norm = name.replace("\\", "/")
-    if not norm or norm.startswith("/") or re.match(r"^[A-Za-z]:", norm):
-        return "absolute path"
-    if ".." in norm.split("/"):
-        return "'..' in path"
-    return None
-
-
-def _unsafe_link_reason(member: tarfile.TarInfo) -> str | None:
-    if member.issym():
-        target = member.linkname
-        if _unsafe_reason(target) == "absolute path":
-            return "symbolic link to an absolute path"
-        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(member.name), target))
-    elif member.islnk():
-        resolved = posixpath.normpath(member.linkname)
-        if _unsafe_reason(member.linkname) == "absolute path":
-            return "hard link to an absolute path"
-    elif member.isdev():
-        return "device file"
-    else:
-        return None
-    if resolved == ".." or resolved.startswith("../"):
-        return "link pointing outside the archive"
-    return None
-
-
-def _selected(name: str, wanted: list[str] | None) -> str | None:
-    """The requested entry that selects member ``name`` (itself or a folder above it)."""
-    if wanted is None:
-        return name
-    stripped = name.rstrip("/")
-    for w in wanted:
-        w0 = w.rstrip("/")
-        if stripped == w0 or stripped.startswith(w0 + "/"):
-            return w
-    return None
-
-
-def _reject(archive: Path, name: str, reason: str) -> DownloadError:
-    return DownloadError(
-        f"{archive} contains an unsafe member {name!r} ({reason}); nothing was extracted. "
-        "Delete the archive and download it again; if it happens again, report it."
-    )
-
-
-def _extract_zip(archive: Path, tmp: Path, wanted: list[str] | None, progress: bool,
-                 limits: ArchiveLimits | None = None) -> set[str]:
-    found: set[str] = set()
-    with zipfile.ZipFile(archive) as zf:
-        infos = zf.infolist()
-        for info in infos:  # check every name before writing anything
-            reason = _unsafe_reason(info.filename)
-            if reason:
-                raise _reject(archive, info.filename, reason)
-        chosen = []
-        for info in infos:
-            w = _selected(info.filename, wanted)
-            if w is not None:
-                found.add(w)
-                chosen.append(info)
-        total = sum(i.file_size for i in chosen)
-        check_totals(archive, len(chosen), total, limits)  # sizes from the directory, before writing
-        with _progress_bar(progress, total, 0, f"extract {archive.name}") as bar:
-            for info in chosen:
-                with member_guard(archive, tmp, info.filename):
-                    zf.extract(info, tmp)
-                bar.update(info.file_size)
-    return found
-
-
-def _extract_tar(archive: Path, tmp: Path, wanted: list[str] | None, progress: bool,
-                 limits: ArchiveLimits | None = None) -> set[str]:
-    found: set[str] = set()
-    count = size = 0
-    kwargs = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-    with tarfile.open(archive, "r:*") as tf, tqdm(
-        unit=" files", desc=f"extract {archive.name}", disable=not progress
-    ) as bar:
-        for member in tf:  # one pass: tar.gz cannot be read twice cheaply
-            reason = _unsafe_reason(member.name) or _unsafe_link_reason(member)
-            if reason:
-                raise _reject(archive, member.name, reason)
-            w = _selected(member.name, wanted)
-            if w is None:
-                continue
-            found.add(w)
-            count, size = count + 1, size + max(member.size, 0)
-            check_totals(archive, count, size, limits)  # before this member is written
-            with member_guard(archive, tmp, member.name):
-                tf.extract(member, tmp, **kwargs)
-            bar.update(1)
-    return found
-
-
-def extract(
-    archive: str | os.PathLike,
-    dest_dir: str | os.PathLike,
-    members: Iterable[str] | None = None,
-    *,
-    overwrite: bool = False,
-    progress: bool = True,
-    limits: ArchiveLimits | None = None,
-) -> Path:
-    """Extract a zip or tar archive into ``dest_dir``, all or nothing.
-
-    Supports ``.zip``, ``.tar``, ``.tar.gz``/``.tgz``, ``.tar.bz2`` and ``.tar.xz`` (other
-    names are recognised by content). The archive is extracted into a hidden sibling folder
-    (``.DEST.tmp-XXXXXXXX``) that is renamed onto ``dest_dir`` only when extraction finished,
-    so an interrupted extraction leaves no ``dest_dir`` (and
-    :func:`course_utils.cache.remove_stale_temp_files` removes the hidden leftover). Members
-    with absolute paths, ``..`` components, links pointing outside the archive or device
-    files are refused before anything is written. Because ``dest_dir`` only ever appears
-    complete, an existing non-empty ``dest_dir`` is taken as already extracted and returned
-    as is, unless ``overwrite``.
-
-    Used by :mod:`course_utils.datasets` after :func:`download` (``data/full/<dataset>/``).
-
-    Args:
-        archive: the archive file.
-        dest_dir: the folder that will hold the archive's content (the archive's top-level
-            entries become its children). Must not be the folder holding the archive.
-        members: extract only these member names (as stored in the archive, ``/``
-            separators); a folder name selects everything under it. ``None``: everything.
-        overwrite: replace an existing non-empty ``dest_dir``.
-        progress: show a tqdm progress bar.
-        limits: the most members and bytes the archive may expand to (each dataset gives its
-            own, :class:`course_utils.download_checks.ArchiveLimits`); ``None``: no limit.
-
-    Returns:
-        ``dest_dir`` as a :class:`~pathlib.Path`.
-
-    Raises:
-        DownloadError: the archive is missing, corrupt or truncated (delete it and download
-            again), holds an unsafe member, lacks a requested member, or exceeds ``limits``.
-        ValueError: ``dest_dir`` is the folder holding the archive.
-    """
-    archive = Path(archive)
-    dest = Path(dest_dir)
-    if not archive.is_file():
-        raise DownloadError(f"{archive} does not exist: download it first.")
-    if dest.exists() and not dest.is_dir():
-        raise DownloadError(f"cannot extract {archive}: {dest} exists and is not a folder.")
-    if dest.resolve() == archive.resolve().parent:
-        raise ValueError(f"extract: dest_dir {dest} must not be the folder holding {archive}")
-    if dest.is_dir() and any(dest.iterdir()) and not overwrite:
-        logger.info("%s already extracted to %s", archive, dest)
-        return dest
-    wanted = None if members is None else [m.replace("\\", "/") for m in members]
-    kind = _archive_kind(archive)
-
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path_for(dest, keep_suffix=False)
-    tmp.mkdir()
-    try:
-        try:
-            extract_kind = _extract_zip if kind == "zip" else _extract_tar
-            found = extract_kind(archive, tmp, wanted, progress, limits)
-        except DownloadError:
-            raise
-        except _FILTER_ERRORS as e:  # tarfile's own "data" filter refused a member
-            name = getattr(getattr(e, "tarinfo", None), "name", "?")
-            raise _reject(archive, name, str(e)) from e
-        except _CORRUPT_ERRORS as e:
-            raise _corrupt(archive, e) from e
-        except OSError as e:
-            if type(e).__name__ == "BadGzipFile" or "Invalid data stream" in str(e):
-                raise _corrupt(archive, e) from e
-            raise
-        if wanted is not None:
-            missing = [w for w in wanted if w not in found]
-            if missing:
-                raise DownloadError(
-                    f"{archive} does not contain {', '.join(map(repr, missing))}: the archive "
-                    "may be a different version. Delete it and download it again; if it "
-                    "happens again, report it."
-                )
-        replace_folder(tmp, dest)  # dest is an empty folder, or overwrite=True
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return dest
-
-
-def _corrupt(archive: Path, error: BaseException) -> DownloadError:
-    return DownloadError(
-        f"{archive} is corrupt or incomplete ({type(error).__name__}: {error}); nothing was "
-        "extracted. Delete it and download it again."
-    )
 
 
 def concatenate_parts(

@@ -14,7 +14,7 @@ verdict is repeatable) and reports the first input on which they disagree::
         ...                # your code here
     check("02-pooled-shape", pooled_shape)
 
-Used by notebooks 01 to 05.
+Used by notebooks 01 to 06.
 """
 
 from __future__ import annotations
@@ -318,6 +318,21 @@ def _draw_label_table(rng: np.random.Generator) -> tuple:
     return (_label_table(rows),)
 
 
+def _per_class_recall(confusion) -> np.ndarray:
+    cm = np.asarray(confusion, dtype=float)
+    clips = cm.sum(axis=1)
+    return np.divide(np.diag(cm), clips, out=np.full(len(cm), np.nan), where=clips > 0)
+
+
+def _draw_confusion(rng: np.random.Generator) -> tuple:
+    """A confusion matrix of 2 to 8 classes (rows: true class), sometimes with a class that has no clips."""
+    k = int(rng.integers(2, 9))
+    cm = rng.integers(0, 6, size=(k, k)) + np.diag(rng.integers(0, 15, size=k))
+    if rng.random() < 0.3:
+        cm[int(rng.integers(0, k))] = 0
+    return (cm,)
+
+
 EXERCISES: dict[str, Exercise | CodeExercise] = {
     "01-aliasing": Exercise(
         lambda: audio.alias_frequency(5000, 8000),
@@ -432,6 +447,12 @@ EXERCISES: dict[str, Exercise | CodeExercise] = {
         _draw_tag_pair,
         "a and b are 0/1 vectors over the same tags: count the tags both have and the tags either has; "
         "what should two clips without any tag give?",
+    ),
+    "06-per-class-recall": CodeExercise(
+        _per_class_recall,
+        _draw_confusion,
+        "each row holds the clips of one true class, and its diagonal cell those predicted right; "
+        "what is the recall of a class that has no clips at all?",
     ),
     "05-jaccard": Exercise(
         lambda: len({"rock", "guitar", "loud"} & {"rock", "guitar", "male"}) / len({"rock", "guitar", "loud"} | {"rock", "guitar", "male"}),

@@ -167,10 +167,11 @@ def fetch_wheel() -> Path:
             where to place the wheel by hand.
     """
     from course_utils import download
+    from course_utils.checksums import digest_like
 
     dest = wheel_path()
     if dest.is_file():
-        if download._digest_like(dest, WHEEL_SHA256) == WHEEL_SHA256:
+        if digest_like(dest, WHEEL_SHA256) == WHEEL_SHA256:
             return dest
         logger.warning("%s has the wrong SHA-256: deleted, fetching it again", dest)
         dest.unlink()

@@ -1,22 +1,33 @@
-"""The authors' released features and labels of Choi et al. (2017), fetched from their public home.
+"""The layout of the authors' released features and labels (Choi et al. 2017): fetch, read, write.
 
 keunwoochoi/transfer_learning_music on GitHub ships, for the six transfer tasks, the convnet
 features of every layer (``data_feats/<task>_layer_<i>.npy``, 32 values per clip), the MFCC
 baseline (``data_feats/<task>_mfcc.npy``; none for UrbanSound8K) and the label files
-(``data_csv/<task>.csv``). :func:`fetch_release` finds them in the course's lookup order
-(:func:`course_utils.download.locate`): ``data/full/choi2017_release/{features,labels}``, then
-``choi2017/`` of the reference folder (used in place), then a download with checksums into the
-data folder. That layout is what :func:`course_utils.evaluate.paper_table` reads. Used by
-notebook 04 and ``course-utils paper-table``.
+(``data_csv/<task>.csv``). Locally they lie in ``features/`` and ``labels/`` of one folder:
+
+- fetching (:func:`fetch_release`): found in the course's lookup order
+  (:func:`course_utils.download.locate`): ``data/full/choi2017_release/{features,labels}``, then
+  ``choi2017/`` of the reference folder (used in place), then a download with checksums into the
+  data folder;
+- reading (:func:`load_release`, :func:`load_labels`, :func:`feature_files`): the features and
+  labels of one task of :mod:`course_utils.tasks`, for :func:`course_utils.evaluate.paper_table`;
+- writing (:func:`write_release_layout`, :func:`release_labels`): the course's own features of a
+  dataset in the same layout, so that the paper's protocol runs on them exactly as on the authors'.
+
+Notebooks 03 and 04 and ``course-utils paper-table``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
-from course_utils import download, paths
-from course_utils.errors import CourseError
+import numpy as np
+import pandas as pd
+
+from course_utils import cache, download, paths, tasks, validate
+from course_utils.errors import CourseError, DatasetError
 
 #: Raw files of the repository (branch master); the checksums below pin their content.
 BASE_URL = "https://raw.githubusercontent.com/keunwoochoi/transfer_learning_music/master"
@@ -71,6 +82,8 @@ CHECKSUMS = {
 RELEASE_ENV = "CHOI2017_RELEASE"
 #: Where the release lies under the reference folder (:func:`course_utils.paths.reference_dir`).
 REFERENCE_SUBDIR = "choi2017"
+#: Values per layer file: the paper's convnet (and the course's compact one) has 32 filters per block.
+LAYER_WIDTH = 32
 
 
 def release_dir() -> Path:
@@ -117,3 +130,168 @@ def fetch_release(folder=None, *, progress: bool = True) -> Path:
             f"to a folder that holds them (or {paths.REFERENCE_ENV} to a folder whose {REFERENCE_SUBDIR}/ does)."
         ) from None
     return found["labels/gtzan_genre.csv"].parent.parent
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+
+
+def release_root(features_dir) -> Path:
+    """The root of a release layout, given ``.../choi2017``, ``.../choi2017/features``, or ``None`` (:func:`fetch_release`)."""
+    if features_dir is None:
+        return fetch_release(progress=False)
+    path = Path(features_dir)
+    return path if (path / "features").is_dir() or not (path.name == "features") else path.parent
+
+
+def load_labels(features_dir, task: str) -> pd.DataFrame:
+    """The released label table of a task (row order = the feature files'). Notebook 04.
+
+    Args:
+        features_dir: the release folder (``.../choi2017``) or its ``features`` subfolder (``None``:
+            the release as :func:`fetch_release` finds it); the labels are read from the sibling
+            ``labels/<task>.csv``.
+        task: one of :data:`course_utils.tasks.TASKS`.
+
+    Returns:
+        The DataFrame (``id, filepath, label``; emoMusic ``label_arousal, label_valence``;
+        jamendo_vd also ``category``; urbansound also ``fold``).
+
+    Raises:
+        DatasetError: the file is missing.
+    """
+    path = release_root(features_dir) / "labels" / f"{tasks.release_name(task)}.csv"
+    if not path.is_file():
+        raise DatasetError(f"{path}: label file not found; is the Choi et al. 2017 release complete?")
+    return pd.read_csv(path, index_col=0)
+
+
+def _parse_layers(layers: str) -> list[str]:
+    """``"01234+mfcc"`` -> ``["0", "1", "2", "3", "4", "mfcc"]``."""
+    parts = []
+    for token in str(layers).split("+"):
+        if token == "mfcc":
+            parts.append("mfcc")
+        elif token and all(ch in "01234" for ch in token):
+            parts += list(token)
+        else:
+            raise CourseError(f"layers must be digits 0-4, 'mfcc', or a '+' join of them (e.g. '01234+mfcc'), not {layers!r}")
+    return parts
+
+
+def feature_files(features_dir, task: str, layers: str = "01234") -> list[Path]:
+    """The ``.npy`` files that make up a feature set, in concatenation order.
+
+    Args:
+        features_dir: the release folder or its ``features`` subfolder.
+        task: one of :data:`course_utils.tasks.TASKS`.
+        layers: ``"01234"``, ``"0"``, ``"24"``, ``"mfcc"``, ``"01234+mfcc"``...
+
+    Returns:
+        The paths (not checked for existence).
+    """
+    folder = release_root(features_dir) / "features"
+    base = tasks.release_name(task)
+    return [folder / (f"{base}_mfcc.npy" if part == "mfcc" else f"{base}_layer_{part}.npy") for part in _parse_layers(layers)]
+
+
+def load_release(features_dir, task: str, layers: str = "01234"):
+    """Load the authors' released features and labels of one task. Notebook 04.
+
+    Args:
+        features_dir: the release folder (``.../choi2017``) or its ``features`` subfolder; ``None`` for
+            the release as :func:`fetch_release` finds it.
+        task: one of :data:`course_utils.tasks.TASKS`.
+        layers: which convnet layers to concatenate (``"01234"``, ``"0"``, ``"24"``...), the MFCC
+            baseline (``"mfcc"``), or a ``+`` join such as ``"01234+mfcc"``.
+
+    Returns:
+        ``(X, y, groups)``: float64 features (clips x values), labels (int class ids, or float
+        arousal/valence for the emoMusic tasks), and the split information: the ``fold`` column for
+        urbansound, the ``category`` column (train/valid/test) for jamendo_vd, else ``None``.
+
+    Raises:
+        DatasetError: a feature or label file is missing (the message names it; the release has
+            no ``urbansound_mfcc.npy``), or the row counts disagree.
+    """
+    features_dir = release_root(features_dir)
+    labels = load_labels(features_dir, task)
+    spec = tasks.get(task)
+    blocks = []
+    for path in feature_files(features_dir, task, layers):
+        if not path.is_file():
+            hint = " (the authors did not release it)" if path.name == "urbansound_mfcc.npy" else ""
+            raise DatasetError(f"{path}: feature file not found{hint}")
+        block = validate.numeric_npy(path)  # never unpickles; a bad file is one DatasetError
+        if block.ndim != 2 or block.shape[0] != len(labels):
+            raise DatasetError(f"{path}: expected {len(labels)} rows (one per clip of labels/{spec.release_name}.csv), "
+                               f"found shape {block.shape}")
+        blocks.append(block.astype(np.float64))
+    X = np.ascontiguousarray(np.concatenate(blocks, axis=1))
+    if spec.task_type == "regression":
+        y = labels[spec.release_label].to_numpy(np.float64)
+    else:
+        y = labels[spec.release_label].to_numpy()
+    groups = None
+    if spec.split == "official_folds":
+        groups = labels[spec.release_split_column].to_numpy()
+    elif spec.split == "train_valid_test":
+        groups = labels[spec.release_split_column].to_numpy().astype(str)
+    return X, y, groups
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+
+def release_labels(table: pd.DataFrame) -> pd.DataFrame:
+    """A dataset table in the label-file format of the authors' release (``labels/<task>.csv``).
+
+    Args:
+        table: a course dataset table.
+
+    Returns:
+        Columns ``id, filepath, label`` (``label_arousal, label_valence`` for emoMusic, on the
+        release's 0-1 scale: :meth:`course_utils.tasks.TransferTask.to_release_scale`), plus
+        ``category`` (Jamendo) or ``fold`` (UrbanSound8K).
+    """
+    out = pd.DataFrame({"id": table["clip_id"].astype(str), "filepath": table["path"]})
+    targets = [t for t in tasks.REGISTRY.values() if t.target is not None and t.target in table]
+    if targets:
+        for t in targets:
+            out[t.release_label] = t.to_release_scale(table[t.target])
+    else:
+        out["label"] = table["label_id"]
+    for kind in ("train_valid_test", "official_folds"):
+        if tasks.COURSE_SPLIT_COLUMNS[kind] in table:
+            out[tasks.RELEASE_SPLIT_COLUMNS[kind]] = table[tasks.COURSE_SPLIT_COLUMNS[kind]]
+    return out
+
+
+def write_release_layout(folder, name: str, table: pd.DataFrame, convnet: np.ndarray, mfcc: np.ndarray | None) -> Path:
+    """Write features and labels in the layout of the authors' release, for ``paper-table``.
+
+    ``features/<task>_layer_<i>.npy`` (:data:`LAYER_WIDTH` values each), ``features/<task>_mfcc.npy``
+    and ``labels/<task>.csv``. Notebook 03, so that notebook 04 runs the paper's protocol on the
+    course's own features exactly as on the authors'.
+
+    Args:
+        folder: the root of the layout.
+        name: the course dataset name (one of :data:`course_utils.tasks.RELEASE_TASKS`).
+        table: its table.
+        convnet: ``(n, 160)`` features.
+        mfcc: ``(n, 120)`` features, or ``None``.
+
+    Returns:
+        ``folder``.
+    """
+    folder = Path(folder)
+    task = tasks.RELEASE_TASKS[name]
+    for i in range(convnet.shape[1] // LAYER_WIDTH):
+        cache.atomic_save_npy(folder / "features" / f"{task}_layer_{i}.npy", convnet[:, i * LAYER_WIDTH:(i + 1) * LAYER_WIDTH])
+    if mfcc is not None:
+        cache.atomic_save_npy(folder / "features" / f"{task}_mfcc.npy", mfcc)
+    cache.atomic_write_text(folder / "labels" / f"{task}.csv", release_labels(table).to_csv())
+    cache.atomic_write_text(folder / "README.json", json.dumps({"source": "course_utils.transfer", "tasks": sorted(
+        p.stem for p in (folder / "labels").glob("*.csv"))}, indent=1))
+    return folder

@@ -24,6 +24,8 @@ import pandas as pd
 from course_utils import audio, cache, paths, validate
 from course_utils.cache_keys import cache_key
 from course_utils.errors import AudioError, CourseError
+from course_utils.release import release_labels, write_release_layout  # noqa: F401  (re-exported: notebook 03)
+from course_utils.tasks import RELEASE_TASKS  # noqa: F401  (re-exported)
 
 #: Values per block (the number of filters of the compact convnet).
 BLOCK_WIDTH = 32
@@ -272,64 +274,6 @@ def cached_features(name: str, kind: str, table: pd.DataFrame, *, model=None, mo
     return feats
 
 
-#: The six transfer tasks: course dataset name -> the task name of the authors' release.
-RELEASE_TASKS = {"ballroom_extended": "ballroom_extended", "gtzan_genre": "gtzan_genre",
-                 "gtzan_speechmusic": "gtzan_speechmusic", "emomusic": "emoMusic",
-                 "jamendo_vocal": "jamendo_vd", "urbansound8k": "urbansound"}
-
-
-def release_labels(table: pd.DataFrame) -> pd.DataFrame:
-    """A dataset table in the label-file format of the authors' release (``labels/<task>.csv``).
-
-    Args:
-        table: a course dataset table.
-
-    Returns:
-        Columns ``id, filepath, label`` (``label_arousal, label_valence`` for emoMusic, on the
-        release's 0-1 scale: ratings / 9), plus ``category`` (Jamendo) or ``fold`` (UrbanSound8K).
-    """
-    out = pd.DataFrame({"id": table["clip_id"].astype(str), "filepath": table["path"]})
-    if "arousal" in table:
-        out["label_arousal"] = table["arousal"] / 9.0
-        out["label_valence"] = table["valence"] / 9.0
-    else:
-        out["label"] = table["label_id"]
-    if "split" in table:
-        out["category"] = table["split"]
-    if "fold" in table:
-        out["fold"] = table["fold"]
-    return out
-
-
-def write_release_layout(folder, name: str, table: pd.DataFrame, convnet: np.ndarray, mfcc: np.ndarray | None) -> Path:
-    """Write features and labels in the layout of the authors' release, for ``paper-table``.
-
-    ``features/<task>_layer_<i>.npy`` (32 values each), ``features/<task>_mfcc.npy`` and
-    ``labels/<task>.csv``. Used by notebook 03, so that notebook 04 runs the paper's protocol on
-    the course's own features exactly as on the authors'.
-
-    Args:
-        folder: the root of the layout.
-        name: the course dataset name (one of :data:`RELEASE_TASKS`).
-        table: its table.
-        convnet: ``(n, 160)`` features.
-        mfcc: ``(n, 120)`` features, or ``None``.
-
-    Returns:
-        ``folder``.
-    """
-    folder = Path(folder)
-    task = RELEASE_TASKS[name]
-    for i in range(convnet.shape[1] // BLOCK_WIDTH):
-        cache.atomic_save_npy(folder / "features" / f"{task}_layer_{i}.npy", convnet[:, i * BLOCK_WIDTH:(i + 1) * BLOCK_WIDTH])
-    if mfcc is not None:
-        cache.atomic_save_npy(folder / "features" / f"{task}_mfcc.npy", mfcc)
-    cache.atomic_write_text(folder / "labels" / f"{task}.csv", release_labels(table).to_csv())
-    cache.atomic_write_text(folder / "README.json", json.dumps({"source": "course_utils.transfer", "tasks": sorted(
-        p.stem for p in (folder / "labels").glob("*.csv"))}, indent=1))
-    return folder
-
-
 def mini_release_dir() -> Path:
     """``data/cache/transfer_mini``: the course's mini-task features in the release layout."""
     return paths.data_dir() / "cache" / "transfer_mini"
@@ -339,8 +283,8 @@ def mini_release(*, progress: bool = True) -> Path:
     """Extract (or reuse) both features for the six mini tasks and write them in the release layout.
 
     The same steps as notebook 03, in one call: the course tagger (trained if missing), cached
-    convnet and MFCC features for each task, then :func:`write_release_layout`. Used by notebook
-    04, so that it also runs on its own.
+    convnet and MFCC features for each task, then :func:`course_utils.release.write_release_layout`.
+    Notebook 04, so that it also runs on its own.
 
     Args:
         progress: show progress bars while extracting.

@@ -5,7 +5,7 @@
 - :func:`similarity_query`: the query file and ``k`` of a similarity search, before any index is built;
 - :func:`numeric_npy`: a feature file read without pickles, as numbers.
 
-Used by :mod:`course_utils.cli`, :mod:`course_utils.similarity` and :mod:`course_utils.evaluate`.
+Used by :mod:`course_utils.cli`, :mod:`course_utils.similarity` and :mod:`course_utils.release`.
 """
 
 from __future__ import annotations

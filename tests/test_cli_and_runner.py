@@ -13,7 +13,7 @@ import soundfile as sf
 from nbformat.v4 import new_code_cell, new_notebook
 
 from course_utils import cli
-from course_utils.runner import format_summary, run_notebooks
+from course_utils.authoring.runner import format_summary, run_notebooks
 
 
 def test_cli_reports_a_bad_file_in_one_line(tmp_path, capsys):
@@ -40,6 +40,7 @@ def test_cli_unknown_dataset_is_a_clear_error(capsys):
     assert "unknown dataset 'gtzan'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_runner_executes_and_measures(tmp_path):
     ok = tmp_path / "ok.ipynb"
     nbformat.write(new_notebook(cells=[new_code_cell("x = bytearray(50_000_000)\nprint(len(x))")],
@@ -59,6 +60,7 @@ def test_runner_executes_and_measures(tmp_path):
     assert "FAILED" in format_summary(runs)
 
 
+@pytest.mark.slow
 def test_runner_reports_a_timeout_and_goes_on(tmp_path):
     """A cell past the time limit (or a killed kernel) fails its notebook, not the whole run."""
     meta = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
@@ -79,6 +81,7 @@ def test_tag_with_a_missing_model_path_does_not_train_one(tmp_path, capsys):
     assert not missing.exists()
 
 
+@pytest.mark.slow
 def test_data_root_is_a_data_folder_for_every_subcommand(tmp_path, capsys):
     """`synth --root X` puts each dataset in X/mini/<name>, where `info --root X` looks for it."""
     assert cli.main(["data", "synth", "gtzan_speechmusic", "--root", str(tmp_path)]) == 0
@@ -167,6 +170,7 @@ def test_a_bad_model_file_is_one_clear_line(tmp_path, capsys, kind):
     assert "File not found" not in err
 
 
+@pytest.mark.slow
 def test_runner_survives_bad_notebooks_and_reports_each_in_one_clean_line(tmp_path):
     """Issue 16: an unreadable notebook, a timeout, ANSI colours and sys.exit(0)."""
     meta = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}

@@ -25,9 +25,9 @@ PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 #: Import name -> distribution name, where they differ.
 DISTRIBUTION = {"sklearn": "scikit-learn", "faiss": "faiss-cpu", "yaml": "pyyaml", "IPython": "ipython",
                 "PIL": "pillow"}
-#: Authoring tools (slide decks, the headless notebook runner): the command line reaches them, a
-#: notebook never does, so their imports (Playwright...) are not followed.
-AUTHORING = {"course_utils.slides", "course_utils.runner"}
+#: Authoring tools (slide decks, the headless notebook runner) live in this subpackage: the command
+#: line reaches them, a notebook never does, so their imports (Playwright...) are not followed.
+AUTHORING = "course_utils.authoring"
 #: What a Colab runtime has without installing anything (the notebook front end and its kernel).
 COLAB = {"ipython", "ipykernel", "ipywidgets", "nbformat", "nbclient", "nbconvert", "jupyterlab", "google"}
 
@@ -43,6 +43,10 @@ def _provider() -> dict[str, str]:
         for d in deps:
             out.setdefault(_requirement_name(d), extra)
     return out
+
+
+def _authoring(name: str) -> bool:
+    return name == AUTHORING or name.startswith(AUTHORING + ".")
 
 
 def _module_file(name: str) -> Path | None:
@@ -126,7 +130,7 @@ def third_party_imports(sources: list[str]) -> set[str]:
         while modules:
             name = modules.pop()
             top = name.split(".")[0]
-            if name in seen_modules or name in AUTHORING:
+            if name in seen_modules or _authoring(name):
                 continue
             seen_modules.add(name)
             if top != "course_utils":
@@ -143,7 +147,7 @@ def third_party_imports(sources: list[str]) -> set[str]:
             functions.extend((name, n) for n in m.top_names if n in m.defs)
         while functions:
             mod, func = functions.pop()
-            if (mod, func) in seen_functions or mod in AUTHORING or _module_file(mod) is None:
+            if (mod, func) in seen_functions or _authoring(mod) or _module_file(mod) is None:
                 continue
             seen_functions.add((mod, func))
             modules.append(mod)
@@ -204,3 +208,17 @@ def test_a_removed_extra_is_named(tmp_path):
     nbformat.write(nb, broken)
     with pytest.raises(AssertionError, match=r"\[similarity\] \(for faiss\)"):
         test_install_cell_installs_every_extra_the_notebook_needs(broken)
+
+
+def test_only_the_command_line_imports_the_authoring_tools():
+    """A learner's modules never reach the authoring subpackage; only ``course_utils.cli`` does."""
+    package = REPO / "course_utils"
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        name = ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+        if _authoring(name) or name == "course_utils.cli":
+            continue
+        tree = ast.parse(path.read_text())
+        modules, _, _ = _import_nodes(n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)))
+        offenders += [f"{name} imports {m}" for m in sorted(modules) if _authoring(m)]
+    assert not offenders, offenders

@@ -237,6 +237,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path, small_minis):
     assert set(_digests(a)) == set(_digests(c)) and _digests(a) != _digests(c)
 
 
+@pytest.mark.slow
 def test_mini_magnatagatune_is_in_the_real_format(tmp_path, small_minis):
     root = datasets.synthesize("magnatagatune", tmp_path / "mtat", progress=False)
     text = (root / "annotations_final.csv").read_text().splitlines()
@@ -287,6 +288,7 @@ def test_split_counts_keeps_imbalance_and_minimum():
 # ---------------------------------------------------------------- the embedded defaults, as the notebooks see them
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("mini_data_root")
 @pytest.mark.parametrize("name", datasets.names())
 def test_every_mini_dataset_loads_offline(name):
     df = datasets.load_dataset(name)
@@ -321,6 +323,7 @@ def test_mini_build_never_replaces_a_users_own_folder(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["my_gtzan"], "no temporary folder is left"
 
 
+@pytest.mark.slow
 def test_download_of_a_complete_dataset_fetches_nothing(tmp_path, monkeypatch):
     """A folder that already parses is returned as it is: no download, no archive re-hashed."""
     from course_utils import datasets
@@ -416,6 +419,7 @@ def test_a_killed_synthesis_leaves_no_hidden_folder_behind_for_long(tmp_path, sm
     assert not stale.exists() and busy.is_dir() and other.is_dir()
 
 
+@pytest.mark.slow
 def test_the_workers_of_a_killed_synthesis_do_not_live_on(tmp_path):
     """Issue 16: loky workers orphaned by a killed synthesis used to idle for 300 s."""
     import signal

@@ -184,6 +184,7 @@ def test_interior_point_solver_matches_libsvm_on_linear_problems():
     np.testing.assert_allclose(pred, SVR(kernel="linear", C=2.0, tol=1e-6).fit(Xr, yr).predict(Xr), atol=2e-3)
 
 
+@pytest.mark.slow
 def test_fast_equals_gridsearch_on_gtzan_speechmusic(release):
     labels = ev.load_labels(release, "gtzan_speechmusic")
     for layers in ("01234", "mfcc"):
@@ -194,6 +195,7 @@ def test_fast_equals_gridsearch_on_gtzan_speechmusic(release):
 # ---------------------------------------------------------------------------- the paper's numbers
 
 
+@pytest.mark.slow
 def test_paper_protocol_reproduces_published_gtzan_scores(release):
     df = ev.paper_table(release, tasks=("gtzan_genre", "gtzan_speechmusic"), layer_sets=("01234",), progress=False)
     assert df.loc["gtzan_genre", "01234_score"] == pytest.approx(0.898, abs=0.01)
@@ -209,6 +211,7 @@ def test_paper_protocol_reproduces_published_gtzan_scores(release):
 # ---------------------------------------------------------------------------- nested estimate
 
 
+@pytest.mark.slow
 def test_nested_score_is_at_most_the_best_score(release):
     X, y, _ = ev.load_release(release, "gtzan_speechmusic", "mfcc")
     res = ev.evaluate_task(X, y, ev.cv_splits("gtzan_speechmusic", ev.load_labels(release, "gtzan_speechmusic")),
@@ -217,6 +220,7 @@ def test_nested_score_is_at_most_the_best_score(release):
     assert len(res["nested_params"]) == 10
 
 
+@pytest.mark.slow
 def test_nested_score_on_synthetic_data_and_evaluate_features_splits():
     X, y = _classification_data(seed=4, n=90)
     labels = pd.DataFrame({"label_id": y, "fold": np.tile([1, 2, 3], 30),

@@ -1,6 +1,7 @@
 """course_utils.exercises: the right answers pass, wrong and missing ones get a hint."""
 
 import numpy as np
+import pytest
 
 from course_utils import audio
 from course_utils.exercises import EXERCISES, check, is_correct
@@ -26,6 +27,7 @@ def test_wrong_and_missing_answers_get_hints(capsys):
     assert "not quite" in out and "not answered yet" in out and "Hint" in out
 
 
+@pytest.mark.usefixtures("mini_data_root")
 def test_dataset_exercise_is_computed_from_the_data():
     from course_utils.datasets import load_dataset
 
@@ -38,6 +40,7 @@ def test_every_exercise_has_a_hint():
     assert all(ex.hint for ex in EXERCISES.values())
 
 
+@pytest.mark.usefixtures("mini_data_root")
 def test_set_answers_accept_a_list_or_array_of_all_tied_answers():
     from course_utils.datasets import load_dataset
 
@@ -214,3 +217,14 @@ def test_same_compares_set_answers_as_sets_and_keeps_numbers_and_sequences():
     assert not _same("ab", {"a", "b"}, 0)  # a string is not a set of its letters
     assert _same(1.0 + 1e-9, 1, 1e-6) and not _same(1.1, 1, 1e-6)
     assert _same([1, 2], (1.0, 2.0), 1e-6) and not _same([1, 2, 3], [1, 2], 1e-6)
+
+
+def test_per_class_recall_exercise_divides_the_diagonal_by_each_row():
+    def recall(cm):
+        cm = np.asarray(cm, dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.diag(cm) / cm.sum(axis=1)
+
+    assert is_correct("06-per-class-recall", recall)
+    assert not is_correct("06-per-class-recall", lambda cm: np.diag(cm) / np.asarray(cm).sum(axis=0))  # precision
+    assert not is_correct("06-per-class-recall", lambda cm: np.nan_to_num(recall(cm)))  # no clips is not 0

@@ -106,6 +106,7 @@ def test_selects_on_valid_and_scores_test_once():
     assert gf.evaluate_filtered(X, y, split)["test_accuracy"] == res["test_accuracy"]  # deterministic
 
 
+@pytest.mark.slow
 def test_measured_table_on_the_release(measured):
     """Measured (protocol 'paper'): convnet 01234 test .855 (248/290; valid .746, linear C=2, tied with C=8 and 32),
     MFCC .552 (160/290; valid .508, linear C=0.1, tied with the other three C). See benchmarks/results/gtzan_filtered.json."""

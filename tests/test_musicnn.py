@@ -97,6 +97,7 @@ def assert_matches_graph(model, graph, x, outputs):
 # --------------------------------------------------------------------------- the original graph
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", musicnn.MODELS)
 def test_same_as_the_original_graph_on_random_input(name, load, reference):
     graph = reference(name)
@@ -107,6 +108,7 @@ def test_same_as_the_original_graph_on_random_input(name, load, reference):
     assert diffs["tags"] < 1e-4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["MTT_musicnn", "MSD_musicnn"])
 def test_same_as_the_original_graph_on_real_music(name, load, reference, shared_reference):
     x = musicnn._patches_of(shared_reference / "audio" / "bensound-thejazzpiano.mp3")
@@ -205,6 +207,7 @@ def test_tags_of_real_music_are_right(session_data, clips):
     assert "piano" not in top["dubstep"] and "techno" not in top["thejazzpiano"]
 
 
+@pytest.mark.slow
 def test_taggram_and_features(load, session_data, clips, tmp_path):
     model = load("MTT_musicnn")
     tagger = _musicnn(session_data, layers="tags", framing="musicnn", batch_size=1)
@@ -298,6 +301,7 @@ def test_offline_pip_gives_one_line(data_root, monkeypatch):
 # --------------------------------------------------------------------------- command line
 
 
+@pytest.mark.slow
 def test_cli_tag_taggram_and_extract(session_data, clips, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("COURSE_DATA_DIR", str(session_data))
     png = tmp_path / "taggram.png"
@@ -324,6 +328,7 @@ def test_cli_bad_input_is_one_line(tmp_path, capsys):
     assert err[0].startswith("error: --kind") and err[1].startswith("error: --taggram") and "summary" in err[2]
 
 
+@pytest.mark.slow
 def test_original_graph_runs_after_op_determinism_is_on(session_data, monkeypatch):
     """models.set_seed turns on TensorFlow's op determinism for the whole process; the original
     graph's (unused) dropout ops have no seed, which TensorFlow then refuses unless one is set.

@@ -19,8 +19,8 @@ def _cells(path):
     return nbformat.read(path, as_version=4).cells
 
 
-def test_there_are_five_numbered_notebooks():
-    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05"]
+def test_there_are_six_numbered_notebooks():
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
 
 
 def test_install_cell_is_first_and_identical():

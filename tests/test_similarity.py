@@ -148,6 +148,7 @@ def _toy_clips(n_per_class: int = 12, n_classes: int = 3, seed: int = 0):
     return x, np.eye(n_classes, dtype=np.float32)[labels]
 
 
+@pytest.mark.slow
 def test_triplet_training_lowers_the_loss_and_ranks_same_class_first():
     x, y = _toy_clips()
     kwargs = dict(crop_frames=64, embedding_dim=8, n_filters=4, epochs=4, batch_size=8, learning_rate=5e-3,
@@ -164,6 +165,7 @@ def test_triplet_training_lowers_the_loss_and_ranks_same_class_first():
     np.testing.assert_allclose(similarity.embed_clips(model2, x), emb, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_random_mining_and_contrastive_loss_train():
     x, y = _toy_clips(n_per_class=6)
     model, history = similarity.train_siamese(x, y, crop_frames=64, embedding_dim=8, n_filters=4, epochs=2,

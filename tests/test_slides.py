@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_utils import slides
-from course_utils.slides import SlidesError
+from course_utils.authoring import slides
+from course_utils.authoring.slides import SlidesError
 
 REPO = Path(__file__).resolve().parent.parent
 SLIDES = REPO / "slides"
@@ -216,6 +216,7 @@ def browser_reports(built, chromium):
     return slides.check_in_browser([d.html_path for d in built], SCREENSHOTS, chromium)
 
 
+@pytest.mark.slow
 def test_every_deck_renders_in_chromium_without_errors(built, browser_reports):
     for deck, report in zip(built, browser_reports):
         assert report.ready, f"{deck.html_path.name} never became ready: {report.console_errors}"
@@ -226,6 +227,7 @@ def test_every_deck_renders_in_chromium_without_errors(built, browser_reports):
         assert report.ok
 
 
+@pytest.mark.slow
 def test_screenshots_of_every_deck_are_saved_and_not_blank(built, browser_reports):
     from PIL import Image
 
@@ -238,6 +240,7 @@ def test_screenshots_of_every_deck_are_saved_and_not_blank(built, browser_report
             assert pixels.std() > 5, f"{shot.name} looks blank"
 
 
+@pytest.mark.slow
 def test_browser_check_reports_a_broken_page_instead_of_passing_it(chromium, tmp_path):
     page = tmp_path / "broken.html"
     page.write_text('<!doctype html><title>x</title><img alt="far" src="https://example.invalid/x.png">'

@@ -128,7 +128,7 @@ def test_cache_load_and_errors(toy_cache, tmp_path):
         training.build_logmel_cache([], tmp_path)
 
 
-@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("n_jobs", [1, pytest.param(2, marks=pytest.mark.slow)])  # 2: starts the worker pool
 def test_corrupt_file_names_it_and_leaves_no_cache(toy_dataset, tmp_path, n_jobs):
     paths, _ = toy_dataset
     bad = tmp_path / "audio" / "broken.wav"
@@ -156,6 +156,7 @@ def test_different_lengths_need_duration(toy_dataset, tmp_path):
     assert not list((tmp_path / "cache").glob("*.npy"))
 
 
+@pytest.mark.slow
 def test_joblib_workers_give_the_same_cache(toy_dataset, tmp_path):
     paths, _ = toy_dataset
     a = training.build_logmel_cache(paths[:4], tmp_path / "a", n_jobs=1, progress=False)
@@ -284,6 +285,7 @@ def _splits(toy_cache, seed=0):
     return train, val
 
 
+@pytest.mark.slow
 def test_train_tagger_learns_tone_vs_noise(toy_cache, tmp_path):
     train, val = _splits(toy_cache)
     models.set_seed(0)
@@ -314,6 +316,7 @@ class _RecordPredictions(keras.callbacks.Callback):
         self.predictions.append(training.predict_clips(self.model, self.val))
 
 
+@pytest.mark.slow
 def test_early_stopping_on_val_roc_auc(toy_cache):
     train, val = _splits(toy_cache, seed=1)
     models.set_seed(1)
@@ -330,6 +333,7 @@ def test_early_stopping_on_val_roc_auc(toy_cache):
     np.testing.assert_allclose(training.predict_clips(model, val), recorder.predictions[best], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_roc_auc_callback_history(toy_cache):
     train, val = _splits(toy_cache)
     models.set_seed(0)
@@ -344,6 +348,7 @@ def test_roc_auc_callback_history(toy_cache):
         training.RocAucCallback(training.LogMelSequence(toy_cache[0]))
 
 
+@pytest.mark.slow
 def test_training_repeats_with_the_same_seed(toy_cache):
     runs = []
     for _ in range(2):

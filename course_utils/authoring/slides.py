@@ -353,7 +353,7 @@ def render_deck(title: str, markdown: str, dist: Path) -> str:
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<meta name="generator" content="course_utils.slides">
+<meta name="generator" content="course_utils.authoring.slides">
 <title>{html.escape(title)}</title>
 <style>
 {styles}
