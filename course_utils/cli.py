@@ -4,8 +4,8 @@ Subcommands:
 
 - ``run-notebooks NB...``: execute notebooks headless, write ``build/`` (``make course``);
 - ``data list | info NAME | synth NAME|all | download NAME``: the datasets;
-- ``features FILE...``: print the log-mel shape and MFCC summary of audio files (a quick check
-  that a file decodes);
+- ``features FILE... [--model M]``: print the log-mel shape and MFCC summary of audio files (a quick
+  check that a file decodes), and with ``--model`` the size and windows of that model's features;
 - ``tag FILE... [--model PATH] [--top 10]``: the top tags of audio files (notebook 02);
   ``--model choi2017`` or ``musicnn`` (or ``MSD_musicnn``) uses a pre-trained model, and ``--taggram PNG``
   draws the first file's taggram;
@@ -48,18 +48,24 @@ def _cmd_run_notebooks(args) -> int:
 def _cmd_features(args) -> int:
     from course_utils import audio
 
+    extractor = _clip_features(args, cache=False, max_duration=_max_duration(args)) if args.model else None
     status = 0
     for path in args.files:
         try:  # everything about one file, so that one bad file never stops the others
             y = audio.load_audio(path, max_duration=_max_duration(args))
             mel = audio.log_mel(y)
             mfcc = audio.mfcc_summary(y, repeat_short=True)
+            starts, per_window = extractor.windows(path) if extractor is not None else (None, None)
         except CourseError as exc:
             print(f"error: {_naming(exc, path)}", file=sys.stderr)
             status = 1
             continue
         print(f"{path}: {len(y) / audio.SR:.2f} s, log-mel {mel.shape[0]}x{mel.shape[1]}, "
               f"{mel.min():.1f}..{mel.max():.1f} dB, MFCC summary {mfcc.shape[0]} values")
+        if extractor is not None:
+            seconds = extractor.window_seconds() or 3.0
+            print(f"  {extractor.model}: {per_window.shape[1]} features (layers {extractor.identity_['layers']}), "
+                  f"{len(starts)} window(s) of {seconds:.2f} s")
     return status
 
 
@@ -82,7 +88,7 @@ def _clip_model(model: str | None) -> str:
 
 
 def _clip_features(args, **params):
-    """``ClipFeatures`` for ``--model``, fitted (the course tagger trained first if it is missing)."""
+    """``ClipFeatures`` for ``--model`` (and ``--layers``), fitted (the course tagger trained first if missing)."""
     from course_utils import models
     from course_utils.clip_features import ClipFeatures
 
@@ -90,6 +96,7 @@ def _clip_features(args, **params):
     if spec == "course" and not models.default_model_path("mini").is_file():
         print("No course-trained tagger yet: training it on the mini MagnaTagAtune first (a few minutes) ...",
               file=sys.stderr)
+    params.setdefault("layers", getattr(args, "layers", None))
     return ClipFeatures(spec, batch_size=None, **params).fit()
 
 
@@ -122,7 +129,7 @@ def _max_duration(args) -> float | None:
 def _cmd_tag(args) -> int:
     if args.taggram and Path(args.taggram).suffix.lower() not in (".png", ".pdf", ".svg"):
         raise CourseError(f"--taggram {args.taggram}: give a .png, .pdf or .svg file name")
-    tagger = _clip_features(args, layers="tags", cache=False, max_duration=_max_duration(args))
+    tagger = _clip_features(args, cache=False, max_duration=_max_duration(args))
     results = tagger.tag(args.files, top=args.top)
     status = 0
     for path, result in results:
@@ -379,6 +386,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("features", help="decode audio files and print their features' shapes")
     p.add_argument("files", nargs="+")
+    p.add_argument("--model", default=None,
+                   help="also run a clip model on each file ('choi2017', 'musicnn', 'course', 'siamese', 'mfcc' or a "
+                        ".keras tagger) and print its features' size and windows")
+    p.add_argument("--layers", default=None, help="with --model: which layers (default: the model's)")
     _add_max_duration(p)
     p.set_defaults(func=_cmd_features)
 

@@ -77,11 +77,13 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
     in :mod:`course_utils.clip_models`). A fitted instance pickles without its network (it is
     loaded again on first use, and must then have the same weights).
 
-    scikit-learn's ``check_estimator`` does not apply: its checks feed random numeric arrays,
-    and this transformer's input is audio file paths (a numeric array is refused with a
-    :class:`~course_utils.errors.CourseError`). ``tests/test_clip_features.py`` checks the
-    conventions by hand instead: parameters stored as given, ``clone``, ``fit`` returning
-    ``self``, ``NotFittedError`` before ``fit``, feature names, a pipeline through joblib.
+    scikit-learn's ``check_estimator`` mostly does not apply: its checks feed random numeric
+    arrays, and this transformer's input is audio file paths (a numeric array is refused with a
+    :class:`~course_utils.errors.CourseError`). The estimator's input tags say so (one-dimensional
+    strings), and ``check_estimator`` then skips those checks with a warning and runs the rest,
+    which pass. ``tests/test_clip_features.py`` checks the conventions by hand instead:
+    parameters stored as given, ``clone``, ``fit`` returning ``self``, ``NotFittedError`` before
+    ``fit``, feature names, a pipeline through ``clone`` and joblib.
 
     Args:
         model: ``"choi2017"``, ``"musicnn"`` (``"musicnn:MSD_musicnn"``, ...), ``"course"``
@@ -156,8 +158,8 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
         """
         kind, _ = clip_models.parse_model(self.model)
         self._check_params(kind)
+        layers = clip_models.get_model(self.model, load=False).check_layers(self.layers)  # before any download
         entry = clip_models.get_model(self.model)
-        layers = entry.check_layers(self.layers)
         self.feature_names_out_ = np.asarray(entry.feature_names(layers), dtype=object)
         self.n_features_out_ = len(self.feature_names_out_)
         self.identity_ = self._identity(entry, layers)
@@ -167,13 +169,12 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
     def _loaded(self):
         """The fitted model's registry entry, loaded again after unpickling and checked against ``identity_``."""
         check_is_fitted(self)
-        entry = getattr(self, "_entry", None)
-        if entry is None or entry.model is None and entry.kind != "mfcc":
-            entry = clip_models.get_model(self.model)
-        sha = entry.weights_sha256()
-        if sha != self.identity_["weights_sha256"]:
-            raise CourseError(f"{self.model}: the model's weights ({entry.weights_path}, sha256 {sha}) are not the ones "
-                              f"these features were fitted with (sha256 {self.identity_['weights_sha256']}); fit again")
+        entry = clip_models.get_model(self.model)  # the process's copy; loaded again if its file changed
+        now = self._identity(entry, self.identity_["layers"])
+        for key, what in (("weights_sha256", "weights"), ("extractor", "extractor code")):
+            if now[key] != self.identity_[key]:
+                raise CourseError(f"{self.model}: the {what} ({now[key]}, {entry.weights_path or 'no file'}) are not "
+                                  f"those these features were fitted with ({self.identity_[key]}); fit again")
         self._entry = entry
         return entry
 

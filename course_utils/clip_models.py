@@ -81,7 +81,6 @@ class ClipModel:
     Attributes:
         kind: the registry name.
         variants: accepted variants (empty: any, e.g. a path); ``variants[0]`` is the default.
-        layer_choices: the layer names :meth:`check_layers` accepts (digits for convnets).
         default_layers: the layers when ``layers=None``.
         code_version: bumped when the kind's computation changes (enters cache keys and identity).
         sr: the sample rate clips are read at.
@@ -100,15 +99,18 @@ class ClipModel:
         self.model = None
         self.tags: list | None = None
         self.weights_path = None
+        self.loaded = False
 
     # -- loading
     def load(self) -> ClipModel:
-        """Load the model (and its tags and weights file); returns ``self``."""
-        if self.model is None and self.kind != "mfcc":
+        """Load the model (and its tags and weights file) once; returns ``self``."""
+        if not self.loaded:
             self._load()
+            self.loaded = True
         return self
 
     def _load(self) -> None:
+        """Set :attr:`model`, :attr:`tags` and :attr:`weights_path`."""
         raise NotImplementedError
 
     def weights_sha256(self) -> str | None:
@@ -368,6 +370,9 @@ class Mfcc(ClipModel):
     kind = "mfcc"
     variants = ("",)
     default_layers = "summary"
+
+    def _load(self):
+        pass  # no network
 
     def check_layers(self, layers):
         layers = super().check_layers(layers)

@@ -91,6 +91,15 @@ def test_sklearn_conventions(clips):
     assert est.identity_["kind"] == "mfcc" and est.identity_["weights_sha256"] is None
 
 
+def test_check_estimator_runs_what_applies():
+    """scikit-learn's checks feed numeric arrays: from the input tags (one-dimensional strings) it skips them."""
+    from sklearn.utils.estimator_checks import check_estimator
+
+    with pytest.warns(UserWarning, match="requires input"):
+        results = check_estimator(ClipFeatures("mfcc", cache=False), on_fail=None)
+    assert results and all(r["status"] != "failed" for r in results)
+
+
 def test_bad_parameters_are_clear():
     with pytest.raises(CourseError, match="unknown model"):
         ClipFeatures("resnet").fit()
@@ -230,7 +239,7 @@ def test_unpickled_with_other_weights_is_refused(tiny_tagger, clips, tmp_path, d
     blob = pickle.dumps(est)
     models.set_seed(1)
     tagging.save_tagger(models.compact_convnet(n_frames=CROP, n_tags=50), path, {"tags": list(TOP50_TAGS), "crop_frames": CROP})
-    with pytest.raises(CourseError, match="not the ones"):
+    with pytest.raises(CourseError, match="weights .* not those these features were fitted with"):
         pickle.loads(blob).transform(clips[:1])
 
 
@@ -305,3 +314,33 @@ def test_musicnn_kinds_framings_and_variants(data_root, tmp_path):
     assert not np.allclose(per_window[0, :50], own.transform([short])[0], atol=1e-3)  # not zero-padded
     msd = ClipFeatures("MSD_musicnn", layers="tags", cache=False).fit()
     assert msd.identity_["variant"] == "MSD_musicnn" and msd.tag([jazz], top=3)[0][1][0][0] in {"jazz", "instrumental"}
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def test_cli_dispatches_through_clip_features(tiny_tagger, clips, tmp_path, data_root, capsys):
+    from course_utils import cli
+
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{clips[0]}\n# a comment\n{tmp_path / 'missing.wav'}\n{clips[2]}\n")
+    out = tmp_path / "feats.npy"
+    assert cli.main(["extract", str(listing), str(out), "--model", str(tiny_tagger), "--layers", "24",
+                     "--no-progress"]) == 1  # one file failed: its row is NaN
+    feats = np.load(out)
+    assert feats.shape == (3, 64) and np.isnan(feats[1]).all() and np.isfinite(feats[[0, 2]]).all()
+    printed, err = capsys.readouterr()
+    assert "3 x 64 features" in printed and "layers 24" in printed and "1 file(s) failed" in printed
+    assert err.count("\n") == 1 and "missing.wav" in err
+    assert cli.main(["extract", str(listing), str(tmp_path / "mfcc.npy"), "--model", "mfcc", "--no-progress"]) == 1
+    assert np.load(tmp_path / "mfcc.npy").shape == (3, 120)
+    capsys.readouterr()
+    png = tmp_path / "taggram.png"
+    assert cli.main(["tag", clips[0], "--model", str(tiny_tagger), "--top", "2", "--taggram", str(png)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.splitlines()[0] == clips[0] and png.read_bytes()[:4] == b"\x89PNG"
+    assert cli.main(["tag", clips[0], "--model", "mfcc"]) == 1
+    assert "no tags" in capsys.readouterr().err
+    assert cli.main(["features", clips[0], "--model", str(tiny_tagger), "--layers", "4"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"{clips[0]}: 4.00 s") and "32 features (layers 4)" in lines[1] and "window(s)" in lines[1]
