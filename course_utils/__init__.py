@@ -14,7 +14,10 @@ The notebooks stay short because the reusable logic lives here, one module per c
 - :mod:`course_utils.evaluate` and :mod:`course_utils.release`: the six-task SVM protocol and the
   authors' released features (notebook 04); :mod:`course_utils.gtzan_filtered`: GTZAN genre on the
   fault-filtered split;
-- :mod:`course_utils.similarity`: siamese embedding and retrieval (notebook 05);
+- :mod:`course_utils.similarity`: siamese embedding and retrieval (notebook 05), gathering
+  :mod:`course_utils.ground_truth` (tag similarity), :mod:`course_utils.siamese` (the network,
+  losses and training), :mod:`course_utils.retrieval_metrics` (mAP, the retrieval table) and
+  :mod:`course_utils.search_index` (kNN, faiss, the course index);
 - :mod:`course_utils.plots` and :mod:`course_utils.exercises`: the figures and exercises;
 - :mod:`course_utils.runner`: executing notebooks headless (``make course``);
 - :mod:`course_utils.cli`: the ``course-utils`` command.
