@@ -11,9 +11,13 @@ batch, the negative of each anchor is either random or *semi-hard* (the closest 
 farther than the positive, mined on the current embeddings). Loss: triplet (margin) or
 contrastive. :func:`embed_clips` and :func:`embed_file` embed whole clips and audio files.
 
-Everything is seeded (:func:`course_utils.models.set_seed`, NumPy generators, no
-order-dependent gradient sums: see :func:`_no_addn_rewrite`) and silent unless asked, so a run
-repeats exactly on the same machine.
+Any Keras backend: the losses are written in ``keras.ops`` and training goes through Keras' own
+training step (the batch loss sits in a model's ``compute_loss``, :func:`_trainer_class`), so it
+runs under TensorFlow, JAX or PyTorch (``KERAS_BACKEND``). Everything is seeded
+(:func:`course_utils.models.set_seed`, NumPy generators) and silent unless asked; under
+TensorFlow, op determinism and the absence of order-dependent gradient sums (see
+:func:`_no_addn_rewrite`) make a run repeat exactly on the same machine, which the notebooks'
+stored outputs rely on.
 
 Measured on the mini MagnaTagAtune (2 CPU cores): training 20 epochs on the 960 training clips
 takes about 50 s and peaks at 1.15 GB; on the test split the embedding reaches mAP 0.54, against
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import time
 
 import numpy as np
@@ -122,11 +127,11 @@ def siamese_network(embedding):
 
 
 def _distances(a, b):
-    """Euclidean distances between rows of unit vectors (a tensor op), safe to differentiate."""
-    import tensorflow as tf
+    """Euclidean distances between rows of unit vectors (a ``keras.ops`` tensor), safe to differentiate."""
+    from keras import ops
 
-    sq = tf.maximum(2.0 - 2.0 * tf.reduce_sum(a * b, axis=-1), 1e-12)
-    return tf.sqrt(sq)
+    sq = ops.maximum(2.0 - 2.0 * ops.sum(a * b, axis=-1), 1e-12)
+    return ops.sqrt(sq)
 
 
 def triplet_loss(stacked, margin: float = DEFAULT_MARGINS["triplet"]):
@@ -138,14 +143,14 @@ def triplet_loss(stacked, margin: float = DEFAULT_MARGINS["triplet"]):
         margin: how much farther than the positive the negative must be.
 
     Returns:
-        A scalar tensor.
+        A scalar tensor of the Keras backend.
     """
-    import tensorflow as tf
+    from keras import ops
 
-    stacked = tf.convert_to_tensor(stacked, dtype=tf.float32)
+    stacked = ops.convert_to_tensor(stacked, dtype="float32")
     d_ap = _distances(stacked[:, 0], stacked[:, 1])
     d_an = _distances(stacked[:, 0], stacked[:, 2])
-    return tf.reduce_mean(tf.nn.relu(d_ap - d_an + margin))
+    return ops.mean(ops.relu(d_ap - d_an + margin))
 
 
 def contrastive_loss(stacked, margin: float = DEFAULT_MARGINS["contrastive"]):
@@ -158,14 +163,14 @@ def contrastive_loss(stacked, margin: float = DEFAULT_MARGINS["contrastive"]):
         margin: distance beyond which a negative costs nothing.
 
     Returns:
-        A scalar tensor.
+        A scalar tensor of the Keras backend.
     """
-    import tensorflow as tf
+    from keras import ops
 
-    stacked = tf.convert_to_tensor(stacked, dtype=tf.float32)
+    stacked = ops.convert_to_tensor(stacked, dtype="float32")
     d_ap = _distances(stacked[:, 0], stacked[:, 1])
     d_an = _distances(stacked[:, 0], stacked[:, 2])
-    return 0.5 * tf.reduce_mean(tf.square(d_ap) + tf.square(tf.nn.relu(margin - d_an)))
+    return 0.5 * ops.mean(ops.square(d_ap) + ops.square(ops.relu(margin - d_an)))
 
 
 # --------------------------------------------------------------------------- training
@@ -174,30 +179,42 @@ def contrastive_loss(stacked, margin: float = DEFAULT_MARGINS["contrastive"]):
 def _batch_loss(emb, neg_mask, neg_choice, loss: str, margin: float, semi_hard: bool):
     """Loss of a batch of ``2B`` embeddings whose rows ``i`` and ``(i + B) mod 2B`` are positives.
 
+    In ``keras.ops``, so it runs (and differentiates) on any Keras backend; notebook 05 writes
+    the semi-hard triplet case by hand.
+
     Returns ``(mean loss, per-anchor losses, anchor weights)``; an anchor without a candidate
     negative has weight 0.
     """
-    import tensorflow as tf
+    from keras import ops
 
-    n = tf.shape(emb)[0]
-    half = n // 2
-    partner = tf.concat([tf.range(half, n), tf.range(0, half)], axis=0)
-    dist = tf.sqrt(tf.maximum(2.0 - 2.0 * tf.matmul(emb, emb, transpose_b=True), 1e-12))
-    d_ap = tf.gather(dist, partner, batch_dims=1)
+    emb = ops.convert_to_tensor(emb, dtype="float32")
+    neg_mask = ops.convert_to_tensor(neg_mask, dtype="bool")
+    n = ops.shape(emb)[0]
+    partner = (ops.arange(n) + n // 2) % n
+    dist = ops.sqrt(ops.maximum(2.0 - 2.0 * ops.matmul(emb, ops.transpose(emb)), 1e-12))
+    d_ap = ops.take_along_axis(dist, partner[:, None], axis=1)[:, 0]
     if semi_hard:  # the closest negative farther than the positive, else the farthest one
-        big = tf.reduce_max(dist) + 1.0
-        beyond = neg_mask & (dist > d_ap[:, None])
-        closest_beyond = tf.reduce_min(tf.where(beyond, dist, big), axis=1)
-        farthest = tf.reduce_max(tf.where(neg_mask, dist, 0.0), axis=1)
-        d_an = tf.where(tf.reduce_any(beyond, axis=1), closest_beyond, farthest)
+        big = ops.max(dist) + 1.0
+        beyond = ops.logical_and(neg_mask, ops.greater(dist, d_ap[:, None]))
+        closest_beyond = ops.min(ops.where(beyond, dist, big), axis=1)
+        farthest = ops.max(ops.where(neg_mask, dist, 0.0), axis=1)
+        d_an = ops.where(ops.any(beyond, axis=1), closest_beyond, farthest)
     else:  # the negative drawn at random (in NumPy, seeded)
-        d_an = tf.gather(dist, tf.maximum(neg_choice, 0), batch_dims=1)
+        choice = ops.maximum(ops.convert_to_tensor(neg_choice, dtype="int32"), 0)
+        d_an = ops.take_along_axis(dist, choice[:, None], axis=1)[:, 0]
     if loss == "triplet":
-        per = tf.nn.relu(d_ap - d_an + margin)
+        per = ops.relu(d_ap - d_an + margin)
     else:
-        per = 0.5 * (tf.square(d_ap) + tf.square(tf.nn.relu(margin - d_an)))
-    weight = tf.cast(tf.reduce_any(neg_mask, axis=1), tf.float32)
-    return tf.reduce_sum(per * weight) / tf.maximum(tf.reduce_sum(weight), 1.0), per, weight
+        per = 0.5 * (ops.square(d_ap) + ops.square(ops.relu(margin - d_an)))
+    weight = ops.cast(ops.any(neg_mask, axis=1), "float32")
+    return ops.sum(per * weight) / ops.maximum(ops.sum(weight), 1.0), per, weight
+
+
+def _active_fraction(per, weight):
+    """Fraction of the weighted anchors whose loss is above 0 (triplets still violating the margin)."""
+    from keras import ops
+
+    return ops.sum(ops.cast(ops.greater(per, 0.0), "float32") * weight) / ops.maximum(ops.sum(weight), 1.0)
 
 
 @contextlib.contextmanager
@@ -212,8 +229,14 @@ def _no_addn_rewrite():
     embeddings by up to 0.19 after 20 (measured). With the optimiser off they are identical.
     Op determinism does not cover this rewrite and TensorFlow has no public switch for it, so
     this sets it in the calling thread's function options (a private API: where it is missing
-    the block runs unchanged, only not bit-for-bit repeatable).
+    the block runs unchanged, only not bit-for-bit repeatable). TensorFlow only: under another
+    Keras backend the block runs unchanged.
     """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        yield
+        return
     try:
         from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2
         from tensorflow.python.eager import context
@@ -235,22 +258,66 @@ def _no_addn_rewrite():
         ctx.function_call_options = old
 
 
-def _train_step_fn(model, optimizer, loss: str, margin: float, semi_hard: bool):
-    """A compiled training step: embed ``2B`` crops, mine, and apply one Adam update."""
-    import tensorflow as tf
+@functools.cache
+def _trainer_class():
+    """The Keras model class that trains an embedding model with :func:`_batch_loss`, on any backend.
 
-    variables = model.trainable_variables
+    Built on first use (importing Keras loads its backend). The trainer wraps the embedding
+    model (same weights) and puts the batch loss in ``compute_loss``: ``y`` is the pair
+    ``(negative mask, random negatives)`` and ``y_pred`` the ``2B`` embeddings. Keras' own
+    ``train_step`` of each backend then differentiates it and applies the optimiser, so there is
+    no ``GradientTape``, ``jax.grad`` or ``backward()`` here. The batch loss and the fraction of
+    active triplets are kept as metrics holding the last batch's value.
+    """
+    import keras
+    from keras import ops
 
-    @tf.function(reduce_retracing=True)
-    def step(x, neg_mask, neg_choice):
-        with tf.GradientTape() as tape:
-            value, per, weight = _batch_loss(model(x, training=True), neg_mask, neg_choice, loss, margin, semi_hard)
-        grads = tape.gradient(value, variables)
-        optimizer.apply_gradients(zip(grads, variables))
-        active = tf.reduce_sum(tf.cast(per > 0, tf.float32) * weight) / tf.maximum(tf.reduce_sum(weight), 1.0)
-        return value, active
+    class LastValue(keras.metrics.Metric):
+        """A metric that holds the last value it was given (no averaging, so no rounding)."""
 
-    return step
+        def __init__(self, name):
+            super().__init__(name=name)
+            self.last = self.add_variable(shape=(), initializer="zeros", name="last")
+
+        def update_state(self, value):
+            self.last.assign(ops.cast(value, "float32"))
+
+        def result(self):
+            return ops.cast(self.last, "float32")
+
+    class SiameseTrainer(keras.Model):
+        def __init__(self, embedding, loss: str, margin: float, semi_hard: bool):
+            super().__init__(name="siamese_trainer")
+            self.embedding = embedding
+            self.loss_kind, self.margin, self.semi_hard = loss, float(margin), bool(semi_hard)
+            self.batch_loss = LastValue("batch_loss")
+            self.active = LastValue("active")
+
+        def call(self, x, training=False):
+            return self.embedding(x, training=training)
+
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+            neg_mask, neg_choice = y
+            value, per, weight = _batch_loss(y_pred, neg_mask, neg_choice, self.loss_kind, self.margin,
+                                             self.semi_hard)
+            self.batch_loss.update_state(value)
+            self.active.update_state(_active_fraction(per, weight))
+            return value
+
+    return SiameseTrainer
+
+
+def _siamese_trainer(model, optimizer, loss: str, margin: float, semi_hard: bool):
+    """A compiled trainer of ``model`` (:func:`_trainer_class`); its ``train_on_batch`` is one step.
+
+    Under TensorFlow the step is a ``tf.function`` without XLA, as before the port (XLA would
+    change the numbers); JAX compiles it with ``jax.jit``; PyTorch runs it eagerly.
+    """
+    import keras
+
+    trainer = _trainer_class()(model, loss, margin, semi_hard)
+    trainer.compile(optimizer=optimizer, jit_compile=False if keras.backend.backend() == "tensorflow" else "auto")
+    return trainer
 
 
 def _random_negatives(rng, neg_mask: np.ndarray) -> np.ndarray:
@@ -363,8 +430,7 @@ def train_siamese(x, y, indices=None, *, crop_frames: int = CROP_FRAMES, embeddi
     crop = int(model.input_shape[2])
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, epochs * steps_per_epoch))
     optimizer = keras.optimizers.Adam(learning_rate=schedule)
-    optimizer.build(model.trainable_variables)
-    step = _train_step_fn(model, optimizer, loss, margin, mining == "semi-hard")
+    trainer = _siamese_trainer(model, optimizer, loss, margin, mining == "semi-hard")
     history = {"loss": [], "active": []}
     start_time = time.perf_counter()
     with _no_addn_rewrite():
@@ -372,9 +438,10 @@ def train_siamese(x, y, indices=None, *, crop_frames: int = CROP_FRAMES, embeddi
             rng = np.random.default_rng((seed, epoch))
             batches = _epoch_batches(rng, x, idx, sim, positives, anchors, batch_size, crop, neg_threshold,
                                      random_negatives=mining == "random")
-            results = [step(*batch) for batch in batches]
-            history["loss"].append(float(np.mean([float(v) for v, _ in results])))
-            history["active"].append(float(np.mean([float(a) for _, a in results])))
+            results = [trainer.train_on_batch(crops, (neg_mask, choice), return_dict=True)
+                       for crops, neg_mask, choice in batches]
+            history["loss"].append(float(np.mean([float(r["batch_loss"]) for r in results])))
+            history["active"].append(float(np.mean([float(r["active"]) for r in results])))
             if verbose:
                 print(f"epoch {epoch + 1}/{epochs}: loss {history['loss'][-1]:.4f}, "
                       f"active triplets {history['active'][-1]:.2f}")
