@@ -44,6 +44,11 @@ The exact reference is the wheel's own TensorFlow graph (:mod:`course_utils.musi
 and mean-pool features, within 1e-4 or a relative 1e-5), and ``benchmarks/musicnn.py`` records
 the largest differences.
 
+TensorFlow only for reading: the checkpoints are TensorFlow 1 files, read with
+``tf.compat.v1.train.NewCheckpointReader`` (:func:`read_checkpoint`), so this module needs the
+``tensorflow`` package whatever ``KERAS_BACKEND`` is; the rebuilt networks themselves are Keras 3
+models.
+
 Used by ``course-utils tag --model musicnn`` (``--taggram``), ``course-utils extract --model
 musicnn --kind ...`` and :func:`course_utils.plots.plot_taggram`.
 """
