@@ -310,8 +310,8 @@ def _trainer_class():
 def _siamese_trainer(model, optimizer, loss: str, margin: float, semi_hard: bool):
     """A compiled trainer of ``model`` (:func:`_trainer_class`); its ``train_on_batch`` is one step.
 
-    Under TensorFlow the step is a ``tf.function`` without XLA, as before the port (XLA would
-    change the numbers); JAX compiles it with ``jax.jit``; PyTorch runs it eagerly.
+    Under TensorFlow the step is a ``tf.function`` without XLA (XLA would change the numbers the
+    notebooks store); JAX compiles it with ``jax.jit``; PyTorch runs it eagerly.
     """
     import keras
 
