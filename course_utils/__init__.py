@@ -18,7 +18,10 @@ The notebooks stay short because the reusable logic lives here, one module per c
   the fast grid search of :mod:`course_utils.svm_grid` (exact linear solver:
   :mod:`course_utils.linear_svm`) and the texts of :mod:`course_utils.svm_report`;
   :mod:`course_utils.gtzan_filtered`: GTZAN genre on the fault-filtered split;
-- :mod:`course_utils.similarity`: siamese embedding and retrieval (notebook 05);
+- :mod:`course_utils.similarity`: siamese embedding and retrieval (notebook 05), gathering
+  :mod:`course_utils.ground_truth` (tag similarity), :mod:`course_utils.siamese` (the network,
+  losses and training), :mod:`course_utils.retrieval_metrics` (mAP, the retrieval table) and
+  :mod:`course_utils.search_index` (kNN, faiss, the course index);
 - :mod:`course_utils.own_data`, :mod:`course_utils.classifiers` and :mod:`course_utils.saved_classifiers`:
   your own labelled audio as a dataset table, a zoo of classifiers with nested cross-validation, and
   saved classifiers checked against their feature extractor (notebook 06);

@@ -180,13 +180,13 @@ def _cmd_extract(args) -> int:
 
 
 def _cmd_similar(args) -> int:
-    from course_utils import similarity, validate
+    from course_utils import search_index, validate
 
     validate.similarity_query(args.query, args.k)  # before an index build of minutes
-    if not (similarity.index_dir("mini") / "index.json").is_file():
+    if not (search_index.index_dir("mini") / "index.json").is_file():
         print("No similarity index yet: training the siamese network and indexing the mini MagnaTagAtune "
               "first (about a minute) ...", file=sys.stderr)
-    table = similarity.similar_to_file(args.query, k=args.k)
+    table = search_index.similar_to_file(args.query, k=args.k)
     for _, row in table.iterrows():
         print(f"{int(row['rank']):3d}  {row['distance']:.3f}  clip {row['clip_id']}  {row['tags']}")
     return 0

@@ -186,7 +186,7 @@ def _draw_features(rng: np.random.Generator) -> tuple:
 
 
 def _precision_at_k(relevance, k: int) -> float:
-    from course_utils.similarity import precision_at_k
+    from course_utils.retrieval_metrics import precision_at_k
 
     return precision_at_k(relevance, k)
 
@@ -228,7 +228,7 @@ def _draw_regression(rng: np.random.Generator) -> tuple:
 
 
 def _jaccard(a, b) -> float:
-    from course_utils.similarity import tag_similarity
+    from course_utils.ground_truth import tag_similarity
 
     return float(tag_similarity(np.stack([a, b]))[0, 1])
 

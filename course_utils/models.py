@@ -287,10 +287,14 @@ def block_output_names(model) -> list[str]:
 def set_seed(seed: int = 0) -> None:
     """Make weight initialisation, dropout, shuffling and TensorFlow ops repeatable.
 
-    Seeds Python's ``random``, NumPy's global generator and Keras (which seeds TensorFlow), and
-    turns on TensorFlow's op determinism so that two runs on the same machine give the same
-    numbers (notebooks compare rounded outputs under nbval). Call it before building a model.
-    Used by notebooks 02 to 05.
+    Seeds Python's ``random``, NumPy's global generator and Keras (which seeds its backend), and,
+    under the TensorFlow backend, turns on TensorFlow's op determinism so that two runs on the
+    same machine give the same numbers (notebooks compare rounded outputs under nbval). Call it
+    before building a model. Notebooks 02 to 05.
+
+    Op determinism is a TensorFlow feature (``tf.config.experimental.enable_op_determinism``):
+    under JAX or PyTorch (``KERAS_BACKEND``) only the seeds are set, so training runs but is not
+    guaranteed to repeat bit for bit, and the notebooks' stored outputs are TensorFlow's.
 
     Cost: op determinism stays on for the rest of the process; ops without a deterministic
     kernel raise an error instead of running, and Keras no longer compiles with XLA. On 2 CPU
@@ -302,12 +306,14 @@ def set_seed(seed: int = 0) -> None:
         seed: the seed.
     """
     import keras
-    import tensorflow as tf
 
     random.seed(seed)
     np.random.seed(seed)
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
 
 
 def default_model_path(variant: str = "mini") -> Path:

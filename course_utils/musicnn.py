@@ -51,6 +51,11 @@ Files are tagged, described and drawn as taggrams through
 :class:`course_utils.clip_features.ClipFeatures` (``ClipFeatures("musicnn")``, ``course-utils tag
 --model musicnn``); this module keeps the model-specific parts: the wheel, the networks, the front
 end and the patches.
+
+TensorFlow only for reading: the checkpoints are TensorFlow 1 files, read with
+``tf.compat.v1.train.NewCheckpointReader`` (:func:`read_checkpoint`), so this module needs the
+``tensorflow`` package whatever ``KERAS_BACKEND`` is; the rebuilt networks themselves are Keras 3
+models.
 """
 
 from __future__ import annotations
