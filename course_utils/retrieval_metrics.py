@@ -3,7 +3,7 @@
 :func:`retrieval_table` ranks, for every clip of a collection, all the other clips by cosine
 similarity and scores the rankings against the tag ground truth
 (:func:`course_utils.ground_truth.tag_similarity`) with :func:`precision_at_k`,
-:func:`average_precision` (mAP) and :func:`ndcg_at_k`. :func:`evaluation_embeddings` gives the
+:func:`average_precision` (mAP) and :func:`ndcg_at_k`. :func:`course_utils.siamese.evaluation_embeddings` gives the
 systems of notebook 05's table (MFCC summary, the tagger's transfer feature and tag
 probabilities, the siamese embedding). :func:`recall_at_k` measures an approximate search
 against the exact one.
@@ -229,37 +229,3 @@ def retrieval_table(embeddings: dict, y_tags, k: int = 10, seed: int = 0, *,
             row["mAP_low"], row["mAP_high"] = np.percentile(means, [2.5, 97.5])
         rows.append(row)
     return pd.DataFrame(rows).set_index("system")
-
-
-def evaluation_embeddings(data, model, subset: str = "test", *, progress: bool = False) -> dict:
-    """The systems of notebook 05's table, for one split of MagnaTagAtune.
-
-    ``"MFCC"``: the 120-value summary, ``"convnet"``: the course tagger's 160-value transfer
-    feature (both cached by :func:`course_utils.transfer.cached_features` and standardised with
-    the training split's statistics), ``"tagger (50 tags)"``: the course tagger's own 50 tag
-    probabilities (the tagger was trained on the very tags that define similarity, so this is
-    the baseline a learnt embedding must beat), ``"siamese"``: ``model``'s embedding.
-
-    Args:
-        data: :class:`course_utils.tagging.TaggerData`.
-        model: a trained embedding model (``None`` to leave it out).
-        subset: the split to embed.
-        progress: progress bars while features are extracted the first time.
-
-    Returns:
-        ``{"MFCC": (n, 120), "convnet": (n, 160), "tagger (50 tags)": (n, 50), "siamese": (n, d)}``.
-    """
-    from course_utils import models, tagging, training, transfer
-    from course_utils.siamese import embed_clips
-
-    variant = data.df.attrs.get("variant", "mini")
-    rows, train = data.split[subset], data.split["train"]
-    mfcc = transfer.cached_features("magnatagatune", "mfcc", data.df, progress=progress)
-    tagger, _ = tagging.load_course_tagger(variant)
-    conv = transfer.cached_features("magnatagatune", "convnet", data.df, model=tagger,
-                                    model_path=models.default_model_path(variant), progress=progress)
-    out = {"MFCC": standardise(mfcc, train)[rows], "convnet": standardise(conv, train)[rows],
-           "tagger (50 tags)": training.predict_clips(tagger, np.asarray(data.x[rows], dtype=np.float32))}
-    if model is not None:
-        out["siamese"] = embed_clips(model, data.x, rows)
-    return out

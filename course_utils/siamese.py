@@ -35,7 +35,7 @@ import numpy as np
 
 from course_utils import audio, models
 from course_utils.ground_truth import positive_sets, tag_similarity
-from course_utils.retrieval_metrics import _normalise
+from course_utils.retrieval_metrics import _normalise, standardise
 
 #: Crop length (frames) of the siamese network: 128 frames = 2.7 s, as the mini tagger. Sized for a slow
 #: CPU (issue 18): 16 epochs of 128-frame crops train in about 30 s on 2 fast cores and reach the mAP
@@ -526,3 +526,36 @@ def embed_file(model, path, crop_frames: int | None = None) -> np.ndarray:
     mel = audio.log_mel(audio.load_audio(path))
     crops = clip_crops(mel, crop)
     return _normalise(embed_crops(model, crops).mean(axis=0))
+
+
+def evaluation_embeddings(data, model, subset: str = "test", *, progress: bool = False) -> dict:
+    """The systems of notebook 05's table, for one split of MagnaTagAtune.
+
+    ``"MFCC"``: the 120-value summary, ``"convnet"``: the course tagger's 160-value transfer
+    feature (both cached by :func:`course_utils.transfer.cached_features` and standardised with
+    the training split's statistics), ``"tagger (50 tags)"``: the course tagger's own 50 tag
+    probabilities (the tagger was trained on the very tags that define similarity, so this is
+    the baseline a learnt embedding must beat), ``"siamese"``: ``model``'s embedding.
+
+    Args:
+        data: :class:`course_utils.tagging.TaggerData`.
+        model: a trained embedding model (``None`` to leave it out).
+        subset: the split to embed.
+        progress: progress bars while features are extracted the first time.
+
+    Returns:
+        ``{"MFCC": (n, 120), "convnet": (n, 160), "tagger (50 tags)": (n, 50), "siamese": (n, d)}``.
+    """
+    from course_utils import models, tagging, training, transfer
+
+    variant = data.df.attrs.get("variant", "mini")
+    rows, train = data.split[subset], data.split["train"]
+    mfcc = transfer.cached_features("magnatagatune", "mfcc", data.df, progress=progress)
+    tagger, _ = tagging.load_course_tagger(variant)
+    conv = transfer.cached_features("magnatagatune", "convnet", data.df, model=tagger,
+                                    model_path=models.default_model_path(variant), progress=progress)
+    out = {"MFCC": standardise(mfcc, train)[rows], "convnet": standardise(conv, train)[rows],
+           "tagger (50 tags)": training.predict_clips(tagger, np.asarray(data.x[rows], dtype=np.float32))}
+    if model is not None:
+        out["siamese"] = embed_clips(model, data.x, rows)
+    return out

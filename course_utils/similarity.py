@@ -30,7 +30,6 @@ from course_utils.ground_truth import RELEVANCE_THRESHOLD, positive_sets, tag_si
 from course_utils.retrieval_metrics import (
     _normalise,
     average_precision,
-    evaluation_embeddings,
     ndcg_at_k,
     precision_at_k,
     random_rankings,
@@ -55,6 +54,7 @@ from course_utils.search_index import (
     similar_to_file,
 )
 from course_utils.siamese import (
+    evaluation_embeddings,
     CROP_FRAMES,
     DEFAULT_MARGINS,
     SIAMESE_DEFAULTS,
