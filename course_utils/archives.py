@@ -198,9 +198,6 @@ def extract(
     complete, an existing non-empty ``dest_dir`` is taken as already extracted and returned
     as is, unless ``overwrite``.
 
-    Used by :mod:`course_utils.datasets` after :func:`course_utils.download.download`
-    (``data/full/<dataset>/``).
-
     Args:
         archive: the archive file.
         dest_dir: the folder that will hold the archive's content (the archive's top-level

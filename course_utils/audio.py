@@ -5,8 +5,7 @@ classification and regression tasks": audio at 12 kHz, an STFT of 512 samples (4
 hop of 256 samples (21.3 ms), 96 mel bands up to 6 kHz, power in decibels. A 29.1 s clip then
 gives a 96 x 1365 spectrogram (the compact convnet takes 1360 of its frames).
 
-Used by notebook 01 (audio basics), the datasets, the convnet input pipeline of notebook 02 and
-the MFCC baseline of notebooks 03 to 05.
+Notebooks 01, 02, 03, 05 and 06.
 """
 
 from __future__ import annotations
@@ -82,8 +81,6 @@ def _decoder_reason(exc: Exception) -> str:
 def audio_info(path) -> dict:
     """Read an audio file's header without decoding it.
 
-    Used by ``course-utils data info`` and the dataset checks.
-
     Args:
         path: an audio file.
 
@@ -115,8 +112,6 @@ def audio_info(path) -> dict:
 def fix_length(y: np.ndarray, n_samples: int) -> np.ndarray:
     """Pad with zeros at the end, or crop, to exactly ``n_samples`` samples.
 
-    Used by :func:`load_audio` and the convnet input pipeline.
-
     Args:
         y: signal, shape ``(n,)``.
         n_samples: wanted length in samples.
@@ -131,8 +126,6 @@ def fix_length(y: np.ndarray, n_samples: int) -> np.ndarray:
 
 def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     """Change the sample rate of a signal (band-limited, with the soxr resampler).
-
-    Used by :func:`load_audio` and notebook 01 (sampling).
 
     Args:
         y: signal, shape ``(n,)``.
@@ -162,7 +155,7 @@ def load_audio(
 ) -> np.ndarray:
     """Load an audio file as a mono float32 signal at a chosen sample rate.
 
-    Used by every notebook, directly or through the datasets and feature pipelines. A long
+    Notebooks 01, 02, 03, 05 and 06. A long
     file is decoded in blocks (mixed to mono and resampled as it comes), and at most
     ``max_duration`` seconds are read, so memory stays bounded whatever the file. A file that
     holds less audio than its header declares (a truncated download) is read with an
@@ -276,7 +269,7 @@ def _warn_if_truncated(path: Path, decoded_seconds: float) -> None:
 def quantize(y: np.ndarray, bits: int) -> np.ndarray:
     """Round a signal in [-1, 1] to ``2**bits`` equally spaced levels, as an ADC stores it.
 
-    Used by notebook 01 (quantisation).
+    Notebook 01.
 
     Args:
         y: signal in [-1, 1].
@@ -292,7 +285,7 @@ def quantize(y: np.ndarray, bits: int) -> np.ndarray:
 def snr_db(clean: np.ndarray, noisy: np.ndarray) -> float:
     """Signal-to-noise ratio of ``noisy`` against ``clean``, in dB.
 
-    Used by notebook 01 (quantisation noise).
+    Notebook 01.
 
     Args:
         clean: the reference signal.
@@ -309,8 +302,6 @@ def snr_db(clean: np.ndarray, noisy: np.ndarray) -> float:
 def alias_frequency(f: float, sr: float) -> float:
     """The frequency a pure tone of ``f`` Hz appears at after sampling at ``sr`` Hz.
 
-    Used by notebook 01 (sampling and aliasing).
-
     Args:
         f: the tone's frequency in Hz.
         sr: the sample rate in Hz.
@@ -325,7 +316,7 @@ def alias_frequency(f: float, sr: float) -> float:
 def spectral_centroid(y: np.ndarray, sr: int) -> float:
     """The magnitude-weighted mean frequency of a whole signal: its "brightness", in Hz.
 
-    Used by notebook 01 (timbre).
+    Notebook 01.
 
     Args:
         y: mono signal.
@@ -342,8 +333,7 @@ def spectral_centroid(y: np.ndarray, sr: int) -> float:
 def crop_starts(n_frames: int, crop_frames: int) -> list[int]:
     """Starts of the consecutive crops that cover a clip, the last one flush with its end.
 
-    Used by :func:`course_utils.training.predict_clips`, :func:`course_utils.transfer.clip_crops` and
-    :func:`course_utils.similarity.embed_clips`: a 1365-frame clip and 256-frame crops give starts
+    Notebook 01. A 1365-frame clip and 256-frame crops give starts
     0, 256, 512, 768, 1024 and 1109.
 
     Args:
@@ -364,7 +354,7 @@ def crop_starts(n_frames: int, crop_frames: int) -> list[int]:
 def n_frames(n_samples: int, hop_length: int = HOP_LENGTH) -> int:
     """Number of spectrogram frames for a signal, with centred frames as in :func:`log_mel`.
 
-    Used by the convnet input pipeline (notebook 02) to size its arrays.
+    Notebook 01.
 
     Args:
         n_samples: signal length in samples.
@@ -389,7 +379,7 @@ def log_mel(
 ) -> np.ndarray:
     """Log-mel spectrogram: mel-band power in decibels, the input of the course's convnets.
 
-    Used by notebook 01 (the mel scale), the datasets' spectrogram cache and notebook 02.
+    Notebooks 01 and 03.
 
     Args:
         y: mono signal, shape ``(n,)``.
@@ -421,7 +411,7 @@ def mfcc_summary(y: np.ndarray, sr: int = SR, *, n_mfcc: int = N_MFCC, repeat_sh
 
     Mean and standard deviation over frames of each of the 20 MFCCs, their first and their second
     time derivatives: 3 x 20 x 2 = 120 values, the baseline of Choi et al. (2017).
-    Used by notebook 01 (MFCCs), notebook 03 (the baseline features) and notebook 05.
+    Notebook 01.
 
     Args:
         y: mono signal, shape ``(n,)``, at least 9 frames (about 0.2 s at 12 kHz).

@@ -4,7 +4,7 @@ libsndfile reads a truncated file without complaint (it reports the frames that 
 a half-downloaded clip would silently enter a dataset shorter than it claims. The headers still
 say how long the file was meant to be: a WAV's ``data`` chunk size, an AU header's data size,
 an MP3's frame headers (the last frame's length runs past the end of the file) and its
-Xing/Info frame count. Used by :func:`course_utils.audio.load_audio`, which warns.
+Xing/Info frame count.
 """
 
 from __future__ import annotations

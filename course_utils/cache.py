@@ -11,10 +11,6 @@ Two guarantees that the rest of the package relies on:
 - **Detectable corruption.** :func:`write_manifest` records the size and SHA-256 of every
   file of a folder in ``MANIFEST.json``; :func:`verify_manifest` checks them (sizes only
   with ``quick=True``, cheap enough for every load).
-
-Used by the mini-dataset generators of :mod:`course_utils.datasets` (every mini dataset under
-``data/mini/`` carries a manifest), by :mod:`course_utils.download` (archives and extracted
-folders appear atomically), and by the feature caches of notebooks 02 to 05.
 """
 
 from __future__ import annotations
@@ -67,8 +63,6 @@ _TEMP_RE = re.compile(r"^\..+\.tmp-[0-9a-f]{8}(\.[^.]+)?$")
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     """The SHA-256 of a file, read in chunks so that big archives need little memory.
-
-    Used by :mod:`course_utils.download` to check downloads and by the manifests below.
 
     Args:
         path: the file to hash.
@@ -130,7 +124,6 @@ def temp_path_for(path: str | os.PathLike, keep_suffix: bool = True) -> Path:
 
     ``data/x/clip.wav`` gives e.g. ``data/x/.clip.tmp-1a2b3c4d.wav``, so libraries that pick
     the format from the extension (soundfile, pandas, numpy) still do the right thing.
-    Used by :func:`atomic_write` and by :func:`course_utils.archives.extract` (for folders).
 
     Args:
         path: the final file or folder name.
@@ -152,8 +145,7 @@ def replace_folder(tmp: str | os.PathLike, dest: str | os.PathLike) -> Path:
 
     The old ``dest`` is first renamed aside (a :func:`temp_path_for` name), so ``dest`` is only
     ever missing for the instant between two renames, and it is put back if the second rename
-    fails. Used by :func:`course_utils.archives.extract`, the mini-dataset builder and
-    :func:`course_utils.similarity.build_course_index`.
+    fails.
 
     Args:
         tmp: the complete new folder (a sibling of ``dest``).
@@ -186,7 +178,6 @@ def merge_folder(src: str | os.PathLike, dest: str | os.PathLike, files: Iterabl
     ``remove`` is left alone, so a rebuilt dataset keeps the files a user added to its folder.
     ``dest``'s manifest is deleted first and ``src``'s (if any) is moved last, so ``dest`` has
     a manifest only once every file is in place. Folders emptied by ``remove`` are deleted.
-    Used by the mini-dataset builder of :mod:`course_utils.datasets.minigen`.
 
     Args:
         src: the new folder (a sibling of ``dest``, on the same file system).
@@ -248,8 +239,6 @@ def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
     raises (including ``KeyboardInterrupt``), the temporary file is removed and ``path`` is
     left as it was. The parent folder is created if missing. The guarantee covers crashes of
     the Python process, not power loss (no ``fsync``).
-
-    Used by the mini-dataset generators, :mod:`course_utils.download` and the feature caches.
 
     Args:
         path: the final file.
@@ -321,8 +310,7 @@ def atomic_save_npy(path: str | os.PathLike, array) -> Path:
     """Save an array as ``.npy`` at exactly ``path``, atomically (see :func:`atomic_write`).
 
     ``np.save`` given a *name* appends ``.npy`` when it is missing, so the temporary file it
-    writes would not be the one renamed; this writes through a file object instead. Used by
-    the feature caches and ``course-utils extract``.
+    writes would not be the one renamed; this writes through a file object instead.
 
     Args:
         path: the final file (normally ending in ``.npy``).
@@ -362,9 +350,6 @@ def remove_stale_temp_files(root: str | os.PathLike, min_age: float = 0.0, *, re
     files (those are resumable downloads). With ``min_age``, an entry is kept while anything
     in it was written in the last ``min_age`` seconds, so that the temporary files of another
     process still writing are safe (give :data:`STALE_AFTER`).
-
-    Used by the mini-dataset builder (the leftovers of a killed synthesis, beside the dataset's
-    folder) and the log-mel cache of :mod:`course_utils.training` before they build.
 
     Args:
         root: the folder to clean; a missing folder is fine.
@@ -515,8 +500,7 @@ def verify_manifest(root: str | os.PathLike, quick: bool = False) -> list[str]:
     """Check the files of a folder against its ``MANIFEST.json``.
 
     Files present on disk but not listed are ignored (so caches written next to the data do
-    not invalidate it). Used by :mod:`course_utils.datasets` on every load (``quick=True``)
-    and by ``course-utils data verify`` (full check).
+    not invalidate it).
 
     Args:
         root: the folder holding the manifest.

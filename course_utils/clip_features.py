@@ -8,8 +8,7 @@ audio files into one feature row per clip, so that notebook 03/04's whole idea f
 The models, their layers and the one window policy for short and long clips are described in
 :mod:`course_utils.clip_models`. This module adds the transformer: lazy loading (once per
 process), batching, a per-clip feature cache keyed by content, tags and taggrams, per-window
-outputs, and an identity that saved classifiers check. Used by ``course-utils tag``,
-``extract`` and ``features``, and by notebooks 02, 03 and 05.
+outputs, and an identity that saved classifiers check. Notebooks 02, 03, 05 and 06.
 """
 
 from __future__ import annotations

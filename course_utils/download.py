@@ -235,9 +235,6 @@ def download(
     checksum (perhaps placed by hand) is kept as ``DEST.bad`` and downloaded again, and an
     error then says so.
 
-    Used by :mod:`course_utils.datasets` and ``course-utils data download`` for the real
-    datasets (into ``data/downloads/``).
-
     Args:
         url: an ``http://``, ``https://`` or ``file://`` URL.
         dest: the file to create (its folder is created if missing).
@@ -347,8 +344,7 @@ def locate(files: Mapping[str, str | None], folder, reference: str | Mapping[str
     3. the network: :func:`download` fetches into ``folder`` what is missing or damaged there.
 
     A group is taken whole from one place, so that files read together (a release's features and
-    labels) come from the same copy. Used by :mod:`course_utils.release`,
-    :mod:`course_utils.pretrained` and :mod:`course_utils.gtzan_filtered`.
+    labels) come from the same copy.
 
     Args:
         files: name -> expected digest (SHA-256 hex, ``md5:<hex>``, or ``None`` for none); a name
@@ -392,7 +388,6 @@ def locate(files: Mapping[str, str | None], folder, reference: str | Mapping[str
 def download_first(urls, dest, sha256=None, **kwargs) -> Path:
     """Download a file from the first of several mirrors that works.
 
-    Used by the dataset fetchers, whose files are often mirrored after their first host died.
     A partial ``DEST.part`` from one mirror is resumed from the next only when a checksum is
     given (so that mixed bytes are caught).
 
@@ -446,9 +441,6 @@ def concatenate_parts(
     MagnaTagAtune ships ``mp3.zip.001``, ``mp3.zip.002`` and ``mp3.zip.003``, which are the
     three pieces of one zip file. ``dest`` appears only once it is complete (and matches
     ``sha256``, if given); if ``dest`` already exists and matches ``sha256``, nothing is done.
-
-    Used by :mod:`course_utils.datasets` for MagnaTagAtune, between :func:`download` and
-    :func:`extract`.
 
     Args:
         parts: the pieces, **in order** (``sorted(folder.glob("mp3.zip.0*"))`` works for
@@ -513,8 +505,6 @@ def require_manual_files(
     (so the user can drop the files straight in), then checks that every file of
     ``expected`` is there and, if ``verify``, that those with a SHA-256 match it (checked
     once per process and file version).
-
-    Used by the real-dataset loaders of :mod:`course_utils.datasets` before reading.
 
     Args:
         dataset_name: the dataset's name, as the user types it.

@@ -7,8 +7,6 @@
   more members than the dataset they should hold (a 1 MB archive must not fill the disk);
 - :func:`member_error` (and :func:`member_guard` around each member) turns the errors of an inconsistent archive (a file and then a folder of
   the same name, a hard link to a missing member) or a full disk into one clear line.
-
-Used by :mod:`course_utils.download` (and, for the limits, the dataset fetchers).
 """
 
 from __future__ import annotations

@@ -2,7 +2,6 @@
 
 Every error names the file or dataset concerned and says what to do, so that a learner
 never has to read a traceback from deep inside a decoder or a download library.
-Used by every notebook through the modules that raise them.
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ def evaluate_task(X, y, splits, task_type: str = "classification", protocol: str
     """Grid-search SVMs on one feature set as the paper did, with an honest nested estimate beside it.
 
     The grid search is :class:`~course_utils.svm_grid.SVMGridSearch`, run on the splits and, for
-    the nested estimate, on each outer training set. Notebook 04.
+    the nested estimate, on each outer training set.
 
     Args:
         X: (n_clips, n_features) features.
@@ -205,7 +205,6 @@ def evaluate_release(features_dir, task: str, layers: str = "01234", protocol: s
                      nested: bool = False, n_jobs: int = 2, cache_dir=None, inner_folds: int = 10) -> dict:
     """Evaluate one released feature set of one task (one cell of the paper's table).
 
-    Notebook 04.
 
     Args:
         features_dir: the release folder (``.../choi2017``) or its ``features`` subfolder.

@@ -14,7 +14,7 @@ verdict is repeatable) and reports the first input on which they disagree::
         ...                # your code here
     check("02-pooled-shape", pooled_shape)
 
-Used by notebooks 01 to 06.
+Notebooks 01, 02, 03, 04, 05 and 06.
 """
 
 from __future__ import annotations

@@ -76,7 +76,7 @@ def fetch_lists(*, progress: bool = True) -> Path:
     """The folder holding the three split lists, found in the course's lookup order.
 
     :func:`lists_dir`, then ``gtzan_fault_filtered/`` of the reference folder (read in place),
-    else downloaded (checksummed) into :func:`lists_dir`. Used by :func:`read_lists`.
+    else downloaded (checksummed) into :func:`lists_dir`.
 
     Args:
         progress: show progress bars while downloading.
@@ -244,8 +244,7 @@ def gtzan_filtered_table(features_dir=None, protocol: str = "paper", lists=None,
     """GTZAN genre: published and reproduced random 10-fold scores against the fault-filtered test score.
 
     Rows: the convnet feature (layers 01234) and the MFCC baseline of the authors' release, then the
-    public results on the same split (:data:`PUBLIC_RESULTS`, with their sources). Used by notebook
-    04 and ``course-utils paper-table --gtzan-split filtered``.
+    public results on the same split (:data:`PUBLIC_RESULTS`, with their sources). Notebook 04.
 
     Args:
         features_dir: the release folder; ``None`` for :func:`course_utils.release.fetch_release`.

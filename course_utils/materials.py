@@ -6,8 +6,6 @@ Each is found in the course's one lookup order (:func:`course_utils.download.loc
 folder, then the reference folder, then the network (the musicnn wheel through pip, from the
 package index). :func:`missing` says why a kind cannot be had, so that the course's tests skip
 such cells with that reason (``conftest.py`` at the repository's root) instead of failing.
-
-Used by ``conftest.py`` (cells tagged ``needs-reference`` and ``needs-musicnn``).
 """
 
 from __future__ import annotations

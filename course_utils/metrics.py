@@ -41,7 +41,7 @@ def _roc_pr(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
 
 
 def per_tag_scores(y_true, y_score, tags=None) -> pd.DataFrame:
-    """ROC-AUC and PR-AUC of every tag. Used by notebook 02 (which tags the model learnt).
+    """ROC-AUC and PR-AUC of every tag.
 
     A tag without any positive clip, or without any negative clip, in ``y_true`` has no
     defined ROC-AUC or PR-AUC: it gets NaN in both columns rather than an error (small
@@ -121,7 +121,7 @@ def binary_cross_entropy(y_true, y_score, eps: float = 1e-7) -> float:
 
 
 def top_k_tags(scores, tags, k: int = 5) -> list[tuple[str, float]]:
-    """The ``k`` most probable tags of one clip, best first. Used by notebook 02's demo.
+    """The ``k`` most probable tags of one clip, best first. Notebook 02.
 
     Args:
         scores: ``(n_tags,)`` probabilities of one clip.

@@ -85,7 +85,7 @@ def pool_sizes(n_mels: int = N_MELS, n_frames: int = 1360) -> list[tuple[int, in
     For 96 bands and 1360 frames these are Choi et al.'s (2,4), (3,4), (2,5), (2,4), (4,4). For
     other sizes each block keeps its original pool where the input is large enough and a smaller
     one (at least 2) where not; the fifth pool covers whatever remains, so block 5's output is
-    always 1 x 1 (a global max pool in effect). Used by :func:`compact_convnet` and notebook 02.
+    always 1 x 1 (a global max pool in effect). Notebook 02.
 
     Args:
         n_mels: number of mel bands, at least 32.
@@ -332,7 +332,7 @@ def save_model(model, path) -> Path:
     """Save a model in Keras' native ``.keras`` format, atomically.
 
     The model is written to a temporary ``.keras`` file in the same folder, then renamed over
-    ``path``: an interrupted save never leaves a half-written model behind. Used by notebook 02.
+    ``path``: an interrupted save never leaves a half-written model behind.
 
     Args:
         model: a ``keras.Model``.
@@ -358,8 +358,6 @@ def save_model(model, path) -> Path:
 
 def load_model(path, *, compile: bool = True):
     """Load a model saved by :func:`save_model` (or by ``ModelCheckpoint``).
-
-    Used by notebooks 02 and 03.
 
     Args:
         path: a ``.keras`` file.
@@ -397,7 +395,7 @@ def layer_table(model):
     """The layers of a model as a table: name, type, output shape, parameters.
 
     A plainer view than ``model.summary()`` (whose coloured output does not suit notebooks that
-    are checked against stored outputs). Used by notebook 02.
+    are checked against stored outputs). Notebooks 02 and 05.
 
     Args:
         model: a Keras model.

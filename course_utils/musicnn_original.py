@@ -8,8 +8,7 @@ training-only nodes are dropped (``gradients*``, ``*Adam*``, ``save*``, ``beta1_
 takes ``model/Placeholder:0`` ``(batch, 187, 96)`` with ``model/Placeholder_2:0`` (is training)
 False, and gives the tags at ``model/Sigmoid:0``.
 
-Used by ``tests/test_musicnn.py`` and ``benchmarks/musicnn.py`` to check :mod:`course_utils.musicnn`;
-the course itself never needs it. TensorFlow only by nature (a ``tf.compat.v1`` session over a
+TensorFlow only by nature (a ``tf.compat.v1`` session over a
 TensorFlow 1 graph): it needs the ``tensorflow`` package, whatever ``KERAS_BACKEND`` is.
 """
 

@@ -1,8 +1,7 @@
 """Where the course keeps its data (downloads, generated mini datasets, caches and models), and
 where it finds reference copies of external files.
 
-Used by every notebook (through :mod:`course_utils.datasets`) and by the CLI;
-:func:`reference_dir` by :func:`course_utils.download.locate`.
+Notebook 03.
 """
 
 from __future__ import annotations

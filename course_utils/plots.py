@@ -1,7 +1,7 @@
 """The figures and audio players of the notebooks, one function per kind of figure.
 
 Every function draws on a Matplotlib axis it is given (or a new figure) and returns the axis or
-figure, so the notebooks can combine them. Used by notebooks 01 to 05.
+figure, so the notebooks can combine them. Notebooks 01, 02, 03, 05 and 06.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from course_utils import audio
 def audio_player(y: np.ndarray, sr: int):
     """An audio player for a signal, as IPython shows it in a notebook.
 
-    Used by every notebook, to listen to what the figures show.
+    Notebooks 01, 02, 03, 05 and 06.
 
     Args:
         y: mono signal.
@@ -32,7 +32,7 @@ def audio_player(y: np.ndarray, sr: int):
 def plot_waveform(y: np.ndarray, sr: int, ax=None, title: str = "", **kwargs):
     """Amplitude against time in seconds.
 
-    Used by notebook 01 (waveforms, music against speech).
+    Notebook 01.
 
     Args:
         y: mono signal.
@@ -55,7 +55,7 @@ def plot_waveform(y: np.ndarray, sr: int, ax=None, title: str = "", **kwargs):
 def plot_spectrum(y: np.ndarray, sr: int, ax=None, title: str = "", fmax: float | None = None):
     """The magnitude of the Fourier transform of a whole signal, in dB, against frequency in Hz.
 
-    Used by notebook 01 (the Fourier spectrum).
+    Notebook 01.
 
     Args:
         y: mono signal.
@@ -82,7 +82,7 @@ def plot_spectrogram(S_db: np.ndarray, sr: int, hop_length: int, ax=None, title:
                      fmax: float | None = None, colorbar: bool = True):
     """A spectrogram (linear-frequency or mel) in dB, time on the x axis.
 
-    Used by notebooks 01 (STFT, mel), 02 (the convnet's input) and 05.
+    Notebooks 01 and 02.
 
     Args:
         S_db: array ``(n_bins, n_frames)`` in dB.
@@ -118,7 +118,7 @@ def plot_mfcc(mfcc: np.ndarray, sr: int, hop_length: int, title: str = "MFCCs ov
     shared colour scale the shape coefficients would all look alike. So the top panel draws
     coefficient 0 as a curve, and the image below draws coefficients 1 and up on a colour scale
     centred on 0. MFCCs are the DCT of a log-mel spectrogram in dB, so their values are in dB too.
-    Used by notebook 01.
+    Notebook 01.
 
     Args:
         mfcc: array ``(n_mfcc, n_frames)``, centred frames ``hop_length`` samples apart.
@@ -153,7 +153,7 @@ def plot_mfcc(mfcc: np.ndarray, sr: int, hop_length: int, title: str = "MFCCs ov
 def plot_stft_tradeoff(y: np.ndarray, sr: int, n_ffts=(128, 512, 2048), fmax: float = 4000.0):
     """The same signal's STFT with short, medium and long windows: the time-frequency trade-off.
 
-    Used by notebook 01.
+    Notebook 01.
 
     Args:
         y: mono signal.
@@ -180,7 +180,7 @@ def plot_mel_filterbank(sr: int = audio.SR, n_fft: int = audio.N_FFT, n_mels: in
                         fmax: float = audio.FMAX, ax=None, every: int = 4):
     """The triangular mel filters: narrow at low frequencies, wide at high ones.
 
-    Used by notebook 01 (the mel scale).
+    Notebook 01.
 
     Args:
         sr: sample rate in Hz.
@@ -212,7 +212,7 @@ def plot_quantisation(y: np.ndarray, sr: int, bits: int = 3, staircase_bits=(2, 
     a few bit depths: a staircase with ``2**bits`` steps between -1 and 1. Right: the first
     ``seconds`` of ``y``, each sample moved to the nearest of the ``2**bits`` levels (drawn as
     horizontal lines); the vertical segments are the rounding errors, the quantisation noise.
-    Used by notebook 01 (quantisation).
+    Notebook 01.
 
     Args:
         y: mono signal in [-1, 1].
@@ -254,7 +254,7 @@ def plot_quantisation(y: np.ndarray, sr: int, bits: int = 3, staircase_bits=(2, 
 def plot_class_counts(df, column: str = "label", ax=None, title: str = ""):
     """How many clips of each class: a horizontal bar per class (seaborn).
 
-    Used by notebook 01 (the datasets) and notebook 04.
+    Notebook 01.
 
     Args:
         df: a dataset table.
@@ -278,7 +278,7 @@ def plot_class_counts(df, column: str = "label", ax=None, title: str = ""):
 def plot_tag_frequencies(df, tags, ax=None, title: str = "tag frequency"):
     """The fraction of clips carrying each tag, most frequent first (seaborn).
 
-    Used by notebooks 01 and 02 (MagnaTagAtune's imbalance).
+    Notebooks 01 and 02.
 
     Args:
         df: a tagging dataset table with one 0/1 column per tag.
@@ -303,7 +303,7 @@ def plot_tag_frequencies(df, tags, ax=None, title: str = "tag frequency"):
 def plot_learning_curve(history: dict, ax=None):
     """Training loss and validation ROC-AUC per epoch, on two y axes.
 
-    Used by notebook 02.
+    Notebook 02.
 
     Args:
         history: the dict returned by :func:`course_utils.training.train_tagger`.
@@ -332,7 +332,7 @@ def plot_learning_curve(history: dict, ax=None):
 def plot_tag_scores(per_tag, metric: str = "roc_auc", ax=None, title: str = ""):
     """One bar per tag, sorted by score, coloured by how many positives the tag has.
 
-    Used by notebook 02 (per-tag ROC-AUC).
+    Notebook 02.
 
     Args:
         per_tag: the table of :func:`course_utils.metrics.per_tag_scores`.
@@ -363,7 +363,7 @@ def plot_tag_scores(per_tag, metric: str = "roc_auc", ax=None, title: str = ""):
 def plot_block_activations(model, mel: np.ndarray, sr: int = audio.SR, hop_length: int = audio.HOP_LENGTH):
     """What each convolutional block outputs for one input: the mean over its 32 maps, per block.
 
-    Used by notebook 03, to show that deeper blocks see coarser, longer patterns.
+    Notebook 03.
 
     Args:
         model: a compact convnet with layers named ``block<i>_elu``.
@@ -396,7 +396,7 @@ def plot_block_activations(model, mel: np.ndarray, sr: int = audio.SR, hop_lengt
 def plot_embedding_2d(points: np.ndarray, labels, ax=None, title: str = ""):
     """A scatter plot of 2-D points coloured by label, with a legend.
 
-    Used by notebooks 03 (PCA of features) and 05 (the similarity embedding).
+    Notebooks 03 and 05.
 
     Args:
         points: ``(n, 2)``.
@@ -427,8 +427,7 @@ def plot_embedding_2d(points: np.ndarray, labels, ax=None, title: str = ""):
 def plot_taggram(times, tags, probs, ax=None, title: str = "", top: int | None = None, patch_seconds: float | None = None):
     """A taggram: each tag's probability (rows) over time in seconds (columns), as an image.
 
-    Used by ``course-utils tag --taggram PNG`` and with
-    :meth:`course_utils.clip_features.ClipFeatures.taggram`.
+    Notebook 02.
 
     Args:
         times: the start of each patch in seconds, ``(k,)``.

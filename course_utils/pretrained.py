@@ -103,7 +103,7 @@ def choi2017_path() -> Path:
     """Where the authors' model is kept in the data folder: ``data_dir()/models/choi2017_transfer_convnet_keras2.hdf5``.
 
     The place a download or a copy by hand goes; :func:`fetch_choi2017` also finds the file in the
-    reference folder. Used by :func:`fetch_choi2017` and :func:`load_choi2017`.
+    reference folder.
 
     Returns:
         The path (the file may not exist yet).
@@ -126,8 +126,7 @@ def fetch_choi2017(*, progress: bool = True) -> Path:
 
     Looked up (:func:`course_utils.download.locate`) at :func:`choi2017_path`, then at
     ``choi2017/models/transfer_convnet_keras2.hdf5`` of the reference folder (read in place), and
-    downloaded to :func:`choi2017_path` otherwise. Used by :func:`load_choi2017` (notebooks 02 and
-    03, ``course-utils tag/extract --model choi2017``).
+    downloaded to :func:`choi2017_path` otherwise.
 
     Args:
         progress: show a progress bar while downloading.
@@ -156,8 +155,6 @@ def fetch_choi2017(*, progress: bool = True) -> Path:
 
 def read_weights(path) -> dict[str, np.ndarray]:
     """Every weight tensor of a Keras 1 or 2 HDF5 model file, read with h5py.
-
-    Used by :func:`load_choi2017` and by notebook 02 to show what the file holds.
 
     Args:
         path: an ``.hdf5`` file saved by Keras 1 or 2 (``model.save`` or ``save_weights``).
@@ -191,8 +188,6 @@ def read_weights(path) -> dict[str, np.ndarray]:
 
 def read_model_config(path) -> dict | None:
     """The architecture stored with a Keras 2 model (its ``model_config`` JSON), if any.
-
-    Used by :func:`load_choi2017` (layer settings) and notebook 02.
 
     Args:
         path: a Keras HDF5 file.
@@ -264,8 +259,6 @@ def _architecture(config: dict | None, path: Path) -> dict:
 
 def weight_mapping(arch: dict) -> dict[str, list[tuple[str, object]]]:
     """Which stored tensors become which Keras 3 layer's weights, in that layer's order.
-
-    Used by :func:`load_choi2017`; notebook 02 prints it.
 
     Args:
         arch: the settings read from the file's model_config.
@@ -369,8 +362,6 @@ def _front_end_layers() -> dict:
 def build_choi2017(arch: dict, window_samples: int | None = WINDOW_SAMPLES):
     """The network of the authors' file as Keras 3 layers, with untrained weights.
 
-    Used by :func:`load_choi2017`.
-
     Args:
         arch: the settings read from the file (pools, epsilons, names).
         window_samples: input length in samples, or ``None`` for any length (then the tags need
@@ -407,8 +398,6 @@ def build_choi2017(arch: dict, window_samples: int | None = WINDOW_SAMPLES):
 
 def load_choi2017(path=None, *, window_samples: int | None = WINDOW_SAMPLES, progress: bool = True):
     """The authors' pre-trained MSD tagger as a Keras 3 model, with their weights.
-
-    Used by notebooks 02 and 03 and by ``course-utils tag/extract --model choi2017``.
 
     Args:
         path: the authors' ``model_best.hdf5``; ``None`` for :func:`choi2017_path`, downloaded
@@ -476,8 +465,7 @@ def fetch_example_clips(*, progress: bool = True) -> list[Path]:
 
     Found in the course's lookup order (:func:`course_utils.download.locate`):
     ``data/downloads/bensound/``, then ``audio/`` of the reference folder (read in place), else
-    downloaded into the former. Used by notebook 03, to hear the pre-trained model on real
-    recordings.
+    downloaded into the former. Notebooks 02, 03 and 05.
 
     Args:
         progress: show progress bars.

@@ -478,7 +478,7 @@ def embed_clips(model, x, indices=None, crop_frames: int | None = None, batch_si
     """Embeddings of whole clips: the mean over consecutive crops, scaled back to unit length.
 
     A 376-frame mini clip and 128-frame crops give three crops (see
-    :func:`course_utils.audio.crop_starts`). Notebook 05.
+    :func:`course_utils.audio.crop_starts`).
 
     Args:
         model: an embedding model.

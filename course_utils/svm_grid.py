@@ -73,7 +73,6 @@ TASK_TYPES = ("classification", "regression")
 def param_grid(protocol: str = "paper") -> list[dict]:
     """The candidate settings of the grid search, in a fixed order.
 
-    Notebook 04.
 
     Args:
         protocol: ``"paper"`` (32 settings, never standardised) or ``"corrected"`` (64: each
@@ -373,7 +372,7 @@ class SVMGridSearch:
 
     Like ``GridSearchCV(..., refit=False)`` over :func:`param_grid`, but fast (see the module's
     notes); the best setting is the one of best mean score over the splits (the paper's number,
-    which selects on the test folds: optimistic). Notebook 04.
+    which selects on the test folds: optimistic).
 
     >>> search = SVMGridSearch(cv=10).fit(X, y)
     >>> search.best_params_, search.best_score_

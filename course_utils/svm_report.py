@@ -34,7 +34,6 @@ def protocol_note(protocol: str) -> str:
 def describe_params(params: dict) -> str:
     """A setting of the grid in a few words, e.g. ``"rbf C=32 gamma=2^-7"``.
 
-    Notebook 04.
 
     Args:
         params: one entry of :func:`course_utils.svm_grid.param_grid`.

@@ -58,7 +58,7 @@ class TaggerData:
 def load_tagger_data(variant: str = "mini", *, progress: bool = True) -> TaggerData:
     """Load MagnaTagAtune and its log-mel cache (computed once, then memory-mapped).
 
-    Used by notebook 02 and ``course-utils train-tagger``.
+    Notebooks 02 and 05.
 
     Args:
         variant: ``"mini"`` or ``"full"``.
@@ -82,7 +82,7 @@ def load_tagger_data(variant: str = "mini", *, progress: bool = True) -> TaggerD
 def batches(data: TaggerData, subset: str, variant: str = "mini", *, seed: int = 0):
     """The batches of one split: random crops for ``train``, whole clips otherwise.
 
-    Used by notebook 02.
+    Notebook 02.
 
     Args:
         data: from :func:`load_tagger_data`.
@@ -126,8 +126,6 @@ def train_course_tagger(variant: str = "mini", *, epochs: int | None = None, see
                         progress: bool = True):
     """Train the compact convnet on MagnaTagAtune and save it with its test scores.
 
-    Used by notebook 02 (step by step) and ``course-utils train-tagger`` (in one go).
-
     Args:
         variant: ``"mini"`` or ``"full"``.
         epochs: override the scale's number of epochs.
@@ -159,7 +157,7 @@ def train_course_tagger(variant: str = "mini", *, epochs: int | None = None, see
 def evaluate_tagger(model, data: TaggerData, variant: str = "mini", subset: str = "test") -> dict:
     """Macro ROC-AUC and PR-AUC of a tagger on a split, plus the per-tag table.
 
-    Used by notebook 02.
+    Notebook 02.
 
     Args:
         model: a trained tagger.
@@ -182,7 +180,7 @@ def evaluate_tagger(model, data: TaggerData, variant: str = "mini", subset: str 
 def load_course_tagger(variant: str = "mini", path=None, *, train_if_missing: bool = True):
     """The course-trained tagger, training it first if it was never trained.
 
-    Used by ``ClipFeatures("course")`` (``course-utils tag``), notebooks 03 and 05.
+    Notebook 03.
 
     Args:
         variant: ``"mini"`` or ``"full"``.

@@ -131,7 +131,7 @@ def get(name: str) -> TransferTask:
 
 
 def task_type(task: str) -> str:
-    """Whether a task of the table is a classification or a regression. Notebook 04.
+    """Whether a task of the table is a classification or a regression.
 
     Args:
         task: one of :func:`names`.

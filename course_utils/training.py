@@ -64,8 +64,6 @@ def _cache_params(sr, duration, n_mels, dtype) -> dict:
 def logmel_cache_key(paths, *, sr: int = audio.SR, duration: float | None = None, n_mels: int = audio.N_MELS, dtype="float16") -> str:
     """The 16-hex-digit key naming a cache (:func:`course_utils.cache_keys.cache_key`): files and parameters.
 
-    Used by :func:`build_logmel_cache`; notebook 02 can show it to explain cache reuse.
-
     Args:
         paths: the audio files, in order.
         sr, duration, n_mels, dtype: as for :func:`build_logmel_cache`.
@@ -137,8 +135,7 @@ def build_logmel_cache(
     sizes and modification times) and parameters reuses it without decoding anything. The array is written to a temporary file,
     renamed only after its last row is written, so an interrupted or failed build never leaves a
     cache that looks finished; the hidden file of a killed build is deleted by a later build
-    (once nothing has written to it for :data:`course_utils.cache.STALE_AFTER` seconds). Used by
-    notebook 02.
+    (once nothing has written to it for :data:`course_utils.cache.STALE_AFTER` seconds).
 
     ``float16`` (the default) halves disk and memory; its resolution, 1/32 dB at 32-64 dB, is far
     below what matters for a spectrogram. A 29.1 s clip takes 96 x 1365 x 2 bytes = 262 kB.
@@ -232,8 +229,7 @@ def build_logmel_cache(
 def load_logmel_cache(path) -> np.memmap:
     """Open a cache written by :func:`build_logmel_cache`, memory-mapped and read-only.
 
-    Nothing is read until rows are indexed, so a cache larger than the RAM works. Used by
-    notebooks 02 and 03.
+    Nothing is read until rows are indexed, so a cache larger than the RAM works.
 
     Args:
         path: the cache's ``.npy`` file.
@@ -282,7 +278,7 @@ class LogMelSequence(keras.utils.PyDataset):
     The order and the crops of epoch ``e`` come from ``numpy.random.default_rng((seed, e))``,
     so they are repeatable. Evaluation mode keeps the order; with ``crop_frames`` it takes the
     central crop, without it whole clips. Rows are read from ``x`` batch by batch: the array is
-    never loaded whole. Used by notebook 02 with :func:`train_tagger`.
+    never loaded whole.
 
     Keep Keras' defaults ``workers=1, use_multiprocessing=False`` (the keyword arguments are
     passed to ``PyDataset``): batches are cheap to cut, and this keeps runs repeatable.
@@ -387,8 +383,7 @@ def predict_clips(model, data, batch_size: int = 16) -> np.ndarray:
     The model takes a fixed number of frames (its input length, e.g. the training crop). A clip
     of exactly that length is scored directly; a longer clip is cut into the consecutive crops
     of :func:`crop_starts` and the crops' probabilities are averaged. Clips shorter than the
-    model's input are an error. Runs without progress output (safe under nbval). Used by
-    notebook 02 (test scores) and by :class:`RocAucCallback`.
+    model's input are an error. Runs without progress output (safe under nbval).
 
     Args:
         model: a Keras model with input ``(n_mels, frames, 1)`` and output ``(n_tags,)``.
@@ -464,8 +459,7 @@ class RocAucCallback(keras.callbacks.Callback):
     ``val_roc_auc``, ``val_pr_auc`` and ``val_loss`` (binary cross-entropy of the
     crop-averaged probabilities) to the epoch's logs. Place it before ``EarlyStopping`` and
     ``ModelCheckpoint`` in the callback list; they can then monitor ``"val_roc_auc"`` with
-    ``mode="max"``, and the values also land in ``model.fit``'s history. Used by
-    :func:`train_tagger` (notebook 02).
+    ``mode="max"``, and the values also land in ``model.fit``'s history. Notebook 02.
 
     Args:
         val_data: a :class:`LogMelSequence` with labels.
@@ -517,7 +511,7 @@ def train_tagger(
     ``EarlyStopping`` stops after ``patience`` epochs without a better ``val_roc_auc`` and puts
     back the weights of the best epoch; with ``checkpoint_path``, ``ModelCheckpoint`` saves the
     best model so far there. Silent by default: Keras' progress output carries timings, which
-    would make notebook outputs differ between runs. Used by notebook 02.
+    would make notebook outputs differ between runs.
 
     Args:
         model: a model from :func:`course_utils.models.compact_convnet` (or any Keras model

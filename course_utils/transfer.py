@@ -10,7 +10,7 @@ a shorter one (a Jamendo segment of 1 to 3 s) is repeated until it fills one cro
 artificial silence enters the averages. Features are extracted in batches of crops, one forward
 pass for all layers, and do not depend on the batch size.
 
-Used by notebook 03 (extraction), notebooks 04 and 05 (the features), and ``course-utils extract``.
+Notebooks 03 and 04.
 """
 
 from __future__ import annotations
@@ -53,8 +53,6 @@ def parse_layers(spec: str) -> list[int]:
 
 def layer_columns(layers: str, width: int = BLOCK_WIDTH) -> np.ndarray:
     """Column indices of some layers within the 160-value feature.
-
-    Used by notebook 04 to compare layer combinations.
 
     Args:
         layers: e.g. ``"24"``.
@@ -138,7 +136,7 @@ def extract_convnet_features(model, table, *, crop_frames: int | None = None, la
                              batch_size: int = 32, progress: bool = True, on_error: str = "raise") -> np.ndarray:
     """The convnet feature of every clip: block averages over crops, averaged per clip.
 
-    Used by notebook 03 and ``course-utils extract``.
+    Notebook 03.
 
     Args:
         model: a trained compact convnet.
@@ -240,7 +238,7 @@ def cached_features(name: str, kind: str, table: pd.DataFrame, *, model=None, mo
                     progress: bool = True) -> np.ndarray:
     """Extract (once) and cache a dataset's convnet or MFCC features.
 
-    Used by notebooks 03 to 05.
+    Notebook 03.
 
     Args:
         name: the dataset name (for the file name).

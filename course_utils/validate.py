@@ -4,8 +4,6 @@
 - :func:`positive_int`: a count such as ``k`` of ``course-utils similar --k``;
 - :func:`similarity_query`: the query file and ``k`` of a similarity search, before any index is built;
 - :func:`numeric_npy`: a feature file read without pickles, as numbers.
-
-Used by :mod:`course_utils.cli`, :mod:`course_utils.similarity` and :mod:`course_utils.release`.
 """
 
 from __future__ import annotations
@@ -60,8 +58,6 @@ def positive_int(value, what: str) -> int:
 
 def similarity_query(path, k) -> int:
     """Check a similarity query before the (possibly minutes-long) index build: the file, then ``k``.
-
-    Used by :func:`course_utils.similarity.similar_to_file` and ``course-utils similar``.
 
     Args:
         path: the query audio file.

@@ -3,7 +3,6 @@
 Each notebook runs in a fresh Jupyter kernel (nbclient); its executed copy and an HTML rendering
 are written to the output folder, and a background thread samples the resident memory of the
 kernel process so that the closing summary can report each notebook's peak memory.
-Used by ``make course`` (``course-utils run-notebooks``) and ``benchmarks/notebooks.py``.
 """
 
 from __future__ import annotations
@@ -42,7 +41,7 @@ class NotebookRun:
 class PeakMemorySampler:
     """Sample the summed RSS of this process's child processes (the kernels) in a thread.
 
-    Used by :func:`execute_notebook`. Use as a context manager; read ``peak_bytes`` afterwards.
+    Use as a context manager; read ``peak_bytes`` afterwards.
 
     Args:
         interval: seconds between samples.
@@ -165,8 +164,6 @@ def format_summary(runs: list[NotebookRun]) -> str:
 def run_notebooks(paths, out_dir="build", *, timeout: int = 1800, html: bool = True, json_path=None,
                   inplace: bool = False) -> list[NotebookRun]:
     """Execute notebooks in order with a progress line each and a closing summary.
-
-    Used by ``make course``.
 
     Args:
         paths: notebooks to run, in order.

@@ -83,8 +83,6 @@ def dataset_dir(name: str, variant: str = "mini", root=None) -> Path:
 def synthesize(name: str, root=None, *, seed: int = minigen.DEFAULT_SEED, force: bool = False, progress: bool = True) -> Path:
     """Generate a mini dataset (if it is not already there, complete and current).
 
-    Used by ``course-utils data synth`` and, on first use, by :func:`load_dataset`.
-
     Args:
         name: a registered name.
         root: the folder to write (default ``data/mini/<name>``).
@@ -108,8 +106,6 @@ def synthesize(name: str, root=None, *, seed: int = minigen.DEFAULT_SEED, force:
 
 def download(name: str, root=None) -> Path:
     """Get the full version of a dataset: download it, or explain how to place it by hand.
-
-    Used by ``course-utils data download``.
 
     Args:
         name: a registered name.
@@ -138,8 +134,6 @@ def load_dataset(name: str, variant: str = "mini", root=None, *, seed: int = min
     The mini variant is generated on first use (about 10 to 60 s) and checked against its
     manifest on every load; a damaged copy is rebuilt. The full variant must have been fetched
     with ``course-utils data download NAME`` (or :func:`download`).
-
-    Used by every notebook.
 
     Args:
         name: one of :func:`names`.
@@ -188,7 +182,7 @@ def schema(name: str) -> list[str]:
 
 
 def describe_all() -> pd.DataFrame:
-    """A table of the seven datasets: task, full size, mini size, split. Used in notebook 01."""
+    """A table of the seven datasets: task, full size, mini size, split."""
     return pd.DataFrame([
         {"name": s.name, "title": s.title, "task": s.task, "full": s.full_size, "mini": s.mini_size,
          "split": s.split_column or "10-fold CV"}
@@ -198,8 +192,6 @@ def describe_all() -> pd.DataFrame:
 
 def info(name: str, root=None) -> str:
     """A readable account of a dataset: what it is, its layout, and the state of both variants.
-
-    Used by ``course-utils data info``.
 
     Args:
         name: a registered name.

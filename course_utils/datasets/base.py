@@ -4,8 +4,6 @@ A dataset is described by a :class:`DatasetSpec`: what it is, its task, its real
 a *parser* that reads that layout into a DataFrame, a *generator* that writes the mini version in
 the same layout, and how to get the full version. Because the mini version is written in the real
 format, the parser that runs on the embedded data in CI is the one that runs on the real data.
-
-Used by :mod:`course_utils.datasets` (the registry) and by each dataset's module.
 """
 
 from __future__ import annotations
@@ -63,8 +61,6 @@ class DatasetSpec:
 
 def class_index(labels, classes) -> np.ndarray:
     """Map class names to integer ids in the order of ``classes``.
-
-    Used by the classification parsers.
 
     Args:
         labels: class names, one per clip.
@@ -126,8 +122,6 @@ def finish_frame(df: pd.DataFrame, spec: DatasetSpec, root: Path) -> pd.DataFram
 def require_folder(root: Path, what: str, name: str) -> Path:
     """Return ``root / what`` or raise a :class:`DatasetError` that says how to get it.
 
-    Used by the parsers before they read.
-
     Args:
         root: the dataset folder.
         what: a sub-path the layout must have.
@@ -147,8 +141,6 @@ def require_folder(root: Path, what: str, name: str) -> Path:
 
 def fetch_archive(root: Path, urls, filename: str, checksum, limits=None) -> Path:
     """Download a dataset's archive (checksummed, resumable, first working mirror) and unpack it.
-
-    Used by the fetchers of the datasets that have a direct download (GTZAN, UrbanSound8K).
 
     Args:
         root: the dataset folder to unpack into.

@@ -6,8 +6,6 @@ rendered them or in which order. A dataset is written into a hidden temporary fo
 ``MANIFEST.json`` of checksums, and only then is renamed (or, over an existing copy, merged) into
 place: an interrupted generation leaves no half-built dataset behind, and a rebuild never deletes
 a file that the dataset's manifest does not list.
-
-Used by the dataset modules of :mod:`course_utils.datasets`.
 """
 
 from __future__ import annotations
@@ -60,7 +58,7 @@ def clip_rng(seed: int, index: int, salt: int = 0) -> np.random.Generator:
 def write_audio(path: Path, y: np.ndarray, sr: int) -> None:
     """Write a signal in the format its extension names (WAV/AU 16-bit, MP3, FLAC), atomically.
 
-    Used by every mini generator.
+    Notebooks 02 and 05.
 
     Args:
         path: the destination; its suffix chooses the format.
