@@ -133,7 +133,7 @@ def _rows(files_or_table) -> list[tuple]:
 
 
 def extract_convnet_features(model, table, *, crop_frames: int | None = None, layers: str = ALL_LAYERS,
-                             batch_size: int = 32, progress: bool = True, on_error: str = "raise") -> np.ndarray:
+                             batch_size: int = 32, progress: bool = True, errors: list | None = None) -> np.ndarray:
     """The convnet feature of every clip: block averages over crops, averaged per clip.
 
     Notebook 03.
@@ -145,8 +145,9 @@ def extract_convnet_features(model, table, *, crop_frames: int | None = None, la
         layers: which blocks to keep.
         batch_size: crops per forward pass (the result does not depend on it).
         progress: show a progress bar.
-        on_error: ``"raise"`` (stop at a bad file) or ``"nan"`` (a row of NaN for a bad file,
-            and go on; the errors are collected in ``extract_convnet_features.errors``).
+        errors: ``None`` to stop at the first bad file (its AudioError is raised), or a list: each
+            bad file's AudioError is appended to it, its row is NaN, and extraction goes on
+            (the caller owns the list: no state is kept between calls).
 
     Returns:
         float32 array ``(n_clips, 32 * len(layers))``.
@@ -157,7 +158,6 @@ def extract_convnet_features(model, table, *, crop_frames: int | None = None, la
     extractor = feature_extractor(model, layers)
     rows = _rows(table)
     out = np.full((len(rows), BLOCK_WIDTH * len(parse_layers(layers))), np.nan, dtype=np.float32)
-    errors = []
     pending, owners = [], []
 
     def flush():
@@ -180,7 +180,7 @@ def extract_convnet_features(model, table, *, crop_frames: int | None = None, la
         try:
             crops = clip_crops(audio.log_mel(_load_row(path, offset, duration)), crop_frames)
         except AudioError as exc:
-            if on_error == "raise":
+            if errors is None:
                 raise
             errors.append(exc)
             continue
@@ -189,7 +189,6 @@ def extract_convnet_features(model, table, *, crop_frames: int | None = None, la
         if len(owners) >= 8 * batch_size:
             flush()
     flush()
-    extract_convnet_features.errors = errors
     return out
 
 

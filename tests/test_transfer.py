@@ -9,7 +9,7 @@ import soundfile as sf
 
 from course_utils import cli, models, tagging, transfer
 from course_utils.datasets.magnatagatune import TOP50_TAGS
-from course_utils.errors import CourseError
+from course_utils.errors import AudioError, CourseError
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +161,15 @@ def test_cli_extract_checks_out_before_extracting(convnet, clips, tmp_path, caps
     err = capsys.readouterr().err
     assert status == 1 and not called
     assert err.count("\n") == 1 and str(tmp_path / out) in err and ".npy" in err
+
+
+def test_bad_files_are_returned_to_the_caller_not_kept_on_the_function(convnet, clips, tmp_path):
+    bad = tmp_path / "empty.wav"
+    bad.write_bytes(b"")
+    errors = []
+    feats = transfer.extract_convnet_features(convnet, [clips[0], bad], progress=False, errors=errors)
+    assert len(errors) == 1 and str(bad) in str(errors[0])
+    assert np.isfinite(feats[0]).all() and np.isnan(feats[1]).all()
+    assert not hasattr(transfer.extract_convnet_features, "errors")
+    with pytest.raises(AudioError):
+        transfer.extract_convnet_features(convnet, [bad], progress=False)
