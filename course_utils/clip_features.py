@@ -89,7 +89,8 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
             (``"course:full"``, ``"course:<path.keras>"``), ``"siamese"`` or ``"mfcc"``.
         layers: which layers (``None``: the model's default; see :mod:`course_utils.clip_models`);
             ``"tags"`` gives tag probabilities as features.
-        batch_size: windows per forward pass (``None``: the model's own default); the features
+        batch_size: windows per forward pass (``None``, the default: the model's own, chosen for
+            memory: 1 for musicnn, 2 for choi2017, 8 for the course's convnets); the features
             do not depend on it beyond floating-point rounding.
         cache: keep each clip's features on disk under ``data_dir()/cache/clip_features``, keyed
             by the file's path, size and modification time, the clip's offset and duration, and
@@ -108,7 +109,7 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
         skipped_: ``[(row, AudioError)]`` of the last ``transform`` (``on_error="nan"``).
     """
 
-    def __init__(self, model="choi2017", *, layers=None, batch_size=8, cache=True, max_duration=audio.MAX_SECONDS,
+    def __init__(self, model="choi2017", *, layers=None, batch_size=None, cache=True, max_duration=audio.MAX_SECONDS,
                  framing="cover", on_error="raise", progress=False):
         self.model = model
         self.layers = layers
