@@ -91,7 +91,7 @@ def audio_info(path) -> dict:
         AudioError: the file is missing, empty, unsupported or unreadable, or declares a sample
             rate outside :data:`PLAUSIBLE_RATES`.
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     _check_readable(path)
     try:
         info = sf.info(str(path))
@@ -162,7 +162,7 @@ def load_audio(
     :class:`~course_utils.errors.AudioWarning` giving both lengths.
 
     Args:
-        path: an audio file (WAV, AU, AIFF, FLAC, OGG, Opus or MP3).
+        path: an audio file (WAV, AU, AIFF, FLAC, OGG, Opus or MP3); ``~`` is expanded.
         sr: the sample rate to return, in Hz; ``None`` keeps the file's own rate.
         offset: where to start reading, in seconds.
         duration: how much to read, in seconds; ``None`` reads to the end.
@@ -183,7 +183,7 @@ def load_audio(
             rate included), shorter than ``min_duration`` or silent. The message names the
             file and what to do.
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     info = audio_info(path)
     file_sr = info["samplerate"]
     start = int(round(offset * file_sr))

@@ -35,6 +35,11 @@ def _is_nan(value) -> bool:
     return value is None or (isinstance(value, (float, np.floating)) and np.isnan(value))
 
 
+def _expand(path) -> str:
+    """A path as text, ``~`` expanded (``"~/Music/song.mp3"`` works as in a shell)."""
+    return str(Path(path).expanduser())
+
+
 def clip_rows(X) -> list[tuple[str, float, float | None]]:
     """``(path, offset, duration)`` of every clip in ``X``.
 
@@ -44,7 +49,7 @@ def clip_rows(X) -> list[tuple[str, float, float | None]]:
             ``duration`` NaN: to the end of the file), as the course's dataset tables have.
 
     Returns:
-        One tuple per clip; ``duration`` is ``None`` for the whole file.
+        One tuple per clip (``~`` in a path expanded); ``duration`` is ``None`` for the whole file.
 
     Raises:
         CourseError: a table without a ``path`` column, or something that is not paths.
@@ -55,7 +60,7 @@ def clip_rows(X) -> list[tuple[str, float, float | None]]:
         n = len(X)
         offsets = X["offset"] if "offset" in X else [0.0] * n
         durations = X["duration"] if "duration" in X else [None] * n
-        return [(str(p), 0.0 if _is_nan(o) else float(o), None if _is_nan(d) else float(d))
+        return [(_expand(p), 0.0 if _is_nan(o) else float(o), None if _is_nan(d) else float(d))
                 for p, o, d in zip(X["path"], offsets, durations)]
     if isinstance(X, (str, Path)):
         X = [X]
@@ -65,7 +70,7 @@ def clip_rows(X) -> list[tuple[str, float, float | None]]:
     if values.ndim != 1 or not all(isinstance(v, (str, Path)) for v in values):
         raise CourseError("ClipFeatures takes audio file paths (a list, a Series, or a table with a 'path' "
                           "column), not numbers")
-    return [(str(p), 0.0, None) for p in values]
+    return [(_expand(p), 0.0, None) for p in values]
 
 
 class ClipFeatures(TransformerMixin, BaseEstimator):

@@ -451,8 +451,9 @@ EXERCISES: dict[str, Exercise | CodeExercise] = {
     "06-per-class-recall": CodeExercise(
         _per_class_recall,
         _draw_confusion,
-        "each row holds the clips of one true class, and its diagonal cell those predicted right; "
-        "what is the recall of a class that has no clips at all?",
+        "np.diag gives each class's correctly predicted clips, and a sum along the right axis its clips; "
+        "np.divide with out= (filled with np.nan) and where= makes a class without clips come out as nan, "
+        "without a RuntimeWarning",
     ),
     "05-jaccard": Exercise(
         lambda: len({"rock", "guitar", "loud"} & {"rock", "guitar", "male"}) / len({"rock", "guitar", "loud"} | {"rock", "guitar", "male"}),

@@ -202,3 +202,14 @@ def test_block_decoding_gives_the_samples_of_one_read(tmp_path, monkeypatch):
     assert len(blocks) == len(whole)
     np.testing.assert_allclose(blocks, whole, atol=1e-6)
     np.testing.assert_array_equal(audio.load_audio(path, sr=None, duration=1.0), native)
+
+
+def test_home_relative_paths_are_expanded(tmp_path, monkeypatch):
+    from course_utils.clip_features import clip_rows
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    sr = 16000
+    sf.write(tmp_path / "song.wav", _tone(sr=sr), sr)
+    y = audio.load_audio("~/song.wav", sr=sr)
+    assert len(y) == 2 * sr and audio.audio_info("~/song.wav")["samplerate"] == sr
+    assert clip_rows("~/song.wav") == [(str(tmp_path / "song.wav"), 0.0, None)]
