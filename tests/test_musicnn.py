@@ -316,7 +316,7 @@ def test_cli_tag_taggram_and_extract(session_data, clips, tmp_path, monkeypatch,
     assert np.load(npy).shape == (2, 753) and "musicnn, layers max_pool" in capsys.readouterr().out
 
 
-def test_cli_bad_input_is_one_line(tmp_path, capsys):
+def test_cli_bad_input_is_one_line(tmp_path, capsys, data_root):
     listing = tmp_path / "list.txt"
     listing.write_text("song.mp3\n")
     assert cli.main(["extract", str(listing), str(tmp_path / "f.npy"), "--model", "choi2017", "--layers", "01234",

@@ -51,7 +51,7 @@ def test_tag_files_long_short_and_bad(tiny_tagger, tmp_path):
     assert isinstance(results[str(bad)], CourseError) and "bad.mp3" in str(results[str(bad)])
 
 
-def test_cli_tag_prints_tags_and_reports_bad_files(tiny_tagger, tmp_path, capsys):
+def test_cli_tag_prints_tags_and_reports_bad_files(tiny_tagger, tmp_path, capsys, data_root):
     good = _wav(tmp_path / "song.wav", 3.0)
     status = cli.main(["tag", str(good), str(tmp_path / "missing.wav"), "--model", str(tiny_tagger), "--top", "3"])
     out, err = capsys.readouterr()
@@ -62,7 +62,7 @@ def test_cli_tag_prints_tags_and_reports_bad_files(tiny_tagger, tmp_path, capsys
 
 
 @pytest.mark.skipif(not (SHARED / "audio").is_dir(), reason="../shared/reference/audio not present")
-def test_cli_tags_real_music(tiny_tagger, capsys):
+def test_cli_tags_real_music(tiny_tagger, capsys, data_root):
     files = sorted(str(p) for p in (SHARED / "audio").glob("*.mp3"))
     assert cli.main(["tag", *files, "--model", str(tiny_tagger), "--top", "2"]) == 0
     assert capsys.readouterr().out.count("\n") == 3 * len(files)
