@@ -188,6 +188,13 @@ def clips(shared_reference):
     return files
 
 
+@pytest.fixture
+def musicnn_env(session_data, monkeypatch) -> Path:
+    """The session's data folder for the whole test: a ClipFeatures loads its network lazily, on use."""
+    monkeypatch.setenv("COURSE_DATA_DIR", str(session_data))
+    return session_data
+
+
 def _musicnn(session_data, **params) -> ClipFeatures:
     """``ClipFeatures("musicnn", ...)`` with the session's wheel, without a feature cache."""
     with pytest.MonkeyPatch.context() as mp:
@@ -195,7 +202,7 @@ def _musicnn(session_data, **params) -> ClipFeatures:
         return ClipFeatures(params.pop("model", "musicnn"), cache=False, **params).fit()
 
 
-def test_tags_of_real_music_are_right(session_data, clips):
+def test_tags_of_real_music_are_right(session_data, musicnn_env, clips):
     """Top three tags of MTT_musicnn, as observed: guitar for the ukulele-and-glockenspiel "cute",
     rock for the band of "actionable", techno and electronic for "dubstep", piano for "thejazzpiano"."""
     results = dict(_musicnn(session_data, layers="tags", framing="musicnn").tag(list(clips.values()), top=3))
@@ -208,7 +215,7 @@ def test_tags_of_real_music_are_right(session_data, clips):
 
 
 @pytest.mark.slow
-def test_taggram_and_features(load, session_data, clips, tmp_path):
+def test_taggram_and_features(load, session_data, musicnn_env, clips, tmp_path):
     model = load("MTT_musicnn")
     tagger = _musicnn(session_data, layers="tags", framing="musicnn", batch_size=1)
     times, tags, probs = tagger.taggram(clips["dubstep"])

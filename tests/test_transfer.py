@@ -72,7 +72,7 @@ def test_mfcc_features(clips):
     assert feats.shape == (3, 120) and np.all(np.isfinite(feats))
 
 
-def test_cli_extract_reports_bad_files_and_extracts_the_rest(convnet, clips, tmp_path, capsys):
+def test_cli_extract_reports_bad_files_and_extracts_the_rest(convnet, clips, tmp_path, capsys, data_root):
     model_path = tagging.save_tagger(convnet, tmp_path / "m.keras", {"tags": list(TOP50_TAGS), "crop_frames": 64})
     listing = tmp_path / "list.txt"
     listing.write_text(f"{clips[0]}\n{tmp_path / 'nope.wav'}\n\n{clips[2]}\n")
