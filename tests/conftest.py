@@ -88,6 +88,24 @@ def mini_data_root(_mini_folder, monkeypatch) -> Path:
     return _mini_folder
 
 
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory) -> Path:
+    """musicnn's 0.1.0 wheel: the data folder's or the reference folder's copy, or one ``pip download`` per session."""
+    from course_utils import musicnn, paths
+    from course_utils.cache import sha256_file
+    from course_utils.errors import DownloadError
+
+    for kept in [paths.data_dir() / "models" / musicnn.WHEEL_FILENAME, *musicnn._reference_wheels()]:
+        if kept.is_file() and sha256_file(kept) == musicnn.WHEEL_SHA256:
+            return kept
+    try:
+        got = musicnn._pip_download(tmp_path_factory.mktemp("musicnn-wheel"))
+    except DownloadError as exc:
+        pytest.skip(f"the musicnn 0.1.0 wheel is not in the data or reference folder and pip cannot fetch it: {exc}")
+    assert sha256_file(got) == musicnn.WHEEL_SHA256
+    return got
+
+
 # --------------------------------------------------------------------------- the write guard
 
 _GUARD: dict = {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -282,26 +283,12 @@ def test_siamese_kind_needs_a_trained_network_then_embeds(clips, data_root):
     assert len(starts) > 1 and est.identity_["weights_sha256"]
 
 
-def _musicnn_wheel():
-    """The musicnn wheel in the data folder or the reference folder, else ``None``."""
-    from course_utils import musicnn, paths
-
-    for candidate in [paths.data_dir() / "models" / musicnn.WHEEL_FILENAME, *musicnn._reference_wheels()]:
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-WHEEL = _musicnn_wheel()  # looked up before any test changes COURSE_DATA_DIR
-
-
-@pytest.mark.skipif(WHEEL is None or not (SHARED / "audio").is_dir(),
-                    reason="musicnn's wheel (data/models or the reference folder) or the reference clips are missing")
-def test_musicnn_kinds_framings_and_variants(data_root, tmp_path):
+@pytest.mark.skipif(not (SHARED / "audio").is_dir(), reason="the reference clips (../shared/reference/audio) are missing")
+def test_musicnn_kinds_framings_and_variants(wheel, data_root, tmp_path):
     from course_utils import musicnn
 
     (data_root / "models").mkdir(parents=True)
-    (data_root / "models" / musicnn.WHEEL_FILENAME).symlink_to(WHEEL.resolve())
+    (data_root / "models" / musicnn.WHEEL_FILENAME).symlink_to(Path(wheel).resolve())
     jazz = str(SHARED / "audio" / "bensound-thejazzpiano.mp3")
     short = str(_wav(tmp_path / "short.wav", 1.0, 440.0))
     own = ClipFeatures("musicnn", layers="tags", framing="musicnn", batch_size=1, cache=False).fit()

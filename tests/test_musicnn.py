@@ -31,20 +31,6 @@ CLIPS = ("actionable", "cute", "dubstep", "thejazzpiano")
 
 
 @pytest.fixture(scope="session")
-def wheel(tmp_path_factory) -> Path:
-    """The wheel: the data folder's copy, or one ``pip download`` per session."""
-    kept = paths.data_dir() / "models" / musicnn.WHEEL_FILENAME
-    if kept.is_file() and sha256_file(kept) == musicnn.WHEEL_SHA256:
-        return kept
-    try:
-        got = musicnn._pip_download(tmp_path_factory.mktemp("musicnn-wheel"))
-    except DownloadError as exc:
-        pytest.skip(f"the musicnn 0.1.0 wheel is not in the data folder and pip cannot fetch it: {exc}")
-    assert sha256_file(got) == musicnn.WHEEL_SHA256
-    return got
-
-
-@pytest.fixture(scope="session")
 def session_data(wheel, tmp_path_factory) -> Path:
     """A data folder whose models/ holds the wheel (the checkpoints are unpacked there on first use)."""
     root = tmp_path_factory.mktemp("musicnn-data")
