@@ -15,7 +15,6 @@ Notebooks 03 and 04.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np

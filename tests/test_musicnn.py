@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_utils import audio, cli, musicnn, paths, plots
+from course_utils import audio, cli, musicnn, plots
 from course_utils.cache import sha256_file
 from course_utils.clip_features import ClipFeatures
 from course_utils.errors import AudioError, CourseError, DownloadError
