@@ -15,7 +15,7 @@ import pytest
 
 def _missing(material: str) -> str | None:
     """Why ``material`` cannot be had on this machine, or ``None`` when it can."""
-    from course_utils import materials
+    import materials
 
     return materials.missing(material)
 

@@ -4,7 +4,7 @@
                                       [--tasks gtzan_genre,...] [--compare gtzan_genre:01234,emoMusic_arousal:01234]
                                       [--no-compare] [--n-jobs 2]
 
-Runs every cell of the table (each task of ``course_utils.evaluate.TASKS`` with the ``01234`` and
+Runs every cell of the table (each task of ``course_utils.svm.protocol.TASKS`` with the ``01234`` and
 ``mfcc`` feature sets, protocol "paper", no nested estimate) with ``method="fast"`` on the
 authors' released features in ``../shared/reference/choi2017``, and records per cell the wall and
 CPU seconds, the best score, the published score and their difference, and which solver scored
@@ -22,7 +22,8 @@ import os
 import time
 from pathlib import Path
 
-from course_utils import evaluate, release
+from course_utils.svm import protocol as evaluate
+from course_utils.tasks import release
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_RELEASE = ROOT.parent / "shared" / "reference" / "choi2017"

@@ -1,4 +1,4 @@
-"""Tests of course_utils.evaluate: the SVM protocol of Choi et al. (2017), fast and straightforward.
+"""Tests of course_utils.svm.protocol: the SVM protocol of Choi et al. (2017), fast and straightforward.
 
 The checks on the authors' released features skip when ``../shared/reference/choi2017`` is absent.
 """
@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import evaluate as ev
-from course_utils.errors import CourseError, DatasetError
+from course_utils.svm import protocol as ev
+from course_utils.core.errors import CourseError, DatasetError
 
 RELEASE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "choi2017"
 

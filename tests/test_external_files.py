@@ -14,8 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from course_utils import download, paths, pretrained, release
-from course_utils.errors import CourseError, DownloadError
+from course_utils.core import paths
+from course_utils.fetch import download
+from course_utils.models import choi2017 as pretrained
+from course_utils.tasks import release
+from course_utils.core.errors import CourseError, DownloadError
 
 
 def sha(data: bytes) -> str:
@@ -98,7 +101,7 @@ def test_damaged_reference_copy_is_skipped_and_the_network_tried(tmp_path, fake_
     for name, data in FILES.items():
         _write(fake_reference / "group" / name, data)
     _write(fake_reference / "group" / "a.txt", b"damaged\n")
-    with caplog.at_level(logging.WARNING, logger="course_utils.download"), pytest.raises(DownloadError, match="a.txt"):
+    with caplog.at_level(logging.WARNING, logger="course_utils.fetch.download"), pytest.raises(DownloadError, match="a.txt"):
         download.locate(SUMS, tmp_path / "data", "group", "http://127.0.0.1:9/none", progress=False)
     assert "wrong checksum" in caplog.text
 
@@ -168,11 +171,11 @@ def test_clips_without_either_fail_clearly(data_root, no_reference, offline):
 
 def test_real_reference_release_and_clips_offline(shared_reference, data_root, offline, monkeypatch):
     monkeypatch.delenv(paths.REFERENCE_ENV, raising=False)
-    from course_utils import evaluate
+    from course_utils.svm import protocol
 
     folder = release.fetch_release(progress=False)
     assert folder == (shared_reference / "choi2017").resolve()
-    X, y, _ = evaluate.load_release(None, "gtzan_genre", "01234")
+    X, y, _ = protocol.load_release(None, "gtzan_genre", "01234")
     assert X.shape == (1000, 160) and len(set(y)) == 10
     clips = pretrained.fetch_example_clips(progress=False)
     assert [p.name for p in clips] == list(pretrained.EXAMPLE_CLIPS)

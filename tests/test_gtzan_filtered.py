@@ -1,4 +1,4 @@
-"""course_utils.gtzan_filtered: GTZAN genre on the fault-filtered split, on the authors' released features.
+"""course_utils.svm.gtzan_filtered: GTZAN genre on the fault-filtered split, on the authors' released features.
 
 The checks on the real lists and features skip when ``../shared/reference`` is absent.
 """
@@ -12,8 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import cli, download, evaluate, gtzan_filtered as gf, paths
-from course_utils.errors import DatasetError, DownloadError
+from course_utils import cli
+from course_utils.core import paths
+from course_utils.fetch import download
+from course_utils.svm import gtzan_filtered as gf, protocol as evaluate
+from course_utils.core.errors import DatasetError, DownloadError
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""course_utils.release: fetching the authors' features with checksums (from a local mirror)."""
+"""course_utils.tasks.release: fetching the authors' features with checksums (from a local mirror)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from course_utils import release
-from course_utils.errors import CourseError
+from course_utils.tasks import release
+from course_utils.core.errors import CourseError
 
 
 @pytest.fixture

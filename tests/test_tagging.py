@@ -1,4 +1,4 @@
-"""course_utils.tagging and `course-utils tag`: tagging files with a saved model, bad files reported."""
+"""course_utils.models.tagging and `course-utils tag`: tagging files with a saved model, bad files reported."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from course_utils import cli, models, tagging
+from course_utils import cli
+from course_utils.models import convnet as models, tagging
 from course_utils.datasets.magnatagatune import TOP50_TAGS
-from course_utils.errors import CourseError
+from course_utils.core.errors import CourseError
 
 from conftest import SHARED
 
@@ -33,7 +34,7 @@ def _wav(path: Path, seconds: float):
 
 
 def test_tag_files_long_short_and_bad(tiny_tagger, tmp_path):
-    from course_utils.clip_features import ClipFeatures
+    from course_utils.features.clip_features import ClipFeatures
 
     model, info = tagging.load_course_tagger(path=tiny_tagger)
     assert info["crop_frames"] == 64 and len(info["tags"]) == 50

@@ -1,4 +1,4 @@
-"""course_utils.transfer: the 160-value feature, its independence of batch size, and `course-utils extract`."""
+"""course_utils.features.transfer: the 160-value feature, its independence of batch size, and `course-utils extract`."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from course_utils import cli, models, tagging, transfer
+from course_utils import cli
+from course_utils.features import transfer
+from course_utils.models import convnet as models, tagging
 from course_utils.datasets.magnatagatune import TOP50_TAGS
-from course_utils.errors import AudioError, CourseError
+from course_utils.core.errors import AudioError, CourseError
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +101,7 @@ def test_release_layout_roundtrip(tmp_path):
 def test_rows_accept_a_path_a_list_or_a_table_without_offsets():
     import pandas as pd
 
-    from course_utils.transfer import _rows
+    from course_utils.features.transfer import _rows
 
     assert _rows("a.wav") == [("a.wav", 0.0, None)]
     assert _rows(["a.wav", "b.wav"]) == [("a.wav", 0.0, None), ("b.wav", 0.0, None)]
@@ -110,8 +112,8 @@ def test_rows_accept_a_path_a_list_or_a_table_without_offsets():
 def test_convnet_feature_cache_needs_the_model_file(data_root):
     import pandas as pd
 
-    from course_utils.errors import CourseError
-    from course_utils.transfer import features_cache_path
+    from course_utils.core.errors import CourseError
+    from course_utils.features.transfer import features_cache_path
 
     table = pd.DataFrame({"path": ["a.wav"], "offset": [0.0], "duration": [1.0]})
     with pytest.raises(CourseError, match="model_path"):

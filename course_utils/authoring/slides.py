@@ -22,8 +22,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course_utils.cache import atomic_write_text
-from course_utils.errors import CourseError
+from course_utils.core.files import atomic_write_text
+from course_utils.core.errors import CourseError
 
 #: reveal.js Markdown separators (the ``data-separator*`` attributes of every deck).
 SLIDE_SEPARATOR = r"^\n---\n$"
@@ -80,7 +80,7 @@ def default_slides_dir() -> Path:
     Returns:
         ``<repo>/slides``; raises :class:`SlidesError` when the package is not run from a checkout.
     """
-    from course_utils.paths import repo_root
+    from course_utils.core.paths import repo_root
 
     root = repo_root()
     if root is None:

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from course_utils import cache, paths
+from course_utils.core import files as cache, paths
 from course_utils.datasets import ballroom, emomusic, gtzan, jamendo, magnatagatune, minigen, urbansound
 from course_utils.datasets.base import DatasetSpec
-from course_utils.errors import CourseError, DatasetError
+from course_utils.core.errors import CourseError, DatasetError
 
 #: The registry, in the order of the course.
 REGISTRY: dict[str, DatasetSpec] = {

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from course_utils import download
+from course_utils.fetch import download
 from course_utils.datasets import minigen
 from course_utils.datasets.base import DatasetSpec, class_index, finish_frame, require_folder
 

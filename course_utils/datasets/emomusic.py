@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_utils import cache, download
+from course_utils.core import files
+from course_utils.fetch import download
 from course_utils.datasets import minigen
 from course_utils.datasets.base import DatasetSpec, finish_frame, require_folder
-from course_utils.errors import DatasetError
+from course_utils.core.errors import DatasetError
 
 SR = 22050
 MINI_SECONDS = 8.0
@@ -136,7 +137,7 @@ def synthesize(root: Path, seed: int = minigen.DEFAULT_SEED, *, progress: bool =
     ratings = minigen.render_clips(render_clip, jobs, desc="emomusic mini", progress=progress)
     lines = ["song_id,mean_arousal,std_arousal,mean_valence,std_valence"]
     lines += [f"{i},{r['arousal']:.2f},{r['std_arousal']:.2f},{r['valence']:.2f},{r['std_valence']:.2f}" for i, r in zip(ids, ratings)]
-    cache.atomic_write_text(root / "annotations" / "static_annotations.csv", "\n".join(lines) + "\n")
+    files.atomic_write_text(root / "annotations" / "static_annotations.csv", "\n".join(lines) + "\n")
 
 
 SPEC = DatasetSpec(

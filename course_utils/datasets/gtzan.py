@@ -20,8 +20,8 @@ import pandas as pd
 
 from course_utils.datasets import minigen
 from course_utils.datasets.base import DatasetSpec, class_index, fetch_archive, finish_frame, require_folder
-from course_utils.download_checks import ArchiveLimits
-from course_utils.errors import DatasetError
+from course_utils.fetch.guards import ArchiveLimits
+from course_utils.core.errors import DatasetError
 
 GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
 SPEECHMUSIC = ("music", "speech")

@@ -20,8 +20,8 @@ from typing import Callable, Sequence
 import numpy as np
 import soundfile as sf
 
-from course_utils import cache
-from course_utils.errors import CourseError, DatasetError
+from course_utils.core import files as cache
+from course_utils.core.errors import CourseError, DatasetError
 
 #: Bump when a generator changes its output, so that stale mini datasets are rebuilt.
 GENERATOR_VERSION = 3
