@@ -67,7 +67,7 @@ print(json.dumps(rows))
 
 
 def _worker(code: str, files: list[str]) -> dict:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}  # tests/: the oracle musicnn_original
     run = subprocess.run([sys.executable, "-c", code, *files], capture_output=True, text=True, env=env, cwd=ROOT)
     if run.returncode != 0:
         raise SystemExit(run.stderr[-3000:])
