@@ -48,9 +48,9 @@ def write_long_wav(path: Path, seconds: float, sr: int = 44100, block_seconds: f
 # An untrained tagger, made in its own process so that TensorFlow never enters this one.
 MAKE_TAGGER = """
 import sys
-from course_utils.models import convnet as models, tagging
+from course_utils.models import convnet as models, training
 from course_utils.datasets.magnatagatune import TOP50_TAGS
-tagging.save_tagger(models.compact_convnet(n_frames=256, n_tags=50), sys.argv[1],
+training.save_tagger(models.compact_convnet(n_frames=256, n_tags=50), sys.argv[1],
                     {"tags": list(TOP50_TAGS), "crop_frames": 256})
 """
 
@@ -79,7 +79,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=3600.0, help="length of the long file (default one hour)")
     args = parser.parse_args(argv)
 
-    from course_utils.audio import io as audio  # light: the parent must stay small, see peak_rss_mb
+    from course_utils import audio  # light: the parent must stay small, see peak_rss_mb
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

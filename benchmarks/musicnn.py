@@ -82,7 +82,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="tagging runs, each in a fresh process (the best is kept)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from course_utils.audio import io as audio
+    from course_utils import audio
     from course_utils.models import musicnn
 
     files = [str(Path(args.audio) / f"bensound-{name}.mp3") for name in CLIPS]

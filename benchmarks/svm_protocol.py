@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 from course_utils.svm import protocol as evaluate
+from course_utils.svm import report as svm_report
+from course_utils.tasks import registry
 from course_utils.tasks import release
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,12 +42,12 @@ def _cell(task: str, layers: str, method: str, n_jobs: int) -> dict:
     except evaluate.DatasetError as exc:
         return {"task": task, "layers": layers, "method": method, "missing": str(exc).replace(str(ROOT.parent), "..")}
     table = res["scores_per_param"]
-    published = evaluate.PUBLISHED[task].get(layers)
+    published = registry.PUBLISHED[task].get(layers)
     return {"task": task, "layers": layers, "method": method, "seconds": round(res["seconds"], 2),
             "cpu_seconds": round(res["cpu_seconds"], 2), "load_before": round(load, 2),
             "best_score": round(res["best_score"], 4), "published": published,
             "difference": round(res["best_score"] - published, 4) if published is not None else None,
-            "best_params": evaluate.describe_params(res["best_params"]),
+            "best_params": svm_report.describe_params(res["best_params"]),
             "solvers": {k: int(v) for k, v in table["solver"].value_counts().items()},
             "mean_scores": [round(float(v), 5) for v in table["mean_score"]]}
 
@@ -54,7 +56,7 @@ def main(argv=None) -> int:
     global RELEASE
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "svm_protocol.json"))
-    parser.add_argument("--tasks", default=",".join(evaluate.TASKS))
+    parser.add_argument("--tasks", default=",".join(registry.TASKS))
     parser.add_argument("--layer-sets", default="01234,mfcc")
     parser.add_argument("--compare", default="gtzan_genre:01234,emoMusic_arousal:01234",
                         help="cells also run with method='gridsearch' (task:layers, comma-separated)")

@@ -9,7 +9,7 @@ The notebooks stay short because the reusable logic lives here, one module per c
   :mod:`course_utils.core.files`: checked, resumable downloads, safe extraction, and atomic,
   checksummed caches;
 - :mod:`course_utils.models.convnet`, :mod:`course_utils.models.training`, :mod:`course_utils.models.metrics` and
-  :mod:`course_utils.models.tagging`: the compact convnet, its input pipeline and training (notebook 02);
+  :mod:`course_utils.models.training`: the compact convnet, its input pipeline and training (notebook 02);
 - :mod:`course_utils.features.transfer` and :mod:`course_utils.models.choi2017`: transfer features from the
   course's tagger and from the authors' pre-trained model (notebook 03);
 - :mod:`course_utils.tasks.registry`: the registry of the seven transfer tasks; :mod:`course_utils.tasks.release`:

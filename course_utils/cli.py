@@ -46,7 +46,7 @@ def _cmd_run_notebooks(args) -> int:
 
 
 def _cmd_features(args) -> int:
-    from course_utils.audio import io as audio
+    from course_utils import audio
 
     extractor = _clip_features(args, cache=False, max_duration=_max_duration(args)) if args.model else None
     status = 0
@@ -147,10 +147,10 @@ def _cmd_tag(args) -> int:
 
 
 def _cmd_train_tagger(args) -> int:
-    from course_utils.models import tagging
+    from course_utils.models import training
 
-    model, history, info = tagging.train_course_tagger(args.variant, epochs=args.epochs, seed=args.seed, save_to=args.out)
-    path = args.out or tagging.models.default_model_path(args.variant)
+    model, history, info = training.train_course_tagger(args.variant, epochs=args.epochs, seed=args.seed, save_to=args.out)
+    path = args.out or training.models.default_model_path(args.variant)
     print(f"trained {info['epochs_run']} epochs; test macro ROC-AUC {info['test_roc_auc']:.3f}, "
           f"PR-AUC {info['test_pr_auc']:.3f}; saved to {path}")
     return 0
@@ -197,6 +197,8 @@ def _cmd_paper_table(args) -> int:
     import json
 
     from course_utils.svm import protocol as evaluate
+    from course_utils.svm import report as svm_report
+    from course_utils.tasks import registry
     from course_utils.tasks import release
 
     folder = args.features_dir
@@ -212,17 +214,17 @@ def _cmd_paper_table(args) -> int:
         else:
             print(gtzan_filtered.format_gtzan_table(table))
         return 0
-    tasks = args.tasks or list(evaluate.TASKS)
-    unknown = [t for t in tasks if t not in evaluate.TASKS]
+    tasks = args.tasks or list(registry.TASKS)
+    unknown = [t for t in tasks if t not in registry.TASKS]
     if unknown:
-        raise CourseError(f"unknown task(s) {unknown}; choose from {', '.join(evaluate.TASKS)}")
+        raise CourseError(f"unknown task(s) {unknown}; choose from {', '.join(registry.TASKS)}")
     table = evaluate.paper_table(folder, tasks=tasks, layer_sets=tuple(args.layers), protocol=args.protocol,
                                  nested=args.nested, progress=not args.json)
     if args.json:
         print(json.dumps({"protocol": args.protocol, "note": table.attrs.get("note", ""),
                           "rows": json.loads(table.reset_index().to_json(orient="records"))}, indent=2))
     else:
-        print(evaluate.format_table(table))
+        print(svm_report.format_table(table))
     return 0
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from course_utils.audio import io as audio
+from course_utils import audio
 from course_utils.core.errors import AudioError, CourseError
 
 from conftest import SHARED
@@ -196,8 +196,8 @@ def test_block_decoding_gives_the_samples_of_one_read(tmp_path, monkeypatch):
     sf.write(path, np.stack([_tone(440, 3.0, 44100), 0.1 * rng.standard_normal(3 * 44100).astype(np.float32)], axis=1), 44100)
     whole = audio.load_audio(path, offset=0.3)
     native = audio.load_audio(path, sr=None, duration=1.0)
-    monkeypatch.setattr(audio, "_BLOCK_SAMPLES", 1000)
-    monkeypatch.setattr(audio, "_BLOCK_FRAMES", 4096)
+    monkeypatch.setattr(audio.io, "_BLOCK_SAMPLES", 1000)
+    monkeypatch.setattr(audio.io, "_BLOCK_FRAMES", 4096)
     blocks = audio.load_audio(path, offset=0.3)
     assert len(blocks) == len(whole)
     np.testing.assert_allclose(blocks, whole, atol=1e-6)

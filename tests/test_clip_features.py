@@ -22,9 +22,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from course_utils.audio import io as audio
+from course_utils import audio
 from course_utils.features import registry, transfer
-from course_utils.models import convnet as models, tagging
+from course_utils.models import convnet as models, training
 from course_utils.features.clip_features import ClipFeatures, clip_rows
 from course_utils.datasets.magnatagatune import TOP50_TAGS
 from course_utils.core.errors import AudioError, CourseError
@@ -40,7 +40,7 @@ def tiny_tagger(tmp_path_factory):
     models.set_seed(0)
     model = models.compact_convnet(n_frames=CROP, n_tags=50)
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
-    tagging.save_tagger(model, path, {"tags": list(TOP50_TAGS), "crop_frames": CROP})
+    training.save_tagger(model, path, {"tags": list(TOP50_TAGS), "crop_frames": CROP})
     return path
 
 
@@ -137,14 +137,14 @@ def test_course_kind_short_and_long_clips(tiny_tagger, clips, data_root):
     assert len(starts) > 1 and starts[0] == 0 and per_window.shape == (len(starts), 160)
     assert np.allclose(feats[0], per_window.mean(axis=0), atol=1e-6)
     # the same features as the course's convnet features of notebook 03 (tile short, cover long)
-    model, _ = tagging.load_course_tagger(path=tiny_tagger)
+    model, _ = training.load_course_tagger(path=tiny_tagger)
     assert np.allclose(feats, transfer.extract_convnet_features(model, clips, crop_frames=CROP, progress=False), atol=1e-5)
     # a short clip: one window, the clip repeated; zero padding would give other features
     starts, one = est.windows(clips[2])
     assert starts.tolist() == [0.0]
     mel = audio.log_mel(audio.load_audio(clips[2]))
     padded = np.pad(mel, ((0, 0), (0, CROP - mel.shape[1])), constant_values=mel.min())[None, ..., None]
-    extractor = transfer.feature_extractor(model)
+    extractor = models.feature_extractor(model)
     assert not np.allclose(one[0], np.asarray(extractor(padded, training=False))[0], atol=1e-3)
 
 
@@ -237,11 +237,11 @@ def test_pipeline_clone_and_joblib_round_trip(tiny_tagger, clips, tmp_path, data
 
 def test_unpickled_with_other_weights_is_refused(tiny_tagger, clips, tmp_path, data_root):
     path = tmp_path / "mine.keras"
-    tagging.save_tagger(models.load_model(tiny_tagger, compile=False), path, {"tags": list(TOP50_TAGS), "crop_frames": CROP})
+    training.save_tagger(models.load_model(tiny_tagger, compile=False), path, {"tags": list(TOP50_TAGS), "crop_frames": CROP})
     est = ClipFeatures(f"course:{path}", cache=False).fit()
     blob = pickle.dumps(est)
     models.set_seed(1)
-    tagging.save_tagger(models.compact_convnet(n_frames=CROP, n_tags=50), path, {"tags": list(TOP50_TAGS), "crop_frames": CROP})
+    training.save_tagger(models.compact_convnet(n_frames=CROP, n_tags=50), path, {"tags": list(TOP50_TAGS), "crop_frames": CROP})
     with pytest.raises(CourseError, match="weights .* not those these features were fitted with"):
         pickle.loads(blob).transform(clips[:1])
 

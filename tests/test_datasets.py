@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from course_utils.audio import io as audio
+from course_utils import audio
 from course_utils.core import files as cache
 from course_utils import datasets
 from course_utils.datasets import ballroom, emomusic, gtzan, jamendo, magnatagatune, minigen, urbansound

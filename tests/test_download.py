@@ -17,13 +17,8 @@ from pathlib import Path
 import pytest
 
 from course_utils.core.files import is_temp_path
-from course_utils.fetch.download import (
-    USER_AGENT,
-    concatenate_parts,
-    download,
-    extract,
-    require_manual_files,
-)
+from course_utils.fetch.archives import extract
+from course_utils.fetch.download import USER_AGENT, concatenate_parts, download, require_manual_files
 from course_utils.core.errors import DatasetError, DownloadError
 
 DATA = bytes(range(256)) * 1200  # 307,200 bytes

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from course_utils.audio import io as audio
+from course_utils import audio
 from course_utils.teaching.exercises import EXERCISES, check, is_correct
 
 

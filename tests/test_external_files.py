@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from course_utils.core import paths
-from course_utils.fetch import download
+from course_utils.fetch import checksums, download
 from course_utils.models import choi2017 as pretrained
 from course_utils.tasks import release
 from course_utils.core.errors import CourseError, DownloadError
@@ -112,12 +112,12 @@ def test_locate_downloads_into_the_data_folder_last(tmp_path, no_reference):
         _write(mirror / name, data)
     found = download.locate(SUMS, tmp_path / "data", "group", mirror.as_uri(), progress=False)
     assert found == {name: tmp_path / "data" / name for name in FILES}
-    assert all(download.intact(p, SUMS[n]) for n, p in found.items())
+    assert all(checksums.intact(p, SUMS[n]) for n, p in found.items())
 
 
 def test_intact():
-    assert not download.intact("/nonexistent/file")
-    assert download.intact(__file__) and not download.intact(__file__, "0" * 64)
+    assert not checksums.intact("/nonexistent/file")
+    assert checksums.intact(__file__) and not checksums.intact(__file__, "0" * 64)
 
 
 # ---------------------------------------------------------------------------- the course's files
@@ -175,7 +175,7 @@ def test_real_reference_release_and_clips_offline(shared_reference, data_root, o
 
     folder = release.fetch_release(progress=False)
     assert folder == (shared_reference / "choi2017").resolve()
-    X, y, _ = protocol.load_release(None, "gtzan_genre", "01234")
+    X, y, _ = release.load_release(None, "gtzan_genre", "01234")
     assert X.shape == (1000, 160) and len(set(y)) == 10
     clips = pretrained.fetch_example_clips(progress=False)
     assert [p.name for p in clips] == list(pretrained.EXAMPLE_CLIPS)

@@ -129,11 +129,21 @@ def test_no_module_imports_a_higher_layer(module):
         f"{d} ({LAYERS[_unit(d)]})" for d in upward)
 
 
-def test_nothing_imports_through_the_package_root():
-    """``course_utils/__init__`` re-exports nothing: every name is imported from its home."""
+def test_the_package_root_re_exports_nothing():
+    """``course_utils/__init__`` imports nothing (it holds ``__version__``): every name is imported
+    from its home, and a package ``__init__`` lists only its own folder's names."""
     assert not GRAPH["course_utils"], GRAPH["course_utils"]
-    through_root = sorted(m for m, deps in GRAPH.items() if "course_utils" in deps)
-    assert not through_root, f"import from the home module, not the package root: {through_root}"
+    for module, path in MODULES.items():
+        if path.name != "__init__.py" or not _unit(module):
+            continue
+        tree = ast.parse(path.read_text())
+        listed = set()
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in node.targets):
+                listed = {ast.literal_eval(e) for e in node.value.elts}
+        foreign = sorted(a.asname or a.name for node in tree.body if isinstance(node, ast.ImportFrom)
+                         and not (node.module or "").startswith(module + ".") for a in node.names)
+        assert not listed & set(foreign), f"{module} lists names of other folders: {sorted(listed & set(foreign))}"
 
 
 def _cycle(graph: dict[str, set[str]]) -> list[str] | None:

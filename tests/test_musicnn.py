@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from course_utils import cli
-from course_utils.audio import io as audio
+from course_utils import audio
 from course_utils.models import musicnn
 from course_utils.teaching import plots
 from course_utils.core.files import sha256_file

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from course_utils.audio import io as audio  # noqa: E402
+from course_utils import audio  # noqa: E402
 from course_utils.teaching import plots
 
 

@@ -103,7 +103,7 @@ def test_front_end_is_kapre(model, clips):
     stored filterbank, dB minus the clip's maximum floored at -80 dB, then per-clip standardisation."""
     import keras
 
-    from course_utils.audio import io as audio
+    from course_utils import audio
 
     y = audio.load_audio(clips["thejazzpiano"])[: pretrained.WINDOW_SAMPLES]
     got = np.asarray(keras.Model(model.input, model.get_layer("normalization").output)(y[None]))[0, :, :, 0]

@@ -8,10 +8,10 @@ import pytest
 import soundfile as sf
 
 from course_utils.similarity import ground_truth, index as search_index, metrics as retrieval_metrics, siamese
-from course_utils.audio import io as audio
+from course_utils import audio
 from course_utils.models import convnet
 from course_utils.core.errors import CourseError
-from course_utils.models.tagging import TaggerData
+from course_utils.models.training import TaggerData
 
 # --------------------------------------------------------------------------- tag similarity
 

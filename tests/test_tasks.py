@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from course_utils import datasets
-from course_utils.features import transfer
 from course_utils.svm import protocol
+from course_utils.tasks import splits
 from course_utils.tasks import registry, release
 from course_utils.core.errors import CourseError
 
@@ -23,14 +23,14 @@ def test_every_task_agrees_with_its_dataset():
 
 
 def test_the_old_tables_are_views_of_the_registry():
-    assert protocol.TASKS == registry.names() and len(registry.names()) == 7
-    assert protocol.PUBLISHED["emoMusic_valence"] == {"01234": 0.457, "mfcc": 0.267}
-    assert protocol.TASK_TITLES["jamendo_vd"] == registry.get("jamendo_vd").title
-    assert list(transfer.RELEASE_TASKS) == list(protocol.COURSE_TASKS) == [
+    assert registry.TASKS == registry.names() and len(registry.names()) == 7
+    assert registry.PUBLISHED["emoMusic_valence"] == {"01234": 0.457, "mfcc": 0.267}
+    assert registry.TASK_TITLES["jamendo_vd"] == registry.get("jamendo_vd").title
+    assert list(registry.RELEASE_TASKS) == list(registry.COURSE_TASKS) == [
         "ballroom_extended", "gtzan_genre", "gtzan_speechmusic", "emomusic", "jamendo_vocal", "urbansound8k"]
-    assert transfer.RELEASE_TASKS["emomusic"] == "emoMusic"
-    assert [row[1] for row in protocol.COURSE_TASKS["emomusic"]] == ["regression", "regression"]
-    assert protocol.COURSE_TASKS["urbansound8k"] == [("UrbanSound8K", "classification", "fold", None)]
+    assert registry.RELEASE_TASKS["emomusic"] == "emoMusic"
+    assert [row[1] for row in registry.COURSE_TASKS["emomusic"]] == ["regression", "regression"]
+    assert registry.COURSE_TASKS["urbansound8k"] == [("UrbanSound8K", "classification", "fold", None)]
     assert [t.name for t in registry.for_dataset("emomusic")] == ["emoMusic_arousal", "emoMusic_valence"]
 
 
@@ -60,4 +60,4 @@ def test_written_layout_is_read_back(tmp_path):
     X, y, groups = release.load_release(tmp_path, "urbansound", "24+mfcc")
     np.testing.assert_allclose(X, np.hstack([convnet[:, 64:96], convnet[:, 128:160], mfcc]), rtol=1e-6)
     assert y.tolist() == [0, 1, 0, 1, 0, 1] and groups.tolist() == [1, 1, 2, 2, 3, 3]
-    assert [len(te) for _, te in protocol.cv_splits("urbansound", release.load_labels(tmp_path / "features", "urbansound"))] == [2, 2, 2]
+    assert [len(te) for _, te in splits.cv_splits("urbansound", release.load_labels(tmp_path / "features", "urbansound"))] == [2, 2, 2]

@@ -18,7 +18,7 @@ sf = pytest.importorskip("soundfile")
 
 import keras  # noqa: E402
 
-from course_utils.audio import io as audio  # noqa: E402
+from course_utils import audio  # noqa: E402
 from course_utils.models import convnet, metrics, training
 from course_utils.core.errors import AudioError, CourseError  # noqa: E402
 
@@ -235,11 +235,11 @@ def test_sequence_rejects_bad_arguments(toy_cache):
 
 
 def test_crop_starts():
-    assert training.crop_starts(1365, 256) == [0, 256, 512, 768, 1024, 1109]
-    assert training.crop_starts(512, 256) == [0, 256]
-    assert training.crop_starts(256, 256) == [0]
+    assert audio.crop_starts(1365, 256) == [0, 256, 512, 768, 1024, 1109]
+    assert audio.crop_starts(512, 256) == [0, 256]
+    assert audio.crop_starts(256, 256) == [0]
     with pytest.raises(ValueError):
-        training.crop_starts(100, 256)
+        audio.crop_starts(100, 256)
 
 
 def test_predict_clips_averages_consecutive_crops(toy_cache):
@@ -249,7 +249,7 @@ def test_predict_clips_averages_consecutive_crops(toy_cache):
     seq = training.LogMelSequence(x, y, indices=[0, 5, 9])
     probs = training.predict_clips(model, seq, batch_size=4)
     assert probs.shape == (3, 2) and probs.dtype == np.float32
-    starts = training.crop_starts(N_FRAMES, 32)  # 0, 32, 39
+    starts = audio.crop_starts(N_FRAMES, 32)  # 0, 32, 39
     for k, row in enumerate([0, 5, 9]):
         crops = np.stack([x[row, :, s : s + 32] for s in starts]).astype(np.float32)[..., None]
         expected = np.asarray(model.predict_on_batch(crops)).mean(axis=0)

@@ -9,7 +9,8 @@ import soundfile as sf
 
 from course_utils import cli
 from course_utils.features import transfer
-from course_utils.models import convnet as models, tagging
+from course_utils.tasks import release
+from course_utils.models import convnet as models, training
 from course_utils.datasets.magnatagatune import TOP50_TAGS
 from course_utils.core.errors import AudioError, CourseError
 
@@ -33,12 +34,12 @@ def clips(tmp_path):
 
 
 def test_layers_and_columns():
-    assert transfer.parse_layers("42") == [2, 4]
-    assert list(transfer.layer_columns("1")) == list(range(32, 64))
-    assert len(transfer.layer_columns("01234")) == 160
+    assert release.parse_layers("42") == [2, 4]
+    assert list(release.layer_columns("1")) == list(range(32, 64))
+    assert len(release.layer_columns("01234")) == 160
     for bad in ("5", "", "11", "a"):
         with pytest.raises(CourseError, match="digits 0 to 4"):
-            transfer.parse_layers(bad)
+            release.parse_layers(bad)
 
 
 def test_crops_cover_long_clips_and_repeat_short_ones():
@@ -57,7 +58,7 @@ def test_features_are_160_values_and_do_not_depend_on_batch_size(convnet, clips)
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
     # a subset of layers is the matching slice of the full feature
     c = transfer.extract_convnet_features(convnet, clips, layers="24", progress=False)
-    np.testing.assert_allclose(c, a[:, transfer.layer_columns("24")], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(c, a[:, release.layer_columns("24")], rtol=1e-5, atol=1e-5)
     # features differ between different sounds
     assert np.linalg.norm(a[0] - a[2]) > 1e-3
 
@@ -75,7 +76,7 @@ def test_mfcc_features(clips):
 
 
 def test_cli_extract_reports_bad_files_and_extracts_the_rest(convnet, clips, tmp_path, capsys, data_root):
-    model_path = tagging.save_tagger(convnet, tmp_path / "m.keras", {"tags": list(TOP50_TAGS), "crop_frames": 64})
+    model_path = training.save_tagger(convnet, tmp_path / "m.keras", {"tags": list(TOP50_TAGS), "crop_frames": 64})
     listing = tmp_path / "list.txt"
     listing.write_text(f"{clips[0]}\n{tmp_path / 'nope.wav'}\n\n{clips[2]}\n")
     out = tmp_path / "feats.npy"
@@ -92,7 +93,7 @@ def test_release_layout_roundtrip(tmp_path):
     table = pd.DataFrame({"clip_id": ["a", "b"], "path": ["/x/a.wav", "/x/b.wav"], "label_id": [0, 1],
                           "split": ["train", "test"]})
     feats = np.arange(2 * 160, dtype=np.float32).reshape(2, 160)
-    transfer.write_release_layout(tmp_path, "jamendo_vocal", table, feats, np.zeros((2, 120), np.float32))
+    release.write_release_layout(tmp_path, "jamendo_vocal", table, feats, np.zeros((2, 120), np.float32))
     assert np.load(tmp_path / "features" / "jamendo_vd_layer_2.npy").tolist() == feats[:, 64:96].tolist()
     labels = pd.read_csv(tmp_path / "labels" / "jamendo_vd.csv", index_col=0)
     assert list(labels.columns) == ["id", "filepath", "label", "category"]
@@ -154,7 +155,7 @@ def test_a_truncated_feature_cache_is_rebuilt(data_root, clips):
 def test_cli_extract_checks_out_before_extracting(convnet, clips, tmp_path, capsys, monkeypatch, out):
     """OUT is checked first: no extraction whose result cannot be saved."""
     (tmp_path / "folder").mkdir()
-    model_path = tagging.save_tagger(convnet, tmp_path / "m.keras", {"tags": list(TOP50_TAGS), "crop_frames": 64})
+    model_path = training.save_tagger(convnet, tmp_path / "m.keras", {"tags": list(TOP50_TAGS), "crop_frames": 64})
     listing = tmp_path / "list.txt"
     listing.write_text(f"{clips[0]}\n")
     called = []

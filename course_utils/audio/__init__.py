@@ -1,1 +1,21 @@
-"""Audio: decoding and writing files, their headers, log-mel and MFCC features, signal measures, the crop/tile window policy."""
+"""Audio: reading and writing files, their headers, the course's features, signal measures, windows.
+
+Each name has one home: :mod:`~course_utils.audio.io` (``load_audio``, ``write_audio``,
+``audio_info``, ``resample``, ``fix_length``, ``SR``), :mod:`~course_utils.audio.features`
+(``log_mel``, ``n_frames``, ``mfcc_summary`` and the front end's constants),
+:mod:`~course_utils.audio.signal` (``quantize``, ``snr_db``, ``alias_frequency``,
+``spectral_centroid``), :mod:`~course_utils.audio.windows` (the crop/tile policy) and
+:mod:`~course_utils.audio.headers`. This folder lists their public names, as librosa does, so that
+``from course_utils import audio`` then ``audio.log_mel(y)`` reads as in the notebooks.
+"""
+
+from course_utils.audio.features import FMAX, HOP_LENGTH, N_FFT, N_MELS, N_MFCC, log_mel, mfcc_summary, n_frames
+from course_utils.audio.io import MAX_SECONDS, SR, SUPPORTED_EXTENSIONS, audio_info, fix_length, load_audio, resample, write_audio
+from course_utils.audio.signal import alias_frequency, quantize, snr_db, spectral_centroid
+from course_utils.audio.windows import crop_starts
+
+__all__ = [
+    "FMAX", "HOP_LENGTH", "MAX_SECONDS", "N_FFT", "N_MELS", "N_MFCC", "SR", "SUPPORTED_EXTENSIONS",
+    "alias_frequency", "audio_info", "crop_starts", "fix_length", "load_audio", "log_mel", "mfcc_summary",
+    "n_frames", "quantize", "resample", "snr_db", "spectral_centroid", "write_audio",
+]

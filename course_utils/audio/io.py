@@ -1,9 +1,8 @@
-"""Audio input and the two features of the course: the log-mel spectrogram and the MFCC summary.
+"""Reading and writing audio files: decoding any file to mono at the course's rate, with clear errors.
 
-The defaults follow the front end of Choi et al. (2017), "Transfer learning for music
-classification and regression tasks": audio at 12 kHz, an STFT of 512 samples (42.7 ms) with a
-hop of 256 samples (21.3 ms), 96 mel bands up to 6 kHz, power in decibels. A 29.1 s clip then
-gives a 96 x 1365 spectrogram (the compact convnet takes 1360 of its frames).
+Audio is read at 12 kHz, the front end of Choi et al. (2017), "Transfer learning for music
+classification and regression tasks" (:mod:`course_utils.audio.features` computes the
+spectrograms); files are written atomically, MP3 through LAME.
 
 Notebooks 01, 02, 03, 05 and 06.
 """
@@ -17,20 +16,11 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from course_utils.core import files as cache
 from course_utils.core.errors import AudioError, AudioWarning, CourseError
 
 #: Sample rate of the transfer paper's front end, in Hz.
 SR = 12000
-#: STFT window length, in samples.
-N_FFT = 512
-#: STFT hop length, in samples.
-HOP_LENGTH = 256
-#: Number of mel bands.
-N_MELS = 96
-#: Highest mel band edge, in Hz.
-FMAX = 6000.0
-#: Number of MFCCs in the summary feature.
-N_MFCC = 20
 
 #: File extensions the decoder reads (libsndfile: WAV, AU, AIFF, FLAC, OGG/Vorbis, Opus, MP3).
 SUPPORTED_EXTENSIONS = (".wav", ".au", ".snd", ".aif", ".aiff", ".flac", ".ogg", ".oga", ".opus", ".mp3")
@@ -266,181 +256,58 @@ def _warn_if_truncated(path: Path, decoded_seconds: float) -> None:
                       f"{declared:.2f} s (download or generate it again)", AudioWarning, stacklevel=3)
 
 
-def quantize(y: np.ndarray, bits: int) -> np.ndarray:
-    """Round a signal in [-1, 1] to ``2**bits`` equally spaced levels, as an ADC stores it.
-
-    Notebook 01.
-
-    Args:
-        y: signal in [-1, 1].
-        bits: bits per sample (16 on a CD).
-
-    Returns:
-        The quantised signal, float32, same shape.
-    """
-    step = 2.0 / 2**bits
-    return (np.clip(np.round(np.asarray(y) / step) * step, -1.0, 1.0 - step)).astype(np.float32)
+#: Bit rate of the mini datasets' MP3s (MagnaTagAtune's real MP3s are 32 kb/s).
+MP3_KBPS = 48
 
 
-def snr_db(clean: np.ndarray, noisy: np.ndarray) -> float:
-    """Signal-to-noise ratio of ``noisy`` against ``clean``, in dB.
+#: libsndfile (format, subtype) for each file extension the generators write (MP3 goes through LAME).
+_FORMATS = {
+    ".wav": ("WAV", "PCM_16"),
+    ".au": ("AU", "PCM_16"),
+    ".mp3": ("MP3", "MPEG_LAYER_III"),
+    ".flac": ("FLAC", "PCM_16"),
+}
 
-    Notebook 01.
+
+def write_audio(path: Path, y: np.ndarray, sr: int) -> None:
+    """Write a signal in the format its extension names (WAV/AU 16-bit, MP3, FLAC), atomically.
+
+    Notebooks 02 and 05.
 
     Args:
-        clean: the reference signal.
-        noisy: the same signal with an error added.
-
-    Returns:
-        ``10 log10(sum(clean**2) / sum((noisy - clean)**2))``.
+        path: the destination; its suffix chooses the format.
+        y: mono float signal in [-1, 1].
+        sr: sample rate in Hz.
     """
-    clean = np.asarray(clean, dtype=np.float64)
-    err = np.asarray(noisy, dtype=np.float64) - clean
-    return float(10 * np.log10(np.sum(clean**2) / max(np.sum(err**2), 1e-30)))
+    y = np.clip(np.asarray(y, dtype=np.float32), -1.0, 1.0)
+    if Path(path).suffix.lower() == ".mp3":
+        cache.atomic_write_bytes(path, encode_mp3(y, sr))
+        return
+    fmt, subtype = _FORMATS[Path(path).suffix.lower()]
+    with cache.atomic_write(path) as tmp:
+        sf.write(tmp, y, sr, format=fmt, subtype=subtype)
 
 
-def alias_frequency(f: float, sr: float) -> float:
-    """The frequency a pure tone of ``f`` Hz appears at after sampling at ``sr`` Hz.
+def encode_mp3(y: np.ndarray, sr: int, kbps: int = MP3_KBPS) -> bytes:
+    """Encode a mono signal as constant-bitrate MP3 with LAME (fast setting).
+
+    LAME through ``lameenc`` at quality 5 is about five times faster than libsndfile's MP3
+    writer, which matters for the thousands of clips of the mini datasets.
 
     Args:
-        f: the tone's frequency in Hz.
-        sr: the sample rate in Hz.
+        y: mono float signal in [-1, 1].
+        sr: sample rate in Hz.
+        kbps: bit rate.
 
     Returns:
-        The apparent frequency, between 0 and ``sr / 2``.
+        The MP3 file's bytes.
     """
-    f = float(f) % float(sr)
-    return min(f, float(sr) - f)
+    import lameenc
 
-
-def spectral_centroid(y: np.ndarray, sr: int) -> float:
-    """The magnitude-weighted mean frequency of a whole signal: its "brightness", in Hz.
-
-    Notebook 01.
-
-    Args:
-        y: mono signal.
-        sr: its sample rate in Hz.
-
-    Returns:
-        The centroid in Hz.
-    """
-    mag = np.abs(np.fft.rfft(np.asarray(y, dtype=np.float64)))
-    freqs = np.fft.rfftfreq(len(y), 1.0 / sr)
-    return float(np.sum(freqs * mag) / max(np.sum(mag), 1e-12))
-
-
-def crop_starts(n_frames: int, crop_frames: int) -> list[int]:
-    """Starts of the consecutive crops that cover a clip, the last one flush with its end.
-
-    Notebook 01. A 1365-frame clip and 256-frame crops give starts
-    0, 256, 512, 768, 1024 and 1109.
-
-    Args:
-        n_frames: the clip's length in frames.
-        crop_frames: the crop length, at most ``n_frames``.
-
-    Returns:
-        Sorted crop starts.
-    """
-    if crop_frames > n_frames:
-        raise ValueError(f"clips of {n_frames} frames are shorter than the model's input of {crop_frames} frames")
-    starts = list(range(0, n_frames - crop_frames + 1, crop_frames))
-    if starts[-1] + crop_frames < n_frames:
-        starts.append(n_frames - crop_frames)
-    return starts
-
-
-def n_frames(n_samples: int, hop_length: int = HOP_LENGTH) -> int:
-    """Number of spectrogram frames for a signal, with centred frames as in :func:`log_mel`.
-
-    Notebook 01.
-
-    Args:
-        n_samples: signal length in samples.
-        hop_length: hop in samples.
-
-    Returns:
-        ``1 + n_samples // hop_length``.
-    """
-    return 1 + int(n_samples) // int(hop_length)
-
-
-def log_mel(
-    y: np.ndarray,
-    sr: int = SR,
-    *,
-    n_fft: int = N_FFT,
-    hop_length: int = HOP_LENGTH,
-    n_mels: int = N_MELS,
-    fmin: float = 0.0,
-    fmax: float | None = FMAX,
-    top_db: float | None = 80.0,
-) -> np.ndarray:
-    """Log-mel spectrogram: mel-band power in decibels, the input of the course's convnets.
-
-    Notebooks 01 and 03.
-
-    Args:
-        y: mono signal, shape ``(n,)``.
-        sr: its sample rate in Hz (12 kHz in the paper).
-        n_fft: STFT window in samples (512 = 42.7 ms at 12 kHz).
-        hop_length: hop in samples (256 = 21.3 ms at 12 kHz).
-        n_mels: number of mel bands.
-        fmin: lowest band edge in Hz.
-        fmax: highest band edge in Hz (6 kHz in the paper; ``None`` for sr / 2).
-        top_db: clip everything more than this many dB below the clip's peak (``None``: no clip).
-
-    Returns:
-        float32 array of shape ``(n_mels, 1 + n // hop_length)`` in dB with a fixed reference
-        (power 1), not relative to each clip's peak: a quiet clip really is lower, which the
-        loudness tags and the arousal task need. A full-scale 440 Hz sine peaks near +27 dB.
-    """
-    import librosa
-
-    y = np.asarray(y, dtype=np.float32)
-    fmax = None if fmax is None else min(fmax, sr / 2)  # no empty bands above Nyquist at low rates
-    mel = librosa.feature.melspectrogram(
-        y=y, sr=sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, fmin=fmin, fmax=fmax, power=2.0
-    )
-    return librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=top_db).astype(np.float32)
-
-
-def mfcc_summary(y: np.ndarray, sr: int = SR, *, n_mfcc: int = N_MFCC, repeat_short: bool = False) -> np.ndarray:
-    """The MFCC baseline feature: 20 MFCCs with deltas and delta-deltas, averaged over time.
-
-    Mean and standard deviation over frames of each of the 20 MFCCs, their first and their second
-    time derivatives: 3 x 20 x 2 = 120 values, the baseline of Choi et al. (2017).
-    Notebook 01.
-
-    Args:
-        y: mono signal, shape ``(n,)``, at least 9 frames (about 0.2 s at 12 kHz).
-        sr: its sample rate in Hz.
-        n_mfcc: number of coefficients.
-        repeat_short: repeat a shorter signal until it is long enough (as the transfer
-            baseline and ``course-utils features`` do for clips under 0.2 s) instead of raising.
-
-    Returns:
-        float32 vector of shape ``(6 * n_mfcc,)``, ordered ``[mfcc mean, mfcc std, delta mean,
-        delta std, delta2 mean, delta2 std]``.
-
-    Raises:
-        CourseError: the signal is too short for the delta filters.
-    """
-    import librosa
-
-    y = np.asarray(y, dtype=np.float32)
-    if repeat_short and 0 < len(y) < 9 * HOP_LENGTH:
-        y = np.tile(y, int(np.ceil(9 * HOP_LENGTH / len(y))))
-    frames = n_frames(len(y))
-    if frames < 9:
-        raise CourseError(f"signal too short for MFCC deltas: {len(y)} samples ({frames} frames), at least {8 * HOP_LENGTH} needed")
-    mfcc = librosa.feature.mfcc(
-        y=y, sr=sr, n_mfcc=n_mfcc, n_fft=N_FFT, hop_length=HOP_LENGTH, n_mels=N_MELS, fmax=min(FMAX, sr / 2)
-    )
-    delta = librosa.feature.delta(mfcc, order=1)
-    delta2 = librosa.feature.delta(mfcc, order=2)
-    parts = []
-    for m in (mfcc, delta, delta2):
-        parts += [m.mean(axis=1), m.std(axis=1)]
-    return np.concatenate(parts).astype(np.float32)
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(kbps)
+    encoder.set_in_sample_rate(int(sr))
+    encoder.set_channels(1)
+    encoder.set_quality(5)
+    pcm = np.round(np.clip(y, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    return bytes(encoder.encode(pcm) + encoder.flush())

@@ -24,7 +24,7 @@ def repo_root() -> Path | None:
         The repository root (the folder holding ``course_utils/`` and ``data/README.md``),
         or ``None`` when the package was installed from an index or a wheel (e.g. on Colab).
     """
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     return root if (root / "data" / "README.md").is_file() else None
 
 

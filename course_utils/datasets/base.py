@@ -154,7 +154,7 @@ def fetch_archive(root: Path, urls, filename: str, checksum, limits=None) -> Pat
         ``root``.
     """
     from course_utils.core import paths
-    from course_utils.fetch import download
+    from course_utils.fetch import archives, download
 
     archive = download.download_first(urls, paths.data_dir() / "downloads" / filename, sha256=checksum)
-    return download.extract(archive, Path(root), limits=limits)
+    return archives.extract(archive, Path(root), limits=limits)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from course_utils.core import files
 from course_utils.fetch import download
+from course_utils.audio.io import write_audio
 from course_utils.datasets import minigen
 from course_utils.datasets.base import DatasetSpec, finish_frame, require_folder
 from course_utils.core.errors import DatasetError
@@ -119,7 +120,7 @@ def render_clip(path: str, seed: int, index: int) -> dict:
     y = synth.render_piece(SR, MINI_SECONDS, rng, instruments=p["instruments"], tempo_bpm=p["tempo"], mode=p["mode"],
                            tonic_midi=int(rng.integers(50, 62)), drums=p["drums"], loudness_db=p["loudness"],
                            noise_db=p["loudness"] - float(rng.uniform(25, 40)))
-    minigen.write_audio(Path(path), y, SR)
+    write_audio(Path(path), y, SR)
     return {k: p[k] for k in ("arousal", "valence", "std_arousal", "std_valence")}
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_utils.audio import io as audio
+from course_utils import audio
 from course_utils.core.errors import AudioError, AudioWarning, DatasetError
 
 #: The layout :func:`load_folder` expects, for its error messages.

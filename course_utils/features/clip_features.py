@@ -20,7 +20,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from course_utils.audio import io as audio
+from course_utils import audio
 from course_utils.core import files as cache, paths
 from course_utils.features import registry as clip_models
 from course_utils.core.cache import cache_key

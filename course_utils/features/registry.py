@@ -11,7 +11,7 @@ becomes the windows the model takes. The kinds:
   ``penultimate`` (200), ``max_pool``, ``mean_pool`` (753 each), ``tags``, or several joined by
   ``+``;
 - ``course`` (``course:mini``, ``course:full`` or ``course:<path.keras>``): the course's own
-  tagger (:func:`course_utils.models.tagging.load_course_tagger`, trained first if missing); layers as
+  tagger (:func:`course_utils.models.training.load_course_tagger`, trained first if missing); layers as
   ``choi2017``, windows of its training crop (128 frames, 2.7 s, for ``mini``);
 - ``siamese`` (``siamese:mini``): the course's siamese embedding, as saved by the similarity
   index (``course-utils similar`` or notebook 05 build it); layer ``embedding`` (128 values,
@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_utils.audio import io as audio
+from course_utils import audio
 from course_utils.core import files, paths
 from course_utils.core.errors import CourseError
 
@@ -179,7 +179,7 @@ class _BlockConvnet(ClipModel):
         self._extractors = {}
 
     def check_layers(self, layers):
-        from course_utils.features.transfer import parse_layers
+        from course_utils.tasks.release import parse_layers
 
         layers = super().check_layers(layers)
         if layers != "tags":
@@ -187,7 +187,7 @@ class _BlockConvnet(ClipModel):
         return layers
 
     def feature_names(self, layers):
-        from course_utils.features.transfer import BLOCK_WIDTH, parse_layers
+        from course_utils.tasks.release import BLOCK_WIDTH, parse_layers
 
         if layers == "tags":
             return [f"{self.kind}_tag_{t}" for t in self.tags]
@@ -198,7 +198,7 @@ class _BlockConvnet(ClipModel):
         if layers == "tags":
             return self.model
         if layers not in self._extractors:
-            from course_utils.features.transfer import feature_extractor
+            from course_utils.models.convnet import feature_extractor
 
             self._extractors[layers] = feature_extractor(self.model, layers)
         return self._extractors[layers]
@@ -234,21 +234,21 @@ class Choi2017(_BlockConvnet):
 
 
 class CourseTagger(_BlockConvnet):
-    """The course's compact convnet tagger (:func:`course_utils.models.tagging.load_course_tagger`): log-mel crops."""
+    """The course's compact convnet tagger (:func:`course_utils.models.training.load_course_tagger`): log-mel crops."""
 
     kind = "course"
     variants = ()  # "mini", "full" or a .keras path
 
     def _load(self):
-        from course_utils.models import convnet as models, tagging
+        from course_utils.models import convnet as models, training
 
         variant = self.variant or "mini"
         if variant in ("mini", "full"):
             self.weights_path = models.default_model_path(variant)
-            self.model, info = tagging.load_course_tagger(variant)
+            self.model, info = training.load_course_tagger(variant)
         else:
             self.weights_path = variant
-            self.model, info = tagging.load_course_tagger("mini", variant, train_if_missing=False)
+            self.model, info = training.load_course_tagger("mini", variant, train_if_missing=False)
         self.tags = list(info["tags"])
         self.crop_frames = int(info.get("crop_frames") or self.model.input_shape[2])
 
@@ -366,7 +366,7 @@ class Musicnn(ClipModel):
 
 
 class Mfcc(ClipModel):
-    """The 120-value MFCC summary (:func:`course_utils.audio.io.mfcc_summary`), no network."""
+    """The 120-value MFCC summary (:func:`course_utils.audio.features.mfcc_summary`), no network."""
 
     kind = "mfcc"
     variants = ("",)

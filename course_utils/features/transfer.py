@@ -20,70 +20,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_utils.audio import io as audio
+from course_utils import audio
 from course_utils.core import files as cache, paths, validate
 from course_utils.core.cache import cache_key
 from course_utils.core.errors import AudioError, CourseError
-from course_utils.tasks.release import release_labels, write_release_layout  # noqa: F401  (re-exported: notebook 03)
-from course_utils.tasks.registry import RELEASE_TASKS  # noqa: F401  (re-exported)
-
-#: Values per block (the number of filters of the compact convnet).
-BLOCK_WIDTH = 32
-#: Block indices of the compact convnet.
-ALL_LAYERS = "01234"
-
-
-def parse_layers(spec: str) -> list[int]:
-    """Block indices from a string such as ``"01234"`` or ``"24"``.
-
-    Args:
-        spec: digits 0 to 4, each at most once.
-
-    Returns:
-        Sorted block indices.
-
-    Raises:
-        CourseError: a character is not a block index.
-    """
-    spec = str(spec)
-    if not spec or any(c not in ALL_LAYERS for c in spec) or len(set(spec)) != len(spec):
-        raise CourseError(f"layers {spec!r}: use digits 0 to 4, each once (e.g. 01234, 4, 24)")
-    return sorted(int(c) for c in spec)
-
-
-def layer_columns(layers: str, width: int = BLOCK_WIDTH) -> np.ndarray:
-    """Column indices of some layers within the 160-value feature.
-
-    Args:
-        layers: e.g. ``"24"``.
-        width: values per block.
-
-    Returns:
-        int array of column indices.
-    """
-    return np.concatenate([np.arange(i * width, (i + 1) * width) for i in parse_layers(layers)])
-
-
-def feature_extractor(model, layers: str = ALL_LAYERS):
-    """A Keras model that maps log-mel crops to the concatenated block averages.
-
-    Args:
-        model: a compact convnet whose blocks' ELU layers are named ``block<i>_elu``.
-        layers: which blocks, e.g. ``"01234"``.
-
-    Returns:
-        A Keras model: ``(batch, 96, frames, 1)`` in, ``(batch, 32 * len(layers))`` out.
-    """
-    import keras
-
-    from course_utils.models.convnet import block_output_names
-
-    names = block_output_names(model)
-    outputs = [keras.layers.GlobalAveragePooling2D(name=f"gap{i}")(model.get_layer(names[i]).output)
-               for i in parse_layers(layers)]
-    out = outputs[0] if len(outputs) == 1 else keras.layers.Concatenate(name="features")(outputs)
-    return keras.Model(model.input, out, name=f"features_{layers}")
-
+from course_utils.models.convnet import feature_extractor
+from course_utils.tasks.registry import RELEASE_TASKS
+from course_utils.tasks.release import ALL_LAYERS, BLOCK_WIDTH, parse_layers, write_release_layout
 
 def clip_crops(mel: np.ndarray, crop_frames: int) -> np.ndarray:
     """Cut a spectrogram into the crops the network takes: consecutive, or the clip repeated.
@@ -94,7 +37,7 @@ def clip_crops(mel: np.ndarray, crop_frames: int) -> np.ndarray:
 
     Returns:
         ``(k, n_mels, crop_frames)``: ``k = 1`` for a clip not longer than a crop (repeated to
-        fill it), else the consecutive crops of :func:`course_utils.audio.io.crop_starts`.
+        fill it), else the consecutive crops of :func:`course_utils.audio.windows.crop_starts`.
     """
     n = mel.shape[1]
     if n <= crop_frames:
@@ -289,10 +232,10 @@ def mini_release(*, progress: bool = True) -> Path:
     Returns:
         The folder (:func:`mini_release_dir`) with ``features/`` and ``labels/``.
     """
-    from course_utils.models import convnet as models, tagging
+    from course_utils.models import convnet as models, training
     from course_utils.datasets import load_dataset
 
-    model, _ = tagging.load_course_tagger("mini")
+    model, _ = training.load_course_tagger("mini")
     model_path = models.default_model_path("mini")
     folder = mini_release_dir()
     for name in RELEASE_TASKS:

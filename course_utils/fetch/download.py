@@ -19,8 +19,7 @@ Every failure raises :class:`~course_utils.core.errors.DownloadError` (or
 saying what to do. Only the standard library (``urllib``) and ``tqdm`` are used.
 
 Checksums are computed by :mod:`course_utils.fetch.checksums`; archives are unpacked by
-:mod:`course_utils.fetch.archives` (its :func:`~course_utils.fetch.archives.extract` is importable from here
-too, as the dataset fetchers use it right after :func:`download`).
+:mod:`course_utils.fetch.archives`.
 """
 
 from __future__ import annotations
@@ -38,7 +37,6 @@ from urllib.request import Request, url2pathname, urlopen
 from tqdm.auto import tqdm
 
 from course_utils.core import paths
-from course_utils.fetch.archives import extract
 from course_utils.core.files import atomic_write
 from course_utils.fetch.checksums import digest_like as _digest_like
 from course_utils.fetch.checksums import intact, remember
@@ -50,8 +48,6 @@ __all__ = [
     "USER_AGENT",
     "concatenate_parts",
     "download",
-    "extract",
-    "intact",
     "locate",
     "require_manual_files",
 ]

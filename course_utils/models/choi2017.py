@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from course_utils.audio import io as audio
+from course_utils import audio
 from course_utils.core import paths
 from course_utils.core.errors import CourseError, DownloadError
 
@@ -86,8 +86,6 @@ DYNAMIC_RANGE_DB = 80.0
 NORMALIZATION_EPS = 1e-10
 #: The blocks of the network.
 N_BLOCKS = 5
-#: Values per block in the features.
-BLOCK_WIDTH = 32
 
 # The front end the rebuilt layers assume; a file with other settings is refused.
 _EXPECTED_MELGRAM = {
@@ -428,24 +426,6 @@ def load_choi2017(path=None, *, window_samples: int | None = WINDOW_SAMPLES, pro
 
 
 # --------------------------------------------------------------------------- features
-
-
-def feature_extractor(model, layers: str = "01234"):
-    """A Keras model mapping audio windows to the global averages of the blocks' ELU outputs.
-
-    As in the authors' ``keras2_features.py`` (GlobalAveragePooling2D of ``elu_1`` to
-    ``elu_5``, concatenated). Used through :class:`course_utils.features.clip_features.ClipFeatures`.
-
-    Args:
-        model: from :func:`load_choi2017`.
-        layers: which blocks, as digits 0 to 4 (``"01234"``: all five, 160 values).
-
-    Returns:
-        A ``keras.Model``: ``(batch, window_samples)`` in, ``(batch, 32 * len(layers))`` out.
-    """
-    from course_utils.features import transfer
-
-    return transfer.feature_extractor(model, layers)  # the same block names as the course's convnet
 
 
 #: Four royalty-free Bensound tracks that the authors' auto-tagging repository uses as its example

@@ -10,7 +10,7 @@ build the 5 x 32 = 160-value transfer feature.
 Design points the notebooks rely on:
 
 - **Raw log-mel in.** The model starts with a fixed affine layer, ``(x + 40) / 20``
-  (``input_scaling``), so it takes :func:`course_utils.audio.io.log_mel` output in dB as is: the
+  (``input_scaling``), so it takes :func:`course_utils.audio.features.log_mel` output in dB as is: the
   typical range of music, about -100 to +20 dB, becomes about -3 to +3. It is fixed, not
   learnt, so it is identical in training and inference and independent of the dataset;
   loudness differences between clips survive (the loudness tags need them).
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from course_utils.core import paths
-from course_utils.audio.io import N_MELS
+from course_utils.audio.features import N_MELS
 from course_utils.core.errors import CourseError
 
 #: Max-pool sizes of the original compact convnet for 96 mel bands: (2, 3, 2, 2, 4) x (4, 4, 5, 4, 4)
@@ -133,7 +133,7 @@ def compact_convnet(
     """Choi et al.'s compact convnet auto-tagger, the source network of notebooks 02 and 03.
 
     Input: a log-mel spectrogram in dB, shape ``(n_mels, n_frames, 1)``, exactly as
-    :func:`course_utils.audio.io.log_mel` returns it (with a channel axis); the layer
+    :func:`course_utils.audio.features.log_mel` returns it (with a channel axis); the layer
     ``input_scaling`` maps it to ``(x + 40) / 20``. Then five blocks
     ``block{i}_conv`` (3x3, ``same``, no bias: batch norm's offset plays its role),
     ``block{i}_bn``, ``block{i}_elu`` and ``block{i}_pool``, a ``flatten`` of the 1 x 1 x 32
@@ -412,3 +412,24 @@ def layer_table(model):
         rows.append({"layer": layer.name, "type": type(layer).__name__, "output shape": str(shape),
                      "parameters": layer.count_params()})
     return pd.DataFrame(rows)
+
+
+def feature_extractor(model, layers: str = "01234"):
+    """A Keras model that maps log-mel crops to the concatenated block averages.
+
+    Args:
+        model: a compact convnet whose blocks' ELU layers are named ``block<i>_elu``.
+        layers: which blocks, e.g. ``"01234"``.
+
+    Returns:
+        A Keras model: ``(batch, 96, frames, 1)`` in, ``(batch, 32 * len(layers))`` out.
+    """
+    import keras
+
+    from course_utils.tasks.release import parse_layers
+
+    names = block_output_names(model)
+    outputs = [keras.layers.GlobalAveragePooling2D(name=f"gap{i}")(model.get_layer(names[i]).output)
+               for i in parse_layers(layers)]
+    out = outputs[0] if len(outputs) == 1 else keras.layers.Concatenate(name="features")(outputs)
+    return keras.Model(model.input, out, name=f"features_{layers}")

@@ -72,7 +72,7 @@ from pathlib import Path
 
 import numpy as np
 
-from course_utils.audio import io as audio
+from course_utils import audio
 from course_utils.core import files as cache, paths
 from course_utils.core.errors import CourseError, DownloadError
 from course_utils.models.choi2017 import CHOI2017_TAGS

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_utils.audio import io as audio
+from course_utils import audio
 from course_utils.core import files as cache, paths, validate
 from course_utils.models import convnet
 from course_utils.core.errors import CourseError
@@ -251,7 +251,7 @@ def build_course_index(variant: str = "mini", *, folder=None, data=None, model=N
     Args:
         variant: ``"mini"`` or ``"full"`` MagnaTagAtune.
         folder: where to write (default :func:`index_dir`).
-        data: a :class:`course_utils.models.tagging.TaggerData` (default: ``load_tagger_data(variant)``);
+        data: a :class:`course_utils.models.training.TaggerData` (default: ``load_tagger_data(variant)``);
             its ``df`` needs ``path`` (and ``clip_id``, ``split``).
         model: an embedding model to index with instead of training one.
         retrain: train again even if the folder has a model.
@@ -262,11 +262,11 @@ def build_course_index(variant: str = "mini", *, folder=None, data=None, model=N
     Returns:
         The index folder.
     """
-    from course_utils.models import tagging
+    from course_utils.models import training
 
     folder = Path(folder) if folder else index_dir(variant)
     if data is None:
-        data = tagging.load_tagger_data(variant, progress=progress)
+        data = training.load_tagger_data(variant, progress=progress)
     info = {"variant": variant, "seed": int(seed), "n_clips": int(len(data.x))}
     existing = folder / INDEX_FILES["model"]
     if model is None and existing.is_file() and not retrain:

@@ -33,7 +33,7 @@ import time
 
 import numpy as np
 
-from course_utils.audio import io as audio
+from course_utils import audio
 from course_utils.models import convnet as models
 from course_utils.similarity.ground_truth import positive_sets, tag_similarity
 from course_utils.similarity.metrics import _normalise, standardise
@@ -380,7 +380,7 @@ def train_siamese(x, y, indices=None, *, crop_frames: int = CROP_FRAMES, embeddi
 
     Args:
         x: ``(n_clips, n_mels, n_frames)`` log-mel clips (the memory-mapped cache of
-            :func:`course_utils.models.tagging.load_tagger_data`).
+            :func:`course_utils.models.training.load_tagger_data`).
         y: ``(n_clips, n_tags)`` 0/1 tags.
         indices: the training clips (rows of ``x``); ``None`` for all.
         crop_frames: frames per crop (the model's input length).
@@ -479,7 +479,7 @@ def embed_clips(model, x, indices=None, crop_frames: int | None = None, batch_si
     """Embeddings of whole clips: the mean over consecutive crops, scaled back to unit length.
 
     A 376-frame mini clip and 128-frame crops give three crops (see
-    :func:`course_utils.audio.io.crop_starts`).
+    :func:`course_utils.audio.windows.crop_starts`).
 
     Args:
         model: an embedding model.
@@ -539,7 +539,7 @@ def evaluation_embeddings(data, model, subset: str = "test", *, progress: bool =
     the baseline a learnt embedding must beat), ``"siamese"``: ``model``'s embedding.
 
     Args:
-        data: :class:`course_utils.models.tagging.TaggerData`.
+        data: :class:`course_utils.models.training.TaggerData`.
         model: a trained embedding model (``None`` to leave it out).
         subset: the split to embed.
         progress: progress bars while features are extracted the first time.
@@ -548,12 +548,12 @@ def evaluation_embeddings(data, model, subset: str = "test", *, progress: bool =
         ``{"MFCC": (n, 120), "convnet": (n, 160), "tagger (50 tags)": (n, 50), "siamese": (n, d)}``.
     """
     from course_utils.features import transfer
-    from course_utils.models import convnet as models, tagging, training
+    from course_utils.models import convnet as models, training
 
     variant = data.df.attrs.get("variant", "mini")
     rows, train = data.split[subset], data.split["train"]
     mfcc = transfer.cached_features("magnatagatune", "mfcc", data.df, progress=progress)
-    tagger, _ = tagging.load_course_tagger(variant)
+    tagger, _ = training.load_course_tagger(variant)
     conv = transfer.cached_features("magnatagatune", "convnet", data.df, model=tagger,
                                     model_path=models.default_model_path(variant), progress=progress)
     out = {"MFCC": standardise(mfcc, train)[rows], "convnet": standardise(conv, train)[rows],

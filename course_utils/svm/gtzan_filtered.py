@@ -19,7 +19,6 @@ random 10-fold scores and the public results on the same split.
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from pathlib import Path
@@ -27,29 +26,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_utils.core import paths
-from course_utils.fetch import download
+from course_utils.core.errors import CourseError, DatasetError
+from course_utils.stats import wilson_interval
 from course_utils.svm import protocol as evaluate
-from course_utils.core.errors import CourseError, DatasetError, DownloadError
-
-#: Raw files of the lists' public home (branch master); :data:`CHECKSUMS` pins their content.
-LISTS_URL = "https://raw.githubusercontent.com/jordipons/sklearn-audio-transfer-learning/master/data/index/GTZAN"
-#: Split -> list file name.
-LIST_FILES = {"train": "train_filtered.txt", "valid": "valid_filtered.txt", "test": "test_filtered.txt"}
-#: SHA-256 of each list (one ``genre/genre.NNNNN.wav`` per line). An older revision of the
-#: repository (066fc6a) lists the same tracks as ``.au``: :func:`read_lists` reads either, but these
-#: digests pin the ``.wav`` lists.
-CHECKSUMS = {
-    "train_filtered.txt": "2b04966cef1486f1a7767b74271533fa23e220388db804a1937835e1fc4fa3fa",
-    "valid_filtered.txt": "f8fbee7c52397a0e0f3a91dc54fedecb2e27f5bdc9a9daeab8cb10d077e26956",
-    "test_filtered.txt": "09cafa6a89ce0a27f30ed250d56ecb4d03c22fffb5a693f96c7ae655ee02ac72",
-}
-#: Tracks per split.
-SIZES = {"train": 443, "valid": 197, "test": 290}
-#: Where the lists are under the reference folder (:func:`course_utils.core.paths.reference_dir`).
-REFERENCE_SUBDIR = "gtzan_fault_filtered"
-#: The normal quantile of a two-sided 95% interval.
-Z95 = 1.959963984540054
+from course_utils.svm import report as svm_report
+from course_utils.tasks import registry
+from course_utils.svm import grid as svm_grid
+from course_utils.tasks.gtzan_split import read_lists, release_split
 
 #: Public accuracies on the same split, for reference rows: (system, test accuracy, source).
 #: - musicnn (MSD, max-pool features), VGGish + PCA and OpenL3, each with an SVM: Pons and Serra,
@@ -67,111 +50,6 @@ PUBLIC_RESULTS = (
 )
 #: The released feature sets compared, with their titles.
 FEATURE_SETS = {"01234": "Choi et al. convnet, layers 01234", "mfcc": "MFCC (Choi et al. release)"}
-
-
-def lists_dir() -> Path:
-    """Where the lists are kept in the data folder: ``data_dir()/downloads/gtzan_fault_filtered``."""
-    return paths.data_dir() / "downloads" / "gtzan_fault_filtered"
-
-
-def fetch_lists(*, progress: bool = True) -> Path:
-    """The folder holding the three split lists, found in the course's lookup order.
-
-    :func:`lists_dir`, then ``gtzan_fault_filtered/`` of the reference folder (read in place),
-    else downloaded (checksummed) into :func:`lists_dir`.
-
-    Args:
-        progress: show progress bars while downloading.
-
-    Returns:
-        The folder.
-
-    Raises:
-        DownloadError: the lists are nowhere here and could not be downloaded; one line saying
-            where to put them.
-    """
-    try:
-        found = download.locate(CHECKSUMS, lists_dir(), REFERENCE_SUBDIR, LISTS_URL, progress=progress)
-    except DownloadError as exc:
-        reason = " ".join(str(exc).split())
-        raise DownloadError(
-            f"the GTZAN fault-filtered split lists could not be fetched ({reason}); place "
-            f"{', '.join(CHECKSUMS)} from {LISTS_URL} in {lists_dir()}, or set {paths.REFERENCE_ENV} to a "
-            f"folder whose {REFERENCE_SUBDIR}/ holds them"
-        ) from None
-    return found[LIST_FILES["train"]].parent
-
-
-def read_lists(folder=None) -> dict[str, list[str]]:
-    """The three splits as track names (``"blues.00012"``), in file order.
-
-    Args:
-        folder: a folder holding the three list files; ``None`` for :func:`fetch_lists`.
-
-    Returns:
-        ``{"train": [...], "valid": [...], "test": [...]}``; a line's name is its file name without
-        folder and extension, so ``.wav`` and ``.au`` lists read alike.
-
-    Raises:
-        DatasetError: a list file is missing (one line naming it and where to get it).
-        DownloadError: see :func:`fetch_lists`.
-    """
-    folder = Path(folder) if folder is not None else fetch_lists(progress=False)
-    out = {}
-    for split, name in LIST_FILES.items():
-        path = folder / name
-        if not path.is_file():
-            raise DatasetError(f"{path}: GTZAN fault-filtered list not found (get it from {LISTS_URL}/{name})")
-        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-        out[split] = [Path(line.replace("\\", "/")).stem for line in lines if line]
-    return out
-
-
-def release_split(labels: pd.DataFrame, lists: dict[str, list[str]]) -> np.ndarray:
-    """The split of each row of the release's ``labels/gtzan_genre.csv``, matched by track name.
-
-    Args:
-        labels: the release's GTZAN genre table (:func:`course_utils.svm.protocol.load_labels`), with
-            ``filepath`` values such as ``gtzan_genre/genres/blues/blues.00012.au``.
-        lists: the output of :func:`read_lists`.
-
-    Returns:
-        One of ``"train"``, ``"valid"``, ``"test"`` or ``""`` (left out) per row.
-
-    Raises:
-        DatasetError: a track is in two lists, or a listed track is not in the release.
-    """
-    where = {}
-    for split, names in lists.items():
-        for name in names:
-            if where.setdefault(name, split) != split:
-                raise DatasetError(f"GTZAN fault-filtered split: {name} is in both {where[name]} and {split}")
-    stems = [Path(str(p).replace("\\", "/")).stem for p in labels["filepath"]]
-    missing = sorted(set(where) - set(stems))
-    if missing:
-        raise DatasetError(f"GTZAN fault-filtered split: {len(missing)} listed tracks are not in the release "
-                           f"(first: {missing[0]})")
-    return np.array([where.get(s, "") for s in stems])
-
-
-def wilson_interval(correct: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """The Wilson score interval of a proportion (default 95%).
-
-    Args:
-        correct: successes (correctly classified test tracks).
-        n: trials (test tracks).
-        z: the normal quantile (1.96 for 95%).
-
-    Returns:
-        ``(low, high)``.
-    """
-    if n <= 0:
-        raise CourseError("wilson_interval needs at least one trial")
-    p = correct / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def evaluate_filtered(X, y, split, protocol: str = "paper", n_jobs: int = 2) -> dict:
@@ -204,7 +82,7 @@ def evaluate_filtered(X, y, split, protocol: str = "paper", n_jobs: int = 2) -> 
     trainval = np.sort(np.concatenate([idx["train"], idx["valid"]]))
     with warnings.catch_warnings():  # libsvm's capped linear fits, which the exact solver then replaces
         warnings.filterwarnings("ignore", message=".*terminated early.*")
-        pred = evaluate.cv_predictions(X, y, [(trainval, idx["test"])], sel["best_params"])[idx["test"]]
+        pred = svm_grid.cv_predictions(X, y, [(trainval, idx["test"])], sel["best_params"])[idx["test"]]
     correct = int(np.sum(pred == y[idx["test"]]))
     low, high = wilson_interval(correct, len(idx["test"]))
     return {"test_accuracy": correct / len(idx["test"]), "ci_low": low, "ci_high": high, "n_test": len(idx["test"]),
@@ -221,8 +99,8 @@ def evaluate_release_filtered(features_dir=None, layers: str = "01234", protocol
         features_dir: the release folder; ``None`` for :func:`course_utils.tasks.release.fetch_release`.
         layers: the feature set (``"01234"``, ``"mfcc"``... see :func:`course_utils.svm.protocol.load_release`).
         protocol: ``"paper"`` or ``"corrected"``.
-        lists: a folder holding the list files, or the output of :func:`read_lists`; ``None``:
-            found by :func:`fetch_lists`.
+        lists: a folder holding the list files, or the output of :func:`~course_utils.tasks.gtzan_split.read_lists`; ``None``:
+            found by :func:`~course_utils.tasks.gtzan_split.fetch_lists`.
         n_jobs: parallel fits.
 
     Returns:
@@ -234,8 +112,8 @@ def evaluate_release_filtered(features_dir=None, layers: str = "01234", protocol
         features_dir = release.fetch_release(progress=False)
     if not isinstance(lists, dict):
         lists = read_lists(lists)
-    X, y, _ = evaluate.load_release(features_dir, "gtzan_genre", layers)
-    split = release_split(evaluate.load_labels(features_dir, "gtzan_genre"), lists)
+    X, y, _ = release.load_release(features_dir, "gtzan_genre", layers)
+    split = release_split(release.load_labels(features_dir, "gtzan_genre"), lists)
     result = evaluate_filtered(X, y, split, protocol, n_jobs)
     result["layers"] = layers
     return result
@@ -275,16 +153,16 @@ def gtzan_filtered_table(features_dir=None, protocol: str = "paper", lists=None,
         n_test = res["n_test"]
         rand = (evaluate.evaluate_release(features_dir, "gtzan_genre", layers, protocol, "fast", False, n_jobs)["best_score"]
                 if random_cv else np.nan)
-        rows.append({"system": title, "published_random_10fold": evaluate.PUBLISHED["gtzan_genre"][layers],
+        rows.append({"system": title, "published_random_10fold": registry.PUBLISHED["gtzan_genre"][layers],
                      "reproduced_random_10fold": rand, "filtered_test": res["test_accuracy"], "ci_low": res["ci_low"],
                      "ci_high": res["ci_high"], "valid_accuracy": res["valid_accuracy"], "n_tied": res["n_tied"],
-                     "params": evaluate.describe_params(res["params"]), "source": "this course, the authors' release"})
+                     "params": svm_report.describe_params(res["params"]), "source": "this course, the authors' release"})
     for system, acc, source in PUBLIC_RESULTS:
         rows.append({"system": system, "published_random_10fold": np.nan, "reproduced_random_10fold": np.nan,
                      "filtered_test": acc, "ci_low": np.nan, "ci_high": np.nan, "valid_accuracy": np.nan,
                      "n_tied": np.nan, "params": "", "source": source})
     df = pd.DataFrame(rows).set_index("system")
-    df.attrs.update(protocol=protocol, note=evaluate.protocol_note(protocol), n_test=n_test,
+    df.attrs.update(protocol=protocol, note=svm_report.protocol_note(protocol), n_test=n_test,
                     seconds=time.perf_counter() - start)
     return df
 

@@ -43,16 +43,11 @@ import pandas as pd
 from course_utils.tasks import registry as transfer_tasks
 from course_utils.core.cache import cache_key
 from course_utils.core.errors import CourseError, DatasetError
-# The layers below, re-exported: notebooks, tests and the command line use their names from here.
-from course_utils.svm.linear import linear_svm_ipm  # noqa: F401
-from course_utils.tasks.release import feature_files, load_labels, load_release, release_root  # noqa: F401
-from course_utils.tasks.splits import (cv_splits, inner_by_fold, inner_cv_for, inner_train_vs_valid,  # noqa: F401
-                                 kfold_splits, predefined_folds, split_vs_test)
-from course_utils.svm.grid import (C_VALUES, GAMMAS, LIBSVM_LINEAR_CAP_DIVISOR, LIBSVM_LINEAR_MIN_CAP,  # noqa: F401
-                                   METHODS, PROTOCOLS, SVR_EPSILON, TASK_TYPES, SVMGridSearch, _ipm_svr_fit_predict,
-                                   check_choice, check_inputs, cv_predictions, param_grid)
-from course_utils.svm.report import describe_params, format_table, protocol_note  # noqa: F401
-from course_utils.tasks.registry import COURSE_TASKS, PUBLISHED, TASK_TITLES, TASKS, task_type  # noqa: F401
+from course_utils.svm.grid import METHODS, PROTOCOLS, SVMGridSearch, TASK_TYPES, check_choice, check_inputs, cv_predictions
+from course_utils.svm.report import describe_params, protocol_note
+from course_utils.tasks.registry import PUBLISHED, TASKS, TASK_TITLES, task_type
+from course_utils.tasks.release import feature_files, load_labels, load_release, release_root
+from course_utils.tasks.splits import cv_splits, inner_by_fold, inner_cv_for, inner_train_vs_valid, kfold_splits, predefined_folds, split_vs_test
 
 #: Bump when the scores of :func:`evaluate_release` change for the same inputs (invalidates its cache).
 RELEASE_SCORES_VERSION = 1

@@ -84,8 +84,11 @@ CHECKSUMS = {
 RELEASE_ENV = "CHOI2017_RELEASE"
 #: Where the release lies under the reference folder (:func:`course_utils.core.paths.reference_dir`).
 REFERENCE_SUBDIR = "choi2017"
-#: Values per layer file: the paper's convnet (and the course's compact one) has 32 filters per block.
-LAYER_WIDTH = 32
+#: Values per block, and per layer file of the release: the paper's convnet (and the course's
+#: compact one) has 32 filters per block.
+BLOCK_WIDTH = 32
+#: Block indices of the convnets (the paper's and the course's), as layer digits.
+ALL_LAYERS = "01234"
 
 
 def release_dir() -> Path:
@@ -168,14 +171,45 @@ def load_labels(features_dir, task: str) -> pd.DataFrame:
     return pd.read_csv(path, index_col=0)
 
 
+def parse_layers(spec: str) -> list[int]:
+    """Block indices from a string such as ``"01234"`` or ``"24"``.
+
+    Args:
+        spec: digits 0 to 4, each at most once.
+
+    Returns:
+        Sorted block indices.
+
+    Raises:
+        CourseError: a character is not a block index.
+    """
+    spec = str(spec)
+    if not spec or any(c not in ALL_LAYERS for c in spec) or len(set(spec)) != len(spec):
+        raise CourseError(f"layers {spec!r}: use digits 0 to 4, each once (e.g. 01234, 4, 24)")
+    return sorted(int(c) for c in spec)
+
+
+def layer_columns(layers: str, width: int = BLOCK_WIDTH) -> np.ndarray:
+    """Column indices of some layers within the 160-value feature.
+
+    Args:
+        layers: e.g. ``"24"``.
+        width: values per block.
+
+    Returns:
+        int array of column indices.
+    """
+    return np.concatenate([np.arange(i * width, (i + 1) * width) for i in parse_layers(layers)])
+
+
 def _parse_layers(layers: str) -> list[str]:
-    """``"01234+mfcc"`` -> ``["0", "1", "2", "3", "4", "mfcc"]``."""
+    """``"01234+mfcc"`` -> ``["0", "1", "2", "3", "4", "mfcc"]`` (digits as :func:`parse_layers`)."""
     parts = []
     for token in str(layers).split("+"):
         if token == "mfcc":
             parts.append("mfcc")
-        elif token and all(ch in "01234" for ch in token):
-            parts += list(token)
+        elif token and all(ch in ALL_LAYERS for ch in token):
+            parts += [str(i) for i in parse_layers(token)]
         else:
             raise CourseError(f"layers must be digits 0-4, 'mfcc', or a '+' join of them (e.g. '01234+mfcc'), not {layers!r}")
     return parts
@@ -273,7 +307,7 @@ def release_labels(table: pd.DataFrame) -> pd.DataFrame:
 def write_release_layout(folder, name: str, table: pd.DataFrame, convnet: np.ndarray, mfcc: np.ndarray | None) -> Path:
     """Write features and labels in the layout of the authors' release, for ``paper-table``.
 
-    ``features/<task>_layer_<i>.npy`` (:data:`LAYER_WIDTH` values each), ``features/<task>_mfcc.npy``
+    ``features/<task>_layer_<i>.npy`` (:data:`BLOCK_WIDTH` values each), ``features/<task>_mfcc.npy``
     and ``labels/<task>.csv``. Notebook 03, so that notebook 04 runs the paper's protocol on the
     course's own features exactly as on the authors'.
 
@@ -289,8 +323,8 @@ def write_release_layout(folder, name: str, table: pd.DataFrame, convnet: np.nda
     """
     folder = Path(folder)
     task = registry.RELEASE_TASKS[name]
-    for i in range(convnet.shape[1] // LAYER_WIDTH):
-        cache.atomic_save_npy(folder / "features" / f"{task}_layer_{i}.npy", convnet[:, i * LAYER_WIDTH:(i + 1) * LAYER_WIDTH])
+    for i in range(convnet.shape[1] // BLOCK_WIDTH):
+        cache.atomic_save_npy(folder / "features" / f"{task}_layer_{i}.npy", convnet[:, i * BLOCK_WIDTH:(i + 1) * BLOCK_WIDTH])
     if mfcc is not None:
         cache.atomic_save_npy(folder / "features" / f"{task}_mfcc.npy", mfcc)
     cache.atomic_write_text(folder / "labels" / f"{task}.csv", release_labels(table).to_csv())

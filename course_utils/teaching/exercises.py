@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from course_utils.audio import io as audio
+from course_utils import audio
 
 
 @dataclass(frozen=True)
@@ -248,13 +248,13 @@ def _pools(n_mels: int, n_frames: int):
 
 
 def transfer_columns(layers: str):
-    from course_utils.features.transfer import layer_columns
+    from course_utils.tasks.release import layer_columns
 
     return layer_columns(layers)
 
 
 def _largest_published_gain() -> set:
-    from course_utils.svm.protocol import PUBLISHED
+    from course_utils.tasks.registry import PUBLISHED
 
     gains = {task: s["01234"] - s["mfcc"] for task, s in PUBLISHED.items()}
     return {max(gains, key=gains.get)}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from course_utils.audio import io as audio
+from course_utils import audio
 
 
 def audio_player(y: np.ndarray, sr: int):
@@ -208,7 +208,7 @@ def plot_mel_filterbank(sr: int = audio.SR, n_fft: int = audio.N_FFT, n_mels: in
 def plot_quantisation(y: np.ndarray, sr: int, bits: int = 3, staircase_bits=(2, 3), seconds: float = 0.0025):
     """Quantisation steps in amplitude: the quantiser's staircase, and samples snapped to its levels.
 
-    Left: the value stored (:func:`course_utils.audio.io.quantize`) against the value measured, for
+    Left: the value stored (:func:`course_utils.audio.signal.quantize`) against the value measured, for
     a few bit depths: a staircase with ``2**bits`` steps between -1 and 1. Right: the first
     ``seconds`` of ``y``, each sample moved to the nearest of the ``2**bits`` levels (drawn as
     horizontal lines); the vertical segments are the rounding errors, the quantisation noise.
