@@ -35,7 +35,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from course_utils.core.errors import AudioWarning, CourseError
+from course_utils.core.errors import AudioWarning, CourseError, ParameterError
 
 
 def _cmd_run_notebooks(args) -> int:
@@ -217,7 +217,7 @@ def _cmd_paper_table(args) -> int:
     tasks = args.tasks or list(registry.TASKS)
     unknown = [t for t in tasks if t not in registry.TASKS]
     if unknown:
-        raise CourseError(f"unknown task(s) {unknown}; choose from {', '.join(registry.TASKS)}")
+        raise ParameterError(f"unknown task(s) {unknown}; choose from {', '.join(registry.TASKS)}")
     table = evaluate.paper_table(folder, tasks=tasks, layer_sets=tuple(args.layers), protocol=args.protocol,
                                  nested=args.nested, progress=not args.json)
     if args.json:

@@ -17,7 +17,7 @@ from course_utils import audio
 from course_utils.core import files as cache
 from course_utils import datasets
 from course_utils.datasets import ballroom, emomusic, gtzan, jamendo, magnatagatune, minigen, urbansound
-from course_utils.core.errors import DatasetError, DownloadError
+from course_utils.core.errors import DatasetError, DownloadError, ParameterError
 
 from conftest import SHARED
 
@@ -177,9 +177,9 @@ def test_ballroom(tmp_path):
 def test_missing_full_dataset_says_how_to_get_it(data_root):
     with pytest.raises(DatasetError, match="course-utils data download gtzan_genre"):
         datasets.load_dataset("gtzan_genre", "full")
-    with pytest.raises(DatasetError, match="unknown dataset 'gtzan'"):
+    with pytest.raises(ParameterError, match="unknown dataset 'gtzan'"):
         datasets.load_dataset("gtzan")
-    with pytest.raises(DatasetError, match="variant"):
+    with pytest.raises(ParameterError, match="variant"):
         datasets.load_dataset("gtzan_genre", "medium")
 
 

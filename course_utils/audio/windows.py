@@ -5,6 +5,8 @@ Notebook 01.
 
 from __future__ import annotations
 
+from course_utils.core.errors import ParameterError
+
 
 def crop_starts(n_frames: int, crop_frames: int) -> list[int]:
     """Starts of the consecutive crops that cover a clip, the last one flush with its end.
@@ -20,7 +22,7 @@ def crop_starts(n_frames: int, crop_frames: int) -> list[int]:
         Sorted crop starts.
     """
     if crop_frames > n_frames:
-        raise ValueError(f"clips of {n_frames} frames are shorter than the model's input of {crop_frames} frames")
+        raise ParameterError(f"clips of {n_frames} frames are shorter than the model's input of {crop_frames} frames")
     starts = list(range(0, n_frames - crop_frames + 1, crop_frames))
     if starts[-1] + crop_frames < n_frames:
         starts.append(n_frames - crop_frames)

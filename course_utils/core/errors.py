@@ -11,6 +11,14 @@ class CourseError(Exception):
     """Base class of every error raised by ``course_utils``."""
 
 
+class ParameterError(CourseError, ValueError):
+    """A bad parameter: an unknown name (of a model, dataset, task, kind...) or a value out of range.
+
+    The one error of the course for a bad argument; the message names the allowed values. It is a
+    ``ValueError`` too, so that code written against scikit-learn's conventions catches it.
+    """
+
+
 class AudioError(CourseError):
     """An audio file is missing, empty, corrupt, unsupported, too short or silent.
 

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from course_utils.core.errors import DatasetError
+from course_utils.core.errors import DatasetError, ParameterError
 
 __all__ = [
     "MANIFEST_NAME",
@@ -408,7 +408,7 @@ def _relative(root: Path, p: str | os.PathLike) -> Path:
     try:
         return full.resolve().relative_to(root.resolve())
     except ValueError:
-        raise ValueError(f"{p} is not inside {root}") from None
+        raise ParameterError(f"{p} is not inside {root}") from None
 
 
 def write_manifest(
@@ -487,7 +487,7 @@ def read_manifest(root: str | os.PathLike) -> dict:
     try:
         manifest = json.loads(text)
         if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
-            raise ValueError("no 'files' table")
+            raise ParameterError("no 'files' table")
     except ValueError as e:
         raise DatasetError(
             f"{path} is corrupt ({e}). Delete {Path(root)} and build or download it again."

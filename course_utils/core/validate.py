@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from course_utils.core.errors import CourseError, DatasetError
+from course_utils.core.errors import CourseError, DatasetError, ParameterError
 
 
 def npy_output(path) -> Path:
@@ -30,7 +30,7 @@ def npy_output(path) -> Path:
     if path.is_dir():
         raise CourseError(f"{path} is a folder: give the .npy file to write, e.g. {path / 'features.npy'}")
     if path.suffix.lower() != ".npy":
-        raise CourseError(f"{path}: the output must be a .npy file, e.g. {path.with_suffix('.npy')}")
+        raise ParameterError(f"{path}: the output must be a .npy file, e.g. {path.with_suffix('.npy')}")
     parent = next((p for p in path.parents if p.exists()), None)
     if parent is not None and not parent.is_dir():
         raise CourseError(f"{path}: {parent} is a file, not a folder; give another output path")
@@ -51,7 +51,7 @@ def positive_int(value, what: str) -> int:
         CourseError: it is not a whole number of at least 1.
     """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise CourseError(f"{what} must be a whole number of at least 1, not {value!r}")
+        raise ParameterError(f"{what} must be a whole number of at least 1, not {value!r}")
     return int(value)
 
 

@@ -24,7 +24,7 @@ from course_utils import audio
 from course_utils.core import files as cache, paths
 from course_utils.features import registry as clip_models
 from course_utils.core.cache import cache_key
-from course_utils.core.errors import AudioError, CourseError
+from course_utils.core.errors import AudioError, CourseError, ParameterError
 
 #: The extractor's code version: bump it when features computed here change (cache keys, identity).
 CODE_VERSION = "1"
@@ -138,7 +138,7 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
 
     def _check_params(self, kind: str) -> None:
         if self.framing not in clip_models.FRAMINGS:
-            raise CourseError(f"framing {self.framing!r}: choose from {', '.join(clip_models.FRAMINGS)}")
+            raise ParameterError(f"framing {self.framing!r}: choose from {', '.join(clip_models.FRAMINGS)}")
         if self.framing == "musicnn" and kind != "musicnn":
             raise CourseError(f"framing='musicnn' is musicnn's own framing; {kind} uses framing='cover'")
         if self.on_error not in ("raise", "nan"):

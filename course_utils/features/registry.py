@@ -39,7 +39,7 @@ import numpy as np
 
 from course_utils import audio
 from course_utils.core import files, paths
-from course_utils.core.errors import CourseError
+from course_utils.core.errors import CourseError, ParameterError
 
 #: Window policies: the course's (tile short, cover long), and musicnn's own.
 FRAMINGS = ("cover", "musicnn")
@@ -425,12 +425,12 @@ def parse_model(spec: str) -> tuple[str, str]:
     spec = ALIASES.get(str(spec), str(spec))
     kind, _, variant = spec.partition(":")
     if kind not in KINDS:
-        raise CourseError(f"unknown model {spec!r}; choose from {', '.join(KINDS)} (e.g. 'musicnn:MSD_musicnn')")
+        raise ParameterError(f"unknown model {spec!r}; choose from {', '.join(KINDS)} (e.g. 'musicnn:MSD_musicnn')")
     cls = KINDS[kind]
     if cls.variants:
         variant = variant or cls.variants[0]
         if variant not in cls.variants:
-            raise CourseError(f"unknown {kind} variant {variant!r}; choose from {', '.join(v for v in cls.variants if v)}")
+            raise ParameterError(f"unknown {kind} variant {variant!r}; choose from {', '.join(v for v in cls.variants if v)}")
     elif not variant:
         variant = "mini"
     return kind, variant

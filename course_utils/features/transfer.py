@@ -23,7 +23,7 @@ import pandas as pd
 from course_utils import audio
 from course_utils.core import files as cache, paths, validate
 from course_utils.core.cache import cache_key
-from course_utils.core.errors import AudioError, CourseError
+from course_utils.core.errors import AudioError, CourseError, ParameterError
 from course_utils.models.convnet import feature_extractor
 from course_utils.tasks.registry import RELEASE_TASKS
 from course_utils.tasks.release import ALL_LAYERS, BLOCK_WIDTH, parse_layers, write_release_layout
@@ -209,7 +209,7 @@ def cached_features(name: str, kind: str, table: pd.DataFrame, *, model=None, mo
     elif kind == "mfcc":
         feats = extract_mfcc_features(table, progress=progress)
     else:
-        raise CourseError(f"unknown feature kind {kind!r}: 'convnet' or 'mfcc'")
+        raise ParameterError(f"unknown feature kind {kind!r}: 'convnet' or 'mfcc'")
     cache.atomic_save_npy(path, feats)
     return feats
 

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from course_utils.core.files import replace_folder, temp_path_for
 from course_utils.fetch.guards import ArchiveLimits, check_totals, member_guard
-from course_utils.core.errors import DownloadError
+from course_utils.core.errors import DownloadError, ParameterError
 
 try:  # optional codecs of tarfile
     import lzma
@@ -224,7 +224,7 @@ def extract(
     if dest.exists() and not dest.is_dir():
         raise DownloadError(f"cannot extract {archive}: {dest} exists and is not a folder.")
     if dest.resolve() == archive.resolve().parent:
-        raise ValueError(f"extract: dest_dir {dest} must not be the folder holding {archive}")
+        raise ParameterError(f"extract: dest_dir {dest} must not be the folder holding {archive}")
     if dest.is_dir() and any(dest.iterdir()) and not overwrite:
         logger.info("%s already extracted to %s", archive, dest)
         return dest

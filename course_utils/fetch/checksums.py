@@ -14,6 +14,7 @@ from pathlib import Path
 
 from course_utils.core.files import sha256_file
 from course_utils.core.cache import cache_key
+from course_utils.core.errors import ParameterError
 
 __all__ = ["digest_like", "intact", "normalise_sha", "remember"]
 
@@ -52,7 +53,7 @@ def normalise_sha(sha256: str | None) -> str | None:
     if value.startswith("sha256:"):
         value = value[len("sha256:") :]
     if not re.fullmatch(r"[0-9a-f]{64}", value):
-        raise ValueError(f"not a SHA-256 hex digest (or 'md5:<32 hex>'): {sha256!r}")
+        raise ParameterError(f"not a SHA-256 hex digest (or 'md5:<32 hex>'): {sha256!r}")
     return value
 
 

@@ -42,7 +42,7 @@ from course_utils.fetch.checksums import digest_like as _digest_like
 from course_utils.fetch.checksums import intact, remember
 from course_utils.fetch.checksums import normalise_sha as _normalise_sha
 from course_utils.fetch.guards import mismatch_note, set_aside
-from course_utils.core.errors import DatasetError, DownloadError
+from course_utils.core.errors import DatasetError, DownloadError, ParameterError
 
 __all__ = [
     "USER_AGENT",
@@ -254,9 +254,9 @@ def download(
     expected = _normalise_sha(sha256)
     scheme = urlparse(url).scheme.lower()
     if scheme not in ("http", "https", "file"):
-        raise ValueError(f"download: unsupported URL {url!r} (use http://, https:// or file://)")
+        raise ParameterError(f"download: unsupported URL {url!r} (use http://, https:// or file://)")
     if dest.is_dir():
-        raise ValueError(f"download: {dest} is a folder; give the path of the file to create")
+        raise ParameterError(f"download: {dest} is a folder; give the path of the file to create")
     if dest.exists() and expected is None:
         logger.info("%s already exists, not downloading %s", dest, url)
         return dest
@@ -456,7 +456,7 @@ def concatenate_parts(
     dest = Path(dest)
     expected = _normalise_sha(sha256)
     if not parts:
-        raise ValueError("concatenate_parts: no parts given")
+        raise ParameterError("concatenate_parts: no parts given")
     if expected is not None and dest.is_file() and _digest_like(dest, expected) == expected:
         return dest
     missing = [str(p) for p in parts if not p.is_file()]

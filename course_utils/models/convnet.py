@@ -31,7 +31,7 @@ import numpy as np
 
 from course_utils.core import paths
 from course_utils.audio.features import N_MELS
-from course_utils.core.errors import CourseError
+from course_utils.core.errors import CourseError, ParameterError
 
 #: Max-pool sizes of the original compact convnet for 96 mel bands: (2, 3, 2, 2, 4) x (4, 4, 5, 4, 4)
 #: reduce a 96 x 1360 spectrogram (29 s at 12 kHz) to 1 x 1.
@@ -59,7 +59,7 @@ def _pools_along(size: int, preferred, axis_name: str, *, last_covers_rest: bool
     n_blocks = len(preferred)
     minimum = MIN_POOL ** n_blocks
     if size < minimum:
-        raise ValueError(
+        raise ParameterError(
             f"input has {size} {axis_name}, at least {minimum} needed for {n_blocks} pooling blocks "
             f"(each pool is at least {MIN_POOL}); use longer clips or crops"
         )
@@ -162,12 +162,12 @@ def compact_convnet(
         pools = pool_sizes(n_mels, n_frames)
     pools = [tuple(int(v) for v in p) for p in pools]
     if len(pools) != 5:
-        raise ValueError(f"the compact convnet has 5 blocks, got {len(pools)} pool sizes")
+        raise ParameterError(f"the compact convnet has 5 blocks, got {len(pools)} pool sizes")
     f, t = int(n_mels), int(n_frames)
     for pf, pt in pools:
         f, t = f // pf, t // pt
     if (f, t) != (1, 1):
-        raise ValueError(
+        raise ParameterError(
             f"pools {pools} reduce a {n_mels} x {n_frames} input to {f} x {t}, not 1 x 1; "
             "pass pools=None to derive them from the input size"
         )
@@ -245,7 +245,7 @@ def crnn(
     for pf, pt in pools:
         f, t = f // pf, t // pt
     if f != 1 or t < 1:
-        raise ValueError(f"pools {pools} reduce a {n_mels} x {n_frames} input to {f} x {t}; frequency must reach 1")
+        raise ParameterError(f"pools {pools} reduce a {n_mels} x {n_frames} input to {f} x {t}; frequency must reach 1")
     inputs = keras.Input(shape=(n_mels, n_frames, 1), name="logmel")
     x = _input_scaling()(inputs)
     for i, pool in enumerate(pools, start=1):
@@ -280,7 +280,7 @@ def block_output_names(model) -> list[str]:
         (int(m.group(1)), layer.name) for layer in model.layers if (m := pattern.match(layer.name))
     )
     if not found:
-        raise ValueError(f"model '{model.name}' has no layers named block<i>_elu; build it with compact_convnet()")
+        raise ParameterError(f"model '{model.name}' has no layers named block<i>_elu; build it with compact_convnet()")
     return [name for _, name in found]
 
 
@@ -348,7 +348,7 @@ def save_model(model, path) -> Path:
 
     path = Path(path)
     if path.suffix != ".keras":
-        raise ValueError(f"{path}: a model file must end in .keras (Keras' native format)")
+        raise ParameterError(f"{path}: a model file must end in .keras (Keras' native format)")
     from course_utils.core.files import atomic_write
 
     with atomic_write(path) as tmp:  # the temporary name keeps the .keras suffix Keras wants

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from course_utils.core.errors import ParameterError
+
 
 def _check_scores(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
     """Validate and convert a label matrix and a score matrix of the same 2-D shape."""
@@ -22,11 +24,11 @@ def _check_scores(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
     if y_score.ndim == 1:
         y_score = y_score[:, None]
     if y_true.shape != y_score.shape or y_true.ndim != 2:
-        raise ValueError(f"y_true {y_true.shape} and y_score {y_score.shape} must be matrices of the same shape (clips, tags)")
+        raise ParameterError(f"y_true {y_true.shape} and y_score {y_score.shape} must be matrices of the same shape (clips, tags)")
     if not np.all(np.isin(y_true, (0, 1))):
-        raise ValueError("y_true must hold only 0 and 1 (one column per tag)")
+        raise ParameterError("y_true must hold only 0 and 1 (one column per tag)")
     if not np.all(np.isfinite(y_score)):
-        raise ValueError("y_score contains NaN or infinite values")
+        raise ParameterError("y_score contains NaN or infinite values")
     return y_true.astype(np.int8), y_score
 
 
@@ -63,7 +65,7 @@ def per_tag_scores(y_true, y_score, tags=None) -> pd.DataFrame:
     n_tags = y_true.shape[1]
     tags = [f"tag{i}" for i in range(n_tags)] if tags is None else [str(t) for t in tags]
     if len(tags) != n_tags:
-        raise ValueError(f"{len(tags)} tag names for {n_tags} columns")
+        raise ParameterError(f"{len(tags)} tag names for {n_tags} columns")
     rows = []
     for j, tag in enumerate(tags):
         roc, pr = _roc_pr(y_true[:, j], y_score[:, j])
@@ -133,6 +135,6 @@ def top_k_tags(scores, tags, k: int = 5) -> list[tuple[str, float]]:
     """
     scores = np.asarray(scores, dtype=np.float64).ravel()
     if len(scores) != len(tags):
-        raise ValueError(f"{len(scores)} scores for {len(tags)} tags")
+        raise ParameterError(f"{len(scores)} scores for {len(tags)} tags")
     order = np.argsort(-scores, kind="stable")[: max(int(k), 0)]
     return [(str(tags[i]), float(scores[i])) for i in order]

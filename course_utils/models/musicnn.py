@@ -74,7 +74,7 @@ import numpy as np
 
 from course_utils import audio
 from course_utils.core import files as cache, paths
-from course_utils.core.errors import CourseError, DownloadError
+from course_utils.core.errors import CourseError, DownloadError, ParameterError
 from course_utils.models.choi2017 import CHOI2017_TAGS
 
 logger = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ def tags_of(model) -> tuple[str, ...]:
 
 def _check_name(name: str) -> str:
     if name not in MODELS:
-        raise CourseError(f"unknown musicnn model {name!r}; choose from {', '.join(MODELS)}")
+        raise ParameterError(f"unknown musicnn model {name!r}; choose from {', '.join(MODELS)}")
     return name
 
 

@@ -42,7 +42,7 @@ import pandas as pd
 from course_utils import audio
 from course_utils.core import files as cache, paths
 from course_utils.core.cache import cache_key
-from course_utils.core.errors import AudioError, CourseError
+from course_utils.core.errors import AudioError, CourseError, ParameterError
 from course_utils.models import convnet as models, metrics
 
 #: Bump when the cache layout or the front end changes, to invalidate old caches.
@@ -182,10 +182,10 @@ def build_logmel_cache(
     """
     paths = [Path(p) for p in paths]
     if not paths:
-        raise ValueError("no audio files given")
+        raise ParameterError("no audio files given")
     dtype = np.dtype(dtype)
     if dtype not in (np.float16, np.float32):
-        raise ValueError(f"dtype must be float16 or float32, not {dtype}")
+        raise ParameterError(f"dtype must be float16 or float32, not {dtype}")
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     cache.remove_stale_temp_files(cache_dir, cache.STALE_AFTER, recursive=False, prefix=".logmel_")  # killed builds'
@@ -316,25 +316,25 @@ class LogMelSequence(keras.utils.PyDataset):
     def __init__(self, x, y=None, *, batch_size: int = 16, crop_frames: int | None = None, training: bool = False, seed: int = 0, indices=None, **kwargs):
         super().__init__(**kwargs)
         if getattr(x, "ndim", None) != 3:
-            raise ValueError(f"x must be a (clips, mel bands, frames) array, got shape {getattr(x, 'shape', None)}")
+            raise ParameterError(f"x must be a (clips, mel bands, frames) array, got shape {getattr(x, 'shape', None)}")
         self.x = x
         self.indices = np.arange(len(x)) if indices is None else np.asarray(indices, dtype=np.int64)
         if len(self.indices) == 0:
-            raise ValueError("no clips to serve (empty indices)")
+            raise ParameterError("no clips to serve (empty indices)")
         if self.indices.min() < 0 or self.indices.max() >= len(x):
-            raise ValueError(f"indices out of range for {len(x)} clips")
+            raise ParameterError(f"indices out of range for {len(x)} clips")
         self.y = None
         if y is not None:
             y = np.asarray(y, dtype=np.float32)
             if y.ndim == 1:
                 y = y[:, None]
             if len(y) != len(x):
-                raise ValueError(f"y has {len(y)} rows but x has {len(x)}: give one label row per clip of x")
+                raise ParameterError(f"y has {len(y)} rows but x has {len(x)}: give one label row per clip of x")
             self.y = y
         total = x.shape[2]
         self.crop_frames = total if crop_frames is None else int(crop_frames)
         if not 1 <= self.crop_frames <= total:
-            raise ValueError(f"crop_frames={crop_frames} must be between 1 and the clips' {total} frames")
+            raise ParameterError(f"crop_frames={crop_frames} must be between 1 and the clips' {total} frames")
         self.batch_size = int(batch_size)
         self.training = bool(training)
         self.seed = int(seed)
@@ -420,12 +420,12 @@ def predict_clips(model, data, batch_size: int = 16) -> np.ndarray:
         if getattr(x, "ndim", None) == 4 and x.shape[3] == 1:
             x = x[..., 0]
         if getattr(x, "ndim", None) != 3:
-            raise ValueError(f"expected clips of shape (n_clips, n_mels, n_frames), got {getattr(x, 'shape', None)}")
+            raise ParameterError(f"expected clips of shape (n_clips, n_mels, n_frames), got {getattr(x, 'shape', None)}")
         rows = np.arange(len(x))
     _, model_mels, model_frames, _ = model.input_shape
     n_mels, n_frames = x.shape[1], x.shape[2]
     if model_mels is not None and model_mels != n_mels:
-        raise ValueError(f"the model expects {model_mels} mel bands, the clips have {n_mels}")
+        raise ParameterError(f"the model expects {model_mels} mel bands, the clips have {n_mels}")
     crop = n_frames if model_frames is None else int(model_frames)
     starts = crop_starts(n_frames, crop)
     if len(starts) > int(batch_size):  # long clips: a few crops per pass, never a whole recording at once
@@ -488,7 +488,7 @@ class RocAucCallback(keras.callbacks.Callback):
     def __init__(self, val_data: LogMelSequence, batch_size: int = 16):
         super().__init__()
         if not isinstance(val_data, LogMelSequence) or val_data.y is None:
-            raise ValueError("val_data must be a LogMelSequence with labels")
+            raise ParameterError("val_data must be a LogMelSequence with labels")
         self.val_data = val_data
         self.batch_size = int(batch_size)
         self.history: list[dict] = []
@@ -558,7 +558,7 @@ def train_tagger(
     if checkpoint_path is not None:
         checkpoint_path = Path(checkpoint_path)
         if checkpoint_path.suffix != ".keras":
-            raise ValueError(f"{checkpoint_path}: a checkpoint must end in .keras")
+            raise ParameterError(f"{checkpoint_path}: a checkpoint must end in .keras")
         checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
         course_callbacks.append(
             keras.callbacks.ModelCheckpoint(checkpoint_path, monitor="val_roc_auc", mode="max", save_best_only=True)

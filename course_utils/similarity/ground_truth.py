@@ -11,6 +11,7 @@ the similarity itself as a graded relevance. Training takes its positives from
 from __future__ import annotations
 
 import numpy as np
+from course_utils.core.errors import ParameterError
 
 #: Jaccard similarity from which two clips count as relevant to each other in the evaluation.
 RELEVANCE_THRESHOLD = 0.3
@@ -37,7 +38,7 @@ def tag_similarity(y, method: str = "jaccard") -> np.ndarray:
     """
     y = np.asarray(y, dtype=np.float64)
     if y.ndim != 2:
-        raise ValueError(f"y must be a (clips, tags) matrix, got shape {y.shape}")
+        raise ParameterError(f"y must be a (clips, tags) matrix, got shape {y.shape}")
     y = (y > 0).astype(np.float64)
     if method == "jaccard":
         inter = y @ y.T
@@ -51,7 +52,7 @@ def tag_similarity(y, method: str = "jaccard") -> np.ndarray:
         w = np.divide(w, norms, out=np.zeros_like(w), where=norms > 0)
         sim = w @ w.T
     else:
-        raise ValueError(f"unknown tag similarity {method!r}: 'jaccard' or 'tfidf'")
+        raise ParameterError(f"unknown tag similarity {method!r}: 'jaccard' or 'tfidf'")
     return np.clip(sim, 0.0, 1.0).astype(np.float32)
 
 

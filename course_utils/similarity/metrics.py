@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils.similarity.ground_truth import RELEVANCE_THRESHOLD, tag_similarity
+from course_utils.core.errors import ParameterError
 
 
 def _normalise(v: np.ndarray) -> np.ndarray:
@@ -58,7 +59,7 @@ def recall_at_k(approx_ids, exact_ids, k: int = 10) -> float:
     """
     a, e = np.asarray(approx_ids)[:, :k], np.asarray(exact_ids)[:, :k]
     if a.shape != e.shape:
-        raise ValueError(f"approx_ids {a.shape} and exact_ids {e.shape} differ")
+        raise ParameterError(f"approx_ids {a.shape} and exact_ids {e.shape} differ")
     return float(np.mean([len(set(x) & set(z)) / k for x, z in zip(a.tolist(), e.tolist())]))
 
 
@@ -216,7 +217,7 @@ def retrieval_table(embeddings: dict, y_tags, k: int = 10, seed: int = 0, *,
         systems["random"] = random_rankings(len(y), seed)
     for name, emb in embeddings.items():
         if len(emb) != len(y):
-            raise ValueError(f"{name}: {len(emb)} embeddings for {len(y)} tagged clips")
+            raise ParameterError(f"{name}: {len(emb)} embeddings for {len(y)} tagged clips")
         systems[name] = rankings(emb)
     rows = []
     resamples = np.random.default_rng(seed).integers(0, len(y), size=(1000, len(y)))

@@ -37,6 +37,7 @@ from course_utils import audio
 from course_utils.models import convnet as models
 from course_utils.similarity.ground_truth import positive_sets, tag_similarity
 from course_utils.similarity.metrics import _normalise, standardise
+from course_utils.core.errors import ParameterError
 
 #: Crop length (frames) of the siamese network: 128 frames = 2.7 s, as the mini tagger. Sized for a slow
 #: CPU (issue 18): 16 epochs of 128-frame crops train in about 30 s on 2 fast cores and reach the mAP
@@ -413,16 +414,16 @@ def train_siamese(x, y, indices=None, *, crop_frames: int = CROP_FRAMES, embeddi
     import keras
 
     if loss not in DEFAULT_MARGINS:
-        raise ValueError(f"unknown loss {loss!r}: 'triplet' or 'contrastive'")
+        raise ParameterError(f"unknown loss {loss!r}: 'triplet' or 'contrastive'")
     if mining not in ("semi-hard", "random"):
-        raise ValueError(f"unknown mining {mining!r}: 'semi-hard' or 'random'")
+        raise ParameterError(f"unknown mining {mining!r}: 'semi-hard' or 'random'")
     margin = DEFAULT_MARGINS[loss] if margin is None else float(margin)
     idx = np.arange(len(x)) if indices is None else np.asarray(indices, dtype=np.int64)
     sim = tag_similarity(np.asarray(y)[idx], similarity)
     positives = positive_sets(sim, pos_threshold, min_positives)
     anchors = np.array([i for i, p in enumerate(positives) if len(p)], dtype=np.int64)
     if len(anchors) < 2:
-        raise ValueError("fewer than two training clips have a positive: lower pos_threshold or raise min_positives")
+        raise ParameterError("fewer than two training clips have a positive: lower pos_threshold or raise min_positives")
     batch_size = int(min(batch_size, len(anchors)))
     steps_per_epoch = len(anchors) // batch_size
     if model is None:

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils.svm import linear as linear_svm
-from course_utils.core.errors import CourseError
+from course_utils.core.errors import CourseError, ParameterError
 from course_utils.svm.linear import linear_svm_ipm
 from course_utils.tasks.splits import kfold_splits
 
@@ -93,7 +93,7 @@ def param_grid(protocol: str = "paper") -> list[dict]:
 def check_choice(name: str, value, choices) -> None:
     """Raise a :class:`~course_utils.core.errors.CourseError` naming ``name`` and its choices unless ``value`` is one."""
     if value not in choices:
-        raise CourseError(f"{name} must be one of {list(choices)}, not {value!r}")
+        raise ParameterError(f"{name} must be one of {list(choices)}, not {value!r}")
 
 
 def _gamma_value(gamma, n_features: int) -> float:
@@ -118,7 +118,7 @@ def check_inputs(X, y, splits, task_type: str):
     X = np.ascontiguousarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64 if task_type == "regression" else None)
     if X.ndim != 2 or len(X) != len(y):
-        raise CourseError(f"X must be (n_clips, n_features) with one row per label; got X {X.shape} and {len(y)} labels")
+        raise ParameterError(f"X must be (n_clips, n_features) with one row per label; got X {X.shape} and {len(y)} labels")
     splits = [(np.asarray(tr, dtype=np.intp), np.asarray(te, dtype=np.intp)) for tr, te in splits]
     if not splits:
         raise CourseError("no splits to evaluate")

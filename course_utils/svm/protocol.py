@@ -42,7 +42,7 @@ import pandas as pd
 
 from course_utils.tasks import registry as transfer_tasks
 from course_utils.core.cache import cache_key
-from course_utils.core.errors import CourseError, DatasetError
+from course_utils.core.errors import CourseError, DatasetError, ParameterError
 from course_utils.svm.grid import METHODS, PROTOCOLS, SVMGridSearch, TASK_TYPES, check_choice, check_inputs, cv_predictions
 from course_utils.svm.report import describe_params, protocol_note
 from course_utils.tasks.registry import PUBLISHED, TASKS, TASK_TITLES, task_type
@@ -186,7 +186,7 @@ def evaluate_features(X, labels: pd.DataFrame, task_type: str, split_column: str
         splits = split_vs_test(labels["split"].to_numpy().astype(str))
         inner_cv = inner_train_vs_valid(labels["split"])
     else:
-        raise CourseError(f"split_column must be None, 'split' or 'fold', not {split_column!r}")
+        raise ParameterError(f"split_column must be None, 'split' or 'fold', not {split_column!r}")
     result = evaluate_task(X, y, splits, task_type, protocol, method, nested, n_jobs, inner_cv)
     result.update(target=col, n_splits=len(splits))
     return result

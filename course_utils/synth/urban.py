@@ -18,6 +18,7 @@ from course_utils.synth.dsp import (_F32, _TWO_PI, _brown, _ctrl_to_audio, _fade
 from course_utils.synth.pieces import _render_piece_core
 from course_utils.synth.spoken import _speech_track
 from course_utils.synth.voice import _formant_sos, _glottal_source
+from course_utils.core.errors import ParameterError
 
 __all__ = ["URBAN_CLASSES", "urban_sound"]
 
@@ -309,9 +310,9 @@ def urban_sound(cls: str, duration: float, sr: int, rng: np.random.Generator, *,
         float32 array of ``round(duration * sr)`` samples, peak <= 0.99.
     """
     if cls not in _URBAN_RENDERERS:
-        raise ValueError(f"unknown urban sound class {cls!r}; choose one of {URBAN_CLASSES}")
+        raise ParameterError(f"unknown urban sound class {cls!r}; choose one of {URBAN_CLASSES}")
     if duration <= 0:
-        raise ValueError("duration must be positive")
+        raise ParameterError("duration must be positive")
     sr = int(sr)
     n = _nsamp(duration, sr)
     y = np.nan_to_num(_URBAN_RENDERERS[cls](n, sr, rng).astype(_F32))

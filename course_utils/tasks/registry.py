@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from course_utils.core.errors import CourseError
+from course_utils.core.errors import CourseError, ParameterError
 
 #: Split kinds: ``kfold`` (10 unshuffled folds, stratified for classification), ``train_valid_test``
 #: (train+valid against test; a nested search selects on valid), ``official_folds`` (leave one
@@ -127,7 +127,7 @@ def get(name: str) -> TransferTask:
     try:
         return REGISTRY[name]
     except (KeyError, TypeError):
-        raise CourseError(f"task must be one of {list(REGISTRY)}, not {name!r}") from None
+        raise ParameterError(f"task must be one of {list(REGISTRY)}, not {name!r}") from None
 
 
 def task_type(task: str) -> str:
@@ -168,7 +168,7 @@ def for_dataset(dataset: str) -> list[TransferTask]:
     """
     found = [t for t in REGISTRY.values() if t.dataset == dataset]
     if not found:
-        raise CourseError(f"no transfer task uses dataset {dataset!r}; choose one of {list(release_tasks())}")
+        raise ParameterError(f"no transfer task uses dataset {dataset!r}; choose one of {list(release_tasks())}")
     return found
 
 

@@ -29,7 +29,7 @@ import pandas as pd
 from course_utils.core import files as cache, paths, validate
 from course_utils.fetch import download
 from course_utils.tasks import registry
-from course_utils.core.errors import CourseError, DatasetError
+from course_utils.core.errors import CourseError, DatasetError, ParameterError
 
 #: Raw files of the repository (branch master); the checksums below pin their content.
 BASE_URL = "https://raw.githubusercontent.com/keunwoochoi/transfer_learning_music/master"
@@ -185,7 +185,7 @@ def parse_layers(spec: str) -> list[int]:
     """
     spec = str(spec)
     if not spec or any(c not in ALL_LAYERS for c in spec) or len(set(spec)) != len(spec):
-        raise CourseError(f"layers {spec!r}: use digits 0 to 4, each once (e.g. 01234, 4, 24)")
+        raise ParameterError(f"layers {spec!r}: use digits 0 to 4, each once (e.g. 01234, 4, 24)")
     return sorted(int(c) for c in spec)
 
 
@@ -211,7 +211,7 @@ def _parse_layers(layers: str) -> list[str]:
         elif token and all(ch in ALL_LAYERS for ch in token):
             parts += [str(i) for i in parse_layers(token)]
         else:
-            raise CourseError(f"layers must be digits 0-4, 'mfcc', or a '+' join of them (e.g. '01234+mfcc'), not {layers!r}")
+            raise ParameterError(f"layers must be digits 0-4, 'mfcc', or a '+' join of them (e.g. '01234+mfcc'), not {layers!r}")
     return parts
 
 
