@@ -25,13 +25,13 @@ from pathlib import Path
 from course_utils.svm import protocol as evaluate
 from course_utils.svm import report as svm_report
 from course_utils.tasks import registry
-from course_utils.tasks import release
+from course_utils.core import paths
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_RELEASE = ROOT.parent / "shared" / "reference" / "choi2017"
 # The reference copy beside a course checkout if there is one, else where `course-utils paper-table`
-# fetches it ($CHOI2017_RELEASE or data/full/choi2017_release); --release overrides both.
-RELEASE = SHARED_RELEASE if SHARED_RELEASE.is_dir() else release.release_dir()
+# fetches it ($COURSE_CHOI2017_RELEASE or data/full/choi2017_release); --release overrides both.
+RELEASE = SHARED_RELEASE if SHARED_RELEASE.is_dir() else paths.release_dir()
 
 
 def _cell(task: str, layers: str, method: str, n_jobs: int) -> dict:

@@ -16,8 +16,8 @@ from contextlib import contextmanager
 
 @contextmanager
 def _offline():
-    """No downloads inside this block (:data:`course_utils.fetch.download.OFFLINE_ENV`)."""
-    from course_utils.fetch.download import OFFLINE_ENV
+    """No downloads inside this block (:data:`course_utils.core.paths.OFFLINE_ENV`)."""
+    from course_utils.core.paths import OFFLINE_ENV
 
     before = os.environ.get(OFFLINE_ENV)
     os.environ[OFFLINE_ENV] = "1"

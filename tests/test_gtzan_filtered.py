@@ -14,7 +14,7 @@ import pytest
 
 from course_utils import cli
 from course_utils.core import paths
-from course_utils.fetch import checksums, download
+from course_utils.fetch import checksums, download, remote
 from course_utils import stats
 from course_utils.svm import gtzan_filtered as gf, protocol as evaluate
 from course_utils.svm import report as svm_report
@@ -39,7 +39,8 @@ def measured():
 
 def test_lists_parse_and_map_onto_the_release_without_overlap(shared_reference):
     folder = shared_reference / "gtzan_fault_filtered"
-    assert all(checksums.intact(folder / name, digest) for name, digest in gtzan_split.CHECKSUMS.items())
+    assert all(checksums.intact(folder / name, digest)
+               for name, digest in remote.get("gtzan_fault_filtered").checksums().items())
     lists = gtzan_split.read_lists(folder)
     assert {k: len(v) for k, v in lists.items()} == gtzan_split.SIZES == {"train": 443, "valid": 197, "test": 290}
     assert lists["test"][0] == "blues.00012"
@@ -63,10 +64,12 @@ def test_lists_found_in_a_fake_reference_offline(tmp_path, data_root, offline, m
     texts = {"train_filtered.txt": "blues/blues.00001.wav\n", "valid_filtered.txt": "blues/blues.00002.wav\n",
              "test_filtered.txt": "rock/rock.00003.au\n"}
     for name, text in texts.items():
-        (ref / gtzan_split.REFERENCE_SUBDIR).mkdir(parents=True, exist_ok=True)
-        (ref / gtzan_split.REFERENCE_SUBDIR / name).write_text(text)
+        (ref / "gtzan_fault_filtered").mkdir(parents=True, exist_ok=True)
+        (ref / "gtzan_fault_filtered" / name).write_text(text)
     monkeypatch.setenv(paths.REFERENCE_ENV, str(ref))
-    monkeypatch.setattr(gtzan_split, "CHECKSUMS", {n: hashlib.sha256(t.encode()).hexdigest() for n, t in texts.items()})
+    lists = remote.get("gtzan_fault_filtered")
+    monkeypatch.setitem(remote.REMOTE, "gtzan_fault_filtered", lists.replace(files=tuple(
+        remote.RemoteFile(n, f"http://127.0.0.1:9/{n}", hashlib.sha256(t.encode()).hexdigest()) for n, t in texts.items())))
     assert gtzan_split.read_lists() == {"train": ["blues.00001"], "valid": ["blues.00002"], "test": ["rock.00003"]}
 
 
@@ -75,7 +78,7 @@ def test_missing_list_is_a_clear_one_line_error(tmp_path, data_root, no_referenc
     (tmp_path / "valid_filtered.txt").write_text("blues/blues.00001.wav\n")
     with pytest.raises(DatasetError, match="test_filtered.txt") as info:
         gtzan_split.read_lists(tmp_path)
-    assert "\n" not in str(info.value) and gtzan_split.LISTS_URL in str(info.value)
+    assert "\n" not in str(info.value) and remote.get("gtzan_fault_filtered").file("test_filtered.txt").url in str(info.value)
     with pytest.raises(DownloadError, match="GTZAN fault-filtered split lists could not be fetched") as info:
         gtzan_split.read_lists()
     assert "\n" not in str(info.value) and paths.REFERENCE_ENV in str(info.value)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from course_utils.fetch import remote
 from course_utils.features import registry
 from course_utils.models import choi2017 as pretrained
 from course_utils.features.clip_features import ClipFeatures
@@ -195,12 +196,12 @@ def test_missing_and_offline_says_how_to_get_it(data_root, no_reference, monkeyp
     with pytest.raises(CourseError) as info:
         pretrained.load_choi2017()
     message = str(info.value)
-    assert pretrained.CHOI2017_URL in message and str(pretrained.choi2017_path()) in message
+    assert remote.get("choi2017_weights").files[0].url in message and str(pretrained.choi2017_path()) in message
     assert "path=" in message
     assert not pretrained.choi2017_path().exists()
     with pytest.raises(CourseError, match="no such file") as info:
         pretrained.load_choi2017(data_root / "nowhere.hdf5")
-    assert pretrained.CHOI2017_URL in str(info.value)
+    assert remote.get("choi2017_weights").files[0].url in str(info.value)
 
 
 def test_fetch_checks_the_checksum(data_root, no_reference, tmp_path, monkeypatch):
@@ -208,7 +209,8 @@ def test_fetch_checks_the_checksum(data_root, no_reference, tmp_path, monkeypatc
     data = bytearray(MODEL_FILE.read_bytes())
     data[len(data) // 2] ^= 0x01
     tampered.write_bytes(bytes(data))
-    monkeypatch.setattr(pretrained, "CHOI2017_URL", tampered.as_uri())
+    weights = remote.get("choi2017_weights")
+    monkeypatch.setitem(remote.REMOTE, "choi2017_weights", weights.with_base_url(weights.files[0].url, tampered.as_uri()))
     with pytest.raises(CourseError, match="Checksum mismatch") as info:
         pretrained.fetch_choi2017(progress=False)
     assert tampered.as_uri() in str(info.value) and str(pretrained.choi2017_path()) in str(info.value)
@@ -216,7 +218,7 @@ def test_fetch_checks_the_checksum(data_root, no_reference, tmp_path, monkeypatc
 
     good = tmp_path / "good.hdf5"
     shutil.copyfile(MODEL_FILE, good)
-    monkeypatch.setattr(pretrained, "CHOI2017_URL", good.as_uri())
+    monkeypatch.setitem(remote.REMOTE, "choi2017_weights", weights.with_base_url(weights.files[0].url, good.as_uri()))
     assert pretrained.fetch_choi2017(progress=False) == pretrained.choi2017_path()
     assert pretrained.choi2017_path().read_bytes() == MODEL_FILE.read_bytes()
 
@@ -264,6 +266,7 @@ def test_the_documented_size_is_the_size_of_the_file_whose_checksum_matches():
     """Issue 16: the size was documented as 1,321,456 bytes (the Keras 1 file's)."""
     from course_utils.core import files as cache
 
-    assert cache.sha256_file(MODEL_FILE) == pretrained.CHOI2017_SHA256
-    assert MODEL_FILE.stat().st_size == pretrained.CHOI2017_SIZE == 1_545_360
+    record = remote.get("choi2017_weights").files[0]
+    assert cache.sha256_file(MODEL_FILE) == record.sha256
+    assert MODEL_FILE.stat().st_size == record.size == 1_545_360
     assert "1.5 MB" in pretrained.__doc__ and "1.3 MB" not in pretrained.__doc__

@@ -437,17 +437,18 @@ CHROMIUM_ARGS = ("--disable-gpu", "--disable-quic", "--no-first-run", "--disable
 def find_chromium() -> str | None:
     """The Chromium (or Chrome) executable for the browser check.
 
-    Looks at the ``CHROMIUM`` environment variable, then ``chromium``, ``chromium-browser``,
+    Looks at the ``COURSE_CHROMIUM`` environment variable (:func:`course_utils.core.paths.chromium`), then ``chromium``, ``chromium-browser``,
     ``google-chrome`` on the PATH (Debian's package ``chromium`` installs ``/usr/bin/chromium``).
 
     Returns:
         The path, or ``None`` when there is none.
     """
-    import os
     import shutil
 
-    if os.environ.get("CHROMIUM"):
-        return os.environ["CHROMIUM"]
+    from course_utils.core import paths
+
+    if paths.chromium():
+        return paths.chromium()
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
         found = shutil.which(name)
         if found:

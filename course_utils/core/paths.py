@@ -1,5 +1,16 @@
-"""Where the course keeps its data (downloads, generated mini datasets, caches and models), and
-where it finds reference copies of external files.
+"""The course's settings and its data tree: where it keeps data, where it finds reference copies.
+
+Every setting is an environment variable prefixed ``COURSE_``, read here and nowhere else:
+
+- ``COURSE_DATA_DIR``: the data folder (:func:`data_dir`);
+- ``COURSE_REFERENCE_DIR``: a folder of read-only reference copies of external files (:func:`reference_dir`);
+- ``COURSE_CHOI2017_RELEASE``: a folder holding the authors' released features (:func:`release_dir`);
+- ``COURSE_OFFLINE``: nothing is fetched over the network (:func:`offline`);
+- ``COURSE_WORKERS``: processes that render the mini datasets (:func:`workers`);
+- ``COURSE_CHROMIUM``: the browser of the slide check (:func:`chromium`).
+
+The data tree below :func:`data_dir` is defined once, in :data:`DATA_TREE`; every module asks
+:func:`data_path` for its folder instead of building ``data_dir() / "..."`` itself.
 
 Notebook 03.
 """
@@ -9,12 +20,36 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from course_utils.core.errors import DatasetError
+from course_utils.core.errors import DatasetError, ParameterError
 
 #: Environment variable that overrides the data folder.
 DATA_ENV = "COURSE_DATA_DIR"
 #: Environment variable naming a reference folder (read-only copies of external files).
 REFERENCE_ENV = "COURSE_REFERENCE_DIR"
+#: Environment variable naming a folder that holds the authors' release (``features/``, ``labels/``).
+RELEASE_ENV = "COURSE_CHOI2017_RELEASE"
+#: Set this environment variable (to anything) and nothing is fetched over the network: every
+#: external file must then be in the data folder or the reference folder.
+OFFLINE_ENV = "COURSE_OFFLINE"
+#: Environment variable: how many processes render the mini datasets.
+WORKERS_ENV = "COURSE_WORKERS"
+#: Environment variable: the Chromium (or Chrome) executable of the slide check.
+CHROMIUM_ENV = "COURSE_CHROMIUM"
+
+#: The data tree: kind of content -> its folder below :func:`data_dir`.
+DATA_TREE = {
+    "mini": "mini",            # the generated mini datasets, one folder each
+    "full": "full",            # the real datasets, and the authors' release (choi2017_release)
+    "downloads": "downloads",  # archives and external files as downloaded
+    "models": "models",        # trained and pre-trained weights, the musicnn wheel
+    "cache": "cache",          # everything computed that can be computed again (features, spectrograms)
+    "similarity": "similarity",  # the siamese network and the course's search index
+}
+
+
+def _setting(name: str) -> str | None:
+    """The value of a ``COURSE_*`` environment variable, or ``None`` when unset or empty."""
+    return os.environ.get(name) or None
 
 
 def repo_root() -> Path | None:
@@ -40,14 +75,14 @@ def data_dir() -> Path:
     Raises:
         DatasetError: the path is a file, or cannot be created (the message names it).
     """
-    if os.environ.get(DATA_ENV):
-        path = Path(os.environ[DATA_ENV]).expanduser()
+    if _setting(DATA_ENV):
+        path = Path(_setting(DATA_ENV)).expanduser()
     elif repo_root() is not None:
         path = repo_root() / "data"
     else:
         path = Path.home() / ".cache" / "course_utils"
     path = path.resolve()
-    how = f"the {DATA_ENV} environment variable ({path})" if os.environ.get(DATA_ENV) else f"the data folder {path}"
+    how = f"the {DATA_ENV} environment variable ({path})" if _setting(DATA_ENV) else f"the data folder {path}"
     if path.exists() and not path.is_dir():
         raise DatasetError(f"{how} is a file, not a folder: point {DATA_ENV} at a folder (or unset it)")
     try:
@@ -71,10 +106,53 @@ def reference_dir() -> Path | None:
         The absolute folder, or ``None`` when there is none (the variable names a missing folder,
         or no checkout, or no ``shared/reference`` beside it). Nothing is created.
     """
-    if os.environ.get(REFERENCE_ENV):
-        path = Path(os.environ[REFERENCE_ENV]).expanduser()
+    if _setting(REFERENCE_ENV):
+        path = Path(_setting(REFERENCE_ENV)).expanduser()
     elif repo_root() is not None:
         path = repo_root().parent / "shared" / "reference"
     else:
         return None
     return path.resolve() if path.is_dir() else None
+
+
+def data_path(kind: str, *parts: str) -> Path:
+    """A folder (or file) of the data tree: ``data_dir() / DATA_TREE[kind] / *parts``.
+
+    Args:
+        kind: one of :data:`DATA_TREE` (``"mini"``, ``"full"``, ``"downloads"``, ``"models"``,
+            ``"cache"``, ``"similarity"``).
+        parts: names below it.
+
+    Returns:
+        The path (nothing is created below the data folder).
+
+    Raises:
+        ParameterError: an unknown kind.
+    """
+    if kind not in DATA_TREE:
+        raise ParameterError(f"unknown part of the data tree {kind!r}; choose from {', '.join(DATA_TREE)}")
+    return data_dir().joinpath(DATA_TREE[kind], *parts)
+
+
+def release_dir() -> Path:
+    """Where the authors' release is kept: ``$COURSE_CHOI2017_RELEASE`` or ``data_dir()/full/choi2017_release``."""
+    if _setting(RELEASE_ENV):
+        return Path(_setting(RELEASE_ENV)).expanduser().resolve()
+    return data_path("full", "choi2017_release")
+
+
+def offline() -> bool:
+    """Whether ``COURSE_OFFLINE`` forbids the network."""
+    return _setting(OFFLINE_ENV) is not None
+
+
+def workers() -> int:
+    """How many processes render clips: ``COURSE_WORKERS`` or the CPU count, at most 4."""
+    if _setting(WORKERS_ENV):
+        return max(1, int(_setting(WORKERS_ENV)))
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def chromium() -> str | None:
+    """The browser named by ``COURSE_CHROMIUM``, or ``None``."""
+    return _setting(CHROMIUM_ENV)

@@ -77,7 +77,7 @@ def dataset_dir(name: str, variant: str = "mini", root=None) -> Path:
     get_spec(name)
     if variant not in VARIANTS:
         raise ParameterError(f"unknown variant {variant!r}; choose 'mini' or 'full'")
-    return Path(root).resolve() if root else paths.data_dir() / variant / name
+    return Path(root).resolve() if root else paths.data_path(variant, name)
 
 
 def synthesize(name: str, root=None, *, seed: int = minigen.DEFAULT_SEED, force: bool = False, progress: bool = True) -> Path:

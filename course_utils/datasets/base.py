@@ -156,5 +156,5 @@ def fetch_archive(root: Path, urls, filename: str, checksum, limits=None) -> Pat
     from course_utils.core import paths
     from course_utils.fetch import archives, download
 
-    archive = download.download_first(urls, paths.data_dir() / "downloads" / filename, sha256=checksum)
+    archive = download.download_first(urls, paths.data_path("downloads") / filename, sha256=checksum)
     return archives.extract(archive, Path(root), limits=limits)

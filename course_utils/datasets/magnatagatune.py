@@ -145,7 +145,7 @@ def fetch(root: Path) -> None:
         root: the target folder; ends with ``annotations_final.csv`` and ``mp3/``.
     """
     root = Path(root)
-    downloads = paths.data_dir() / "downloads" / "magnatagatune"
+    downloads = paths.data_path("downloads") / "magnatagatune"
     files = {}
     for name in REMOTE_FILES:
         files[name] = download.download_first([f"{base}/{name}" for base in BASE_URLS], downloads / name, sha256=CHECKSUMS[name])

@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from course_utils.core import files as cache
+from course_utils.core import files as cache, paths
 from course_utils.core.errors import CourseError, DatasetError
 
 #: Bump when a generator changes its output, so that stale mini datasets are rebuilt.
@@ -47,13 +47,6 @@ def clip_rng(seed: int, index: int, salt: int = 0) -> np.random.Generator:
 WORKER_IDLE_TIMEOUT = 10
 
 
-def n_workers() -> int:
-    """How many processes render clips: ``COURSE_WORKERS`` or the CPU count, at most 4."""
-    if os.environ.get("COURSE_WORKERS"):
-        return max(1, int(os.environ["COURSE_WORKERS"]))
-    return max(1, min(4, os.cpu_count() or 1))
-
-
 def render_clips(render: Callable, jobs: Sequence[dict], *, desc: str = "", progress: bool = True) -> list:
     """Run ``render(**job)`` for every job, in parallel processes, with a progress bar.
 
@@ -73,7 +66,7 @@ def render_clips(render: Callable, jobs: Sequence[dict], *, desc: str = "", prog
     """
     from tqdm.auto import tqdm
 
-    workers = n_workers()
+    workers = paths.workers()
     bar = tqdm(total=len(jobs), desc=desc, unit="clip", disable=not progress, leave=False)
     try:
         if workers == 1 or len(jobs) < 8:

@@ -219,7 +219,7 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
         key = cache_key(version=f"clip-features-{CODE_VERSION}", files=[path],
                         params={"offset": offset, "duration": duration, "max_duration": self.max_duration,
                                 "identity": {k: v for k, v in identity.items() if k != "course_utils"}})
-        return paths.data_dir() / "cache" / "clip_features" / identity["kind"] / f"{key}.npy"
+        return paths.data_path("cache") / "clip_features" / identity["kind"] / f"{key}.npy"
 
     def _extract(self, rows, layers: str, width: int, identity: dict, on_error: str):
         """Mean window outputs of every row: ``(features (n, width), [(row, AudioError)])``."""

@@ -270,7 +270,7 @@ class Siamese(ClipModel):
     def _load(self):
         from course_utils.models import convnet as models
 
-        self.weights_path = paths.data_dir() / "similarity" / self.variant / "model.keras"
+        self.weights_path = paths.data_path("similarity") / self.variant / "model.keras"
         if not self.weights_path.is_file():
             raise CourseError(f"{self.weights_path}: no trained siamese network yet; run `course-utils similar "
                               "ANY_AUDIO_FILE` once (it trains and indexes it, about a minute) or notebook 05")

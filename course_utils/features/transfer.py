@@ -173,7 +173,7 @@ def features_cache_path(name: str, kind: str, table: pd.DataFrame, model_path=No
     rows = table[["path", "offset", "duration"]].astype(str).to_csv(index=False)
     key = cache_key(version=f"features-{kind}-1", files=table["path"], params={"rows": rows}, missing_ok=True,
                     content=[model_path] if model_path else [])
-    return paths.data_dir() / "cache" / "features" / f"{name}_{kind}_{key}.npy"
+    return paths.data_path("cache") / "features" / f"{name}_{kind}_{key}.npy"
 
 
 def cached_features(name: str, kind: str, table: pd.DataFrame, *, model=None, model_path=None,
@@ -216,7 +216,7 @@ def cached_features(name: str, kind: str, table: pd.DataFrame, *, model=None, mo
 
 def mini_release_dir() -> Path:
     """``data/cache/transfer_mini``: the course's mini-task features in the release layout."""
-    return paths.data_dir() / "cache" / "transfer_mini"
+    return paths.data_path("cache") / "transfer_mini"
 
 
 def mini_release(*, progress: bool = True) -> Path:

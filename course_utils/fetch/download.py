@@ -54,9 +54,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Set this environment variable (to anything) and nothing is fetched over the network: every
-#: external file must then be in the data folder or the reference folder.
-OFFLINE_ENV = "COURSE_OFFLINE"
 
 #: User-Agent header sent with every HTTP request.
 USER_AGENT = "course-utils (Deep Learning for Music Classification course; Python urllib)"
@@ -264,9 +261,9 @@ def download(
     if valid:
         logger.info("%s already downloaded and verified", dest)
         return dest
-    if scheme != "file" and os.environ.get(OFFLINE_ENV):
-        raise DownloadError((f"{note} " if note else "") + f"{url}: not downloaded, {OFFLINE_ENV} is set (offline "
-                            f"mode); place {dest.name} at {dest} by hand, or unset {OFFLINE_ENV}")
+    if scheme != "file" and paths.offline():
+        raise DownloadError((f"{note} " if note else "") + f"{url}: not downloaded, {paths.OFFLINE_ENV} is set (offline "
+                            f"mode); place {dest.name} at {dest} by hand, or unset {paths.OFFLINE_ENV}")
     try:
         _fetch(url, dest, scheme, expected, resume=resume, timeout=timeout, chunk_size=chunk_size, progress=progress)
     except DownloadError as exc:

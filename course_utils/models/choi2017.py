@@ -48,19 +48,12 @@ import numpy as np
 from course_utils import audio
 from course_utils.core import paths
 from course_utils.core.errors import CourseError, DownloadError
+from course_utils.fetch import remote
 
-#: Where the authors published the Keras 2 model.
-CHOI2017_URL = (
-    "https://raw.githubusercontent.com/keunwoochoi/transfer_learning_music/master/keras2_model/model_best.hdf5"
-)
-#: SHA-256 of that file.
-CHOI2017_SHA256 = "b5042bd44de1fdd9d757b764d9246e6934f47c8bdc5c15bf13566495f3439d48"
-#: Its size in bytes (1.5 MB; 1,321,456 bytes is the authors' older Keras 1 file, not supported).
-CHOI2017_SIZE = 1_545_360
-#: File name under ``data_dir()/models/``.
-CHOI2017_FILENAME = "choi2017_transfer_convnet_keras2.hdf5"
-#: Its path under the reference folder (:func:`course_utils.core.paths.reference_dir`).
-CHOI2017_REFERENCE = "choi2017/models/transfer_convnet_keras2.hdf5"
+
+def _weights() -> remote.RemoteSet:
+    """The registry record of the authors' weights (looked up at each call, so tests can swap it)."""
+    return remote.get("choi2017_weights")
 
 #: The 50 Million Song Dataset tags of the model's outputs, in output order (as listed in the
 #: README of keunwoochoi/music-auto_tagging-keras; the file itself stores no tag names).
@@ -107,15 +100,16 @@ def choi2017_path() -> Path:
     Returns:
         The path (the file may not exist yet).
     """
-    return paths.data_dir() / "models" / CHOI2017_FILENAME
+    return _weights().dest() / _weights().files[0].name
 
 
 def _how_to_get(dest: Path) -> str:
     """The instructions of every 'model missing' error: the URL, the place, or a path."""
+    record = _weights().files[0]
     return (
-        f"Download it by hand ({CHOI2017_SIZE:,} bytes) from\n  {CHOI2017_URL}\nand save it as\n  {dest}\n"
+        f"Download it by hand ({record.size:,} bytes) from\n  {record.url}\nand save it as\n  {dest}\n"
         "(or point COURSE_DATA_DIR at a data folder whose models/ holds it, or "
-        f"{paths.REFERENCE_ENV} at a folder holding {CHOI2017_REFERENCE}), "
+        f"{paths.REFERENCE_ENV} at a folder holding {_weights().reference[record.name]}), "
         "or pass the file's path: load_choi2017(path=...)."
     )
 
@@ -131,19 +125,16 @@ def fetch_choi2017(*, progress: bool = True) -> Path:
         progress: show a progress bar while downloading.
 
     Returns:
-        The file's path, whose SHA-256 is :data:`CHOI2017_SHA256`.
+        The file's path, whose SHA-256 is the registry's (:mod:`course_utils.fetch.remote`, ``choi2017_weights``).
 
     Raises:
         DownloadError: the file is nowhere here and could not be downloaded (offline, the server
             failed, or the download has the wrong checksum); the message gives the URL and the path
             to place the file at.
     """
-    from course_utils.fetch import download
-
     dest = choi2017_path()
     try:
-        found = download.locate({dest.name: CHOI2017_SHA256}, dest.parent, {dest.name: CHOI2017_REFERENCE},
-                                {dest.name: CHOI2017_URL}, progress=progress)
+        found = _weights().locate(progress=progress)
     except DownloadError as exc:
         raise DownloadError(
             f"The pre-trained convnet of Choi et al. (2017) is not on this computer and could not be "
@@ -417,7 +408,7 @@ def load_choi2017(path=None, *, window_samples: int | None = WINDOW_SAMPLES, pro
         path = fetch_choi2017(progress=progress)
     path = Path(path)
     if not path.is_file():
-        raise CourseError(f"{path}: no such file. The authors' model is at {CHOI2017_URL}.\n{_how_to_get(choi2017_path())}")
+        raise CourseError(f"{path}: no such file. The authors' model is at {_weights().files[0].url}.\n{_how_to_get(choi2017_path())}")
     weights = read_weights(path)
     arch = _architecture(read_model_config(path), path)
     model = build_choi2017(arch, window_samples)
@@ -426,19 +417,6 @@ def load_choi2017(path=None, *, window_samples: int | None = WINDOW_SAMPLES, pro
 
 
 # --------------------------------------------------------------------------- features
-
-
-#: Four royalty-free Bensound tracks that the authors' auto-tagging repository uses as its example
-#: (keunwoochoi/music-auto_tagging-keras, folder data/; music by bensound.com), with their SHA-256.
-EXAMPLE_CLIPS = {
-    "bensound-actionable.mp3": "001637dbc6a835475cd93d961bc41937f4cd587ea229f69744df029a7a4b3543",
-    "bensound-cute.mp3": "f32e6fcbc05852b8b31d21b97788b138e01742b75b073a39383353180a91753d",
-    "bensound-dubstep.mp3": "16d9b189adec0c444c0e834e2dfe052f50bdf03226081152ce86fe11578203ed",
-    "bensound-thejazzpiano.mp3": "341659712ceeb20ddd0735d252c7a2c3a9357790289f5e5a4ab7503eb8b35a3d",
-}
-EXAMPLE_CLIPS_URL = "https://raw.githubusercontent.com/keunwoochoi/music-auto_tagging-keras/master/data"
-#: Their folder under the reference folder (:func:`course_utils.core.paths.reference_dir`).
-EXAMPLE_CLIPS_REFERENCE = "audio"
 
 
 def fetch_example_clips(*, progress: bool = True) -> list[Path]:
@@ -452,14 +430,12 @@ def fetch_example_clips(*, progress: bool = True) -> list[Path]:
         progress: show progress bars.
 
     Returns:
-        The MP3 paths, in the order of :data:`EXAMPLE_CLIPS`.
+        The MP3 paths, in the order of the registry's ``bensound_clips`` (:mod:`course_utils.fetch.remote`).
 
     Raises:
         CourseError: a clip is nowhere here and could not be downloaded (e.g. offline), or failed
             its checksum.
     """
-    from course_utils.fetch import download
-
-    found = download.locate(EXAMPLE_CLIPS, paths.data_dir() / "downloads" / "bensound", EXAMPLE_CLIPS_REFERENCE,
-                            EXAMPLE_CLIPS_URL, progress=progress)
-    return [found[name] for name in EXAMPLE_CLIPS]
+    clips = remote.get("bensound_clips")
+    found = clips.locate(progress=progress)
+    return [found[name] for name in clips.checksums()]

@@ -325,7 +325,7 @@ def default_model_path(variant: str = "mini") -> Path:
     Returns:
         ``data_dir() / "models" / f"compact_convnet_{variant}.keras"`` (the folder is not created).
     """
-    return paths.data_dir() / "models" / f"compact_convnet_{variant}.keras"
+    return paths.data_path("models") / f"compact_convnet_{variant}.keras"
 
 
 def save_model(model, path) -> Path:

@@ -74,6 +74,7 @@ import numpy as np
 
 from course_utils import audio
 from course_utils.core import files as cache, paths
+from course_utils.fetch import remote
 from course_utils.core.errors import CourseError, DownloadError, ParameterError
 from course_utils.models.choi2017 import CHOI2017_TAGS
 
@@ -81,8 +82,8 @@ logger = logging.getLogger(__name__)
 
 #: The wheel that holds the checkpoints, and its SHA-256 (29,292,476 bytes).
 WHEEL_REQUIREMENT = "musicnn==0.1.0"
-WHEEL_FILENAME = "musicnn-0.1.0-py3-none-any.whl"
-WHEEL_SHA256 = "f38a4890c648c1ddbb141c5d96d2b0a8cfcd36746002d896989f7b88beb65cfa"
+WHEEL_FILENAME = remote.get("musicnn_wheel").files[0].name
+WHEEL_SHA256 = remote.get("musicnn_wheel").files[0].sha256
 #: The models in the wheel (``MSD_musicnn_big`` is not in it).
 MODELS = ("MTT_musicnn", "MSD_musicnn", "MTT_vgg", "MSD_vgg")
 #: The front end (musicnn's ``configuration.py``).
@@ -124,12 +125,12 @@ def _check_name(name: str) -> str:
 
 def wheel_path() -> Path:
     """Where the wheel is kept: ``data_dir()/models/musicnn-0.1.0-py3-none-any.whl``."""
-    return paths.data_dir() / "models" / WHEEL_FILENAME
+    return paths.data_path("models") / WHEEL_FILENAME
 
 
 def checkpoint_dir(name: str = "MTT_musicnn") -> Path:
     """The cache folder of one model's checkpoint files: ``data_dir()/models/musicnn-0.1.0/<name>``."""
-    return paths.data_dir() / "models" / "musicnn-0.1.0" / _check_name(name)
+    return paths.data_path("models") / "musicnn-0.1.0" / _check_name(name)
 
 
 def _reference_wheels() -> list[Path]:

@@ -620,7 +620,7 @@ def load_tagger_data(variant: str = "mini", *, progress: bool = True) -> TaggerD
 
     df = load_dataset("magnatagatune", variant)
     tags = df.attrs["tags"]
-    x = build_logmel_cache(df["path"].tolist(), paths.data_dir() / "cache" / "magnatagatune",
+    x = build_logmel_cache(df["path"].tolist(), paths.data_path("cache") / "magnatagatune",
                                     duration=CONFIGS[variant]["duration"], progress=progress)
     y = df[tags].to_numpy(dtype=np.float32)
     split = {s: np.flatnonzero(df["split"].to_numpy() == s) for s in ("train", "valid", "test")}

@@ -193,7 +193,7 @@ def nearest(index_or_embeddings, query_id: int, k: int = 10):
 
 def index_dir(variant: str = "mini") -> Path:
     """Where the course's similarity index lives: ``data_dir() / "similarity" / variant``."""
-    return paths.data_dir() / "similarity" / variant
+    return paths.data_path("similarity") / variant
 
 
 @dataclass

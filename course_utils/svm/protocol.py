@@ -257,7 +257,7 @@ def paper_table(features_dir, tasks=TASKS, layer_sets=("01234", "mfcc"), protoco
 
     Args:
         features_dir: the release folder (``.../choi2017``) or its ``features`` subfolder; ``None`` for
-            the release as :func:`course_utils.tasks.release.fetch_release` finds it.
+            the release already on this machine (:func:`course_utils.tasks.release.release_root`).
         tasks: the rows, from :data:`TASKS`.
         layer_sets: the column groups: ``"01234"`` (all layers), ``"mfcc"``, or any feature set of
             :func:`load_release`.

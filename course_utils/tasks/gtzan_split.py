@@ -18,38 +18,19 @@ import pandas as pd
 
 from course_utils.core import paths
 from course_utils.core.errors import DatasetError, DownloadError
-from course_utils.fetch import download
+from course_utils.fetch import remote
 
-
-#: Raw files of the lists' public home (branch master); :data:`CHECKSUMS` pins their content.
-LISTS_URL = "https://raw.githubusercontent.com/jordipons/sklearn-audio-transfer-learning/master/data/index/GTZAN"
-
-
+#: The lists' public home (:mod:`course_utils.fetch.remote` has each file's URL and SHA-256).
+_LISTS_HOME = "https://github.com/jordipons/sklearn-audio-transfer-learning/tree/master/data/index/GTZAN"
 #: Split -> list file name.
 LIST_FILES = {"train": "train_filtered.txt", "valid": "valid_filtered.txt", "test": "test_filtered.txt"}
-
-
-#: SHA-256 of each list (one ``genre/genre.NNNNN.wav`` per line). An older revision of the
-#: repository (066fc6a) lists the same tracks as ``.au``: :func:`read_lists` reads either, but these
-#: digests pin the ``.wav`` lists.
-CHECKSUMS = {
-    "train_filtered.txt": "2b04966cef1486f1a7767b74271533fa23e220388db804a1937835e1fc4fa3fa",
-    "valid_filtered.txt": "f8fbee7c52397a0e0f3a91dc54fedecb2e27f5bdc9a9daeab8cb10d077e26956",
-    "test_filtered.txt": "09cafa6a89ce0a27f30ed250d56ecb4d03c22fffb5a693f96c7ae655ee02ac72",
-}
-
-
 #: Tracks per split.
 SIZES = {"train": 443, "valid": 197, "test": 290}
 
 
-#: Where the lists are under the reference folder (:func:`course_utils.core.paths.reference_dir`).
-REFERENCE_SUBDIR = "gtzan_fault_filtered"
-
-
 def lists_dir() -> Path:
     """Where the lists are kept in the data folder: ``data_dir()/downloads/gtzan_fault_filtered``."""
-    return paths.data_dir() / "downloads" / "gtzan_fault_filtered"
+    return remote.get("gtzan_fault_filtered").dest()
 
 
 def fetch_lists(*, progress: bool = True) -> Path:
@@ -68,14 +49,15 @@ def fetch_lists(*, progress: bool = True) -> Path:
         DownloadError: the lists are nowhere here and could not be downloaded; one line saying
             where to put them.
     """
+    files = remote.get("gtzan_fault_filtered")
     try:
-        found = download.locate(CHECKSUMS, lists_dir(), REFERENCE_SUBDIR, LISTS_URL, progress=progress)
+        found = files.locate(progress=progress)
     except DownloadError as exc:
         reason = " ".join(str(exc).split())
         raise DownloadError(
             f"the GTZAN fault-filtered split lists could not be fetched ({reason}); place "
-            f"{', '.join(CHECKSUMS)} from {LISTS_URL} in {lists_dir()}, or set {paths.REFERENCE_ENV} to a "
-            f"folder whose {REFERENCE_SUBDIR}/ holds them"
+            f"{', '.join(files.checksums())} from {_LISTS_HOME} in {lists_dir()}, or set {paths.REFERENCE_ENV} to a "
+            f"folder whose {files.reference}/ holds them"
         ) from None
     return found[LIST_FILES["train"]].parent
 
@@ -99,7 +81,7 @@ def read_lists(folder=None) -> dict[str, list[str]]:
     for split, name in LIST_FILES.items():
         path = folder / name
         if not path.is_file():
-            raise DatasetError(f"{path}: GTZAN fault-filtered list not found (get it from {LISTS_URL}/{name})")
+            raise DatasetError(f"{path}: GTZAN fault-filtered list not found (get it from {remote.get('gtzan_fault_filtered').file(name).url})")
         lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
         out[split] = [Path(line.replace("\\", "/")).stem for line in lines if line]
     return out
