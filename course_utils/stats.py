@@ -1,6 +1,6 @@
 """Confidence intervals: one home for the course's intervals of a score.
 
-Notebooks 04 and 06.
+Notebook 06.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ from course_utils.svm import protocol as ev
 from course_utils.tasks import registry
 from course_utils.svm import linear as linear_svm
 from course_utils.svm import report as svm_report
-from course_utils.tasks import release
-from course_utils.tasks import splits
+from course_utils.tasks import release as choi_release
+from course_utils.tasks import splits as task_splits
 from course_utils.svm import grid as svm_grid
 from course_utils.core.errors import CourseError, DatasetError
 
@@ -74,14 +74,14 @@ def test_param_grid_has_the_papers_32_settings_and_64_when_corrected():
 
 def test_jamendo_split_is_train_and_valid_against_test():
     labels = pd.DataFrame({"label": [0, 1] * 6, "category": ["train"] * 6 + ["valid"] * 3 + ["test"] * 3})
-    (train, test), = splits.cv_splits("jamendo_vd", labels)
+    (train, test), = task_splits.cv_splits("jamendo_vd", labels)
     assert list(train) == list(range(9)) and list(test) == [9, 10, 11]
 
 
 def test_urbansound_splits_are_its_official_folds():
     folds = np.tile(np.arange(1, 11), 5)
     labels = pd.DataFrame({"label": np.arange(50) % 3, "fold": folds})
-    splits = splits.cv_splits("urbansound", labels)
+    splits = task_splits.cv_splits("urbansound", labels)
     assert len(splits) == 10
     for k, (train, test) in enumerate(splits, start=1):
         assert set(folds[test]) == {k} and k not in set(folds[train]) and len(train) + len(test) == 50
@@ -89,21 +89,21 @@ def test_urbansound_splits_are_its_official_folds():
 
 def test_tenfold_splits_are_unshuffled_and_stratified():
     labels = pd.DataFrame({"label": np.repeat(np.arange(4), 20)})
-    splits = splits.cv_splits("gtzan_genre", labels)
+    splits = task_splits.cv_splits("gtzan_genre", labels)
     assert len(splits) == 10
     assert all(np.bincount(labels["label"].to_numpy()[te]).tolist() == [2, 2, 2, 2] for _, te in splits)
     assert list(splits[0][1]) == [0, 1, 20, 21, 40, 41, 60, 61]  # the authors' cv=10: no shuffling
-    shuffled = splits.cv_splits("gtzan_genre", labels, seed=3, shuffle=True)
+    shuffled = task_splits.cv_splits("gtzan_genre", labels, seed=3, shuffle=True)
     assert list(shuffled[0][1]) != list(splits[0][1])
 
 
 def test_released_splits(release):
-    jam = release.load_labels(release, "jamendo_vd")
-    (train, test), = splits.cv_splits("jamendo_vd", jam)
+    jam = choi_release.load_labels(release, "jamendo_vd")
+    (train, test), = task_splits.cv_splits("jamendo_vd", jam)
     assert set(jam["category"].iloc[train]) == {"train", "valid"} and set(jam["category"].iloc[test]) == {"test"}
     assert len(train) + len(test) == len(jam)
-    us = release.load_labels(release, "urbansound")
-    splits = splits.cv_splits("urbansound", us)
+    us = choi_release.load_labels(release, "urbansound")
+    splits = task_splits.cv_splits("urbansound", us)
     assert len(splits) == 10 and all(us["fold"].iloc[te].nunique() == 1 for _, te in splits)
 
 
@@ -111,16 +111,16 @@ def test_released_splits(release):
 
 
 def test_load_release_layers_and_missing_file(release):
-    X, y, groups = release.load_release(release, "gtzan_speechmusic", "01234")
+    X, y, groups = choi_release.load_release(release, "gtzan_speechmusic", "01234")
     assert X.shape == (128, 160) and X.dtype == np.float64 and groups is None
-    assert release.load_release(release, "gtzan_speechmusic", "24")[0].shape == (128, 64)
-    assert release.load_release(release / "features", "gtzan_speechmusic", "01234+mfcc")[0].shape == (128, 280)
-    Xa, ya, _ = release.load_release(release, "emoMusic_arousal", "0")
+    assert choi_release.load_release(release, "gtzan_speechmusic", "24")[0].shape == (128, 64)
+    assert choi_release.load_release(release / "features", "gtzan_speechmusic", "01234+mfcc")[0].shape == (128, 280)
+    Xa, ya, _ = choi_release.load_release(release, "emoMusic_arousal", "0")
     assert Xa.shape == (744, 32) and ya.dtype == np.float64
     with pytest.raises(DatasetError, match="urbansound_mfcc.npy"):
-        release.load_release(release, "urbansound", "mfcc")
+        choi_release.load_release(release, "urbansound", "mfcc")
     with pytest.raises(CourseError):
-        release.load_release(release, "gtzan_speechmusic", "5")
+        choi_release.load_release(release, "gtzan_speechmusic", "5")
 
 
 def _tiny_release(root: Path) -> Path:
@@ -139,7 +139,7 @@ def _tiny_release(root: Path) -> Path:
 def test_missing_feature_file_gives_nan_and_a_note(tmp_path):
     root = _tiny_release(tmp_path / "choi2017")
     with pytest.raises(DatasetError, match="gtzan_speechmusic_mfcc.npy"):
-        release.load_release(root, "gtzan_speechmusic", "mfcc")
+        choi_release.load_release(root, "gtzan_speechmusic", "mfcc")
     df = ev.paper_table(root, tasks=("gtzan_speechmusic",), progress=False)
     row = df.loc["gtzan_speechmusic"]
     assert np.isnan(row["mfcc_score"]) and "gtzan_speechmusic_mfcc.npy" in row["note"]
@@ -160,19 +160,19 @@ def test_released_urbansound_mfcc_is_missing_with_a_clear_note(release):
 
 def test_fast_equals_gridsearch_on_synthetic_classification():
     X, y = _classification_data()
-    splits = splits.kfold_splits(y, "classification", 5)
+    splits = task_splits.kfold_splits(y, "classification", 5)
     fast, slow = _assert_methods_agree(X, y, splits, "classification")
     assert fast["best_params"] == slow["best_params"]
 
 
 def test_fast_equals_gridsearch_on_synthetic_classification_corrected():
     X, y = _classification_data(seed=1, n=90)
-    _assert_methods_agree(X, y, splits.kfold_splits(y, "classification", 3), "classification", "corrected")
+    _assert_methods_agree(X, y, task_splits.kfold_splits(y, "classification", 3), "classification", "corrected")
 
 
 def test_fast_equals_gridsearch_on_synthetic_regression():
     X, y = _regression_data()
-    _assert_methods_agree(X, y, splits.kfold_splits(y, "regression", 5), "regression")
+    _assert_methods_agree(X, y, task_splits.kfold_splits(y, "regression", 5), "regression")
 
 
 def test_interior_point_solver_matches_libsvm_on_linear_problems():
@@ -192,10 +192,10 @@ def test_interior_point_solver_matches_libsvm_on_linear_problems():
 
 @pytest.mark.slow
 def test_fast_equals_gridsearch_on_gtzan_speechmusic(release):
-    labels = release.load_labels(release, "gtzan_speechmusic")
+    labels = choi_release.load_labels(release, "gtzan_speechmusic")
     for layers in ("01234", "mfcc"):
-        X, y, _ = release.load_release(release, "gtzan_speechmusic", layers)
-        _assert_methods_agree(X, y, splits.cv_splits("gtzan_speechmusic", labels), "classification")
+        X, y, _ = choi_release.load_release(release, "gtzan_speechmusic", layers)
+        _assert_methods_agree(X, y, task_splits.cv_splits("gtzan_speechmusic", labels), "classification")
 
 
 # ---------------------------------------------------------------------------- the paper's numbers
@@ -208,8 +208,8 @@ def test_paper_protocol_reproduces_published_gtzan_scores(release):
     assert df.loc["gtzan_speechmusic", "01234_score"] == pytest.approx(1.000, abs=0.01)
     assert (df["01234_difference"].abs() < 0.01).all()
     assert df.attrs["protocol"] == "paper" and "no standardisation" in svm_report.format_table(df)
-    X, y, _ = release.load_release(release, "gtzan_speechmusic", "mfcc")
-    res = ev.evaluate_task(X, y, splits.cv_splits("gtzan_speechmusic", release.load_labels(release, "gtzan_speechmusic")),
+    X, y, _ = choi_release.load_release(release, "gtzan_speechmusic", "mfcc")
+    res = ev.evaluate_task(X, y, task_splits.cv_splits("gtzan_speechmusic", choi_release.load_labels(release, "gtzan_speechmusic")),
                            nested=False)
     assert res["best_score"] == pytest.approx(registry.PUBLISHED["gtzan_speechmusic"]["mfcc"], abs=0.01)
 
@@ -219,8 +219,8 @@ def test_paper_protocol_reproduces_published_gtzan_scores(release):
 
 @pytest.mark.slow
 def test_nested_score_is_at_most_the_best_score(release):
-    X, y, _ = release.load_release(release, "gtzan_speechmusic", "mfcc")
-    res = ev.evaluate_task(X, y, splits.cv_splits("gtzan_speechmusic", release.load_labels(release, "gtzan_speechmusic")),
+    X, y, _ = choi_release.load_release(release, "gtzan_speechmusic", "mfcc")
+    res = ev.evaluate_task(X, y, task_splits.cv_splits("gtzan_speechmusic", choi_release.load_labels(release, "gtzan_speechmusic")),
                            "classification", nested=True)
     assert res["nested_score"] <= res["best_score"] + 1e-12
     assert len(res["nested_params"]) == 10
@@ -278,7 +278,7 @@ def test_a_feature_file_of_objects_is_refused_in_one_line(tmp_path, capsys):
     bad = root / "features" / "gtzan_speechmusic_layer_2.npy"
     np.save(bad, np.array([{"a": i} for i in range(40)], dtype=object), allow_pickle=True)
     with pytest.raises(DatasetError, match=r"layer_2.npy: not a readable array of numbers \(it holds Python objects\)"):
-        release.load_release(root, "gtzan_speechmusic", "01234")
+        choi_release.load_release(root, "gtzan_speechmusic", "01234")
     assert cli.main(["paper-table", "--features-dir", str(root), "--tasks", "gtzan_speechmusic", "--layers", "01234"]) == 0
     out, err = capsys.readouterr()
     assert "gtzan_speechmusic_layer_2.npy" in out and "Traceback" not in err

@@ -287,13 +287,13 @@ def test_similar_checks_the_query_and_k_before_building_the_index(data_root, tmp
     import soundfile as sf
 
     from course_utils import cli
-    from course_utils.similarity import ground_truth, index as search_index, metrics as retrieval_metrics, siamese
+    from course_utils.similarity import index as search_index
     from course_utils.core.errors import AudioError, CourseError
 
     def no_build(*args, **kwargs):
         raise AssertionError("the index was built")
 
-    monkeypatch.setattr(similarity, "build_course_index", no_build)
+    monkeypatch.setattr(search_index, "build_course_index", no_build)
     missing = tmp_path / "missing.wav"
     assert cli.main(["similar", str(missing)]) == 1
     err = capsys.readouterr().err

@@ -7,6 +7,8 @@ Each name has one home: :mod:`~course_utils.audio.io` (``load_audio``, ``write_a
 ``spectral_centroid``), :mod:`~course_utils.audio.windows` (the crop/tile policy) and
 :mod:`~course_utils.audio.headers`. This folder lists their public names, as librosa does, so that
 ``from course_utils import audio`` then ``audio.log_mel(y)`` reads as in the notebooks.
+
+Notebooks 01, 02, 03, 05 and 06.
 """
 
 from course_utils.audio.features import FMAX, HOP_LENGTH, N_FFT, N_MELS, N_MFCC, log_mel, mfcc_summary, n_frames

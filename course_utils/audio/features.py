@@ -5,7 +5,7 @@ classification and regression tasks": audio at 12 kHz, an STFT of 512 samples (4
 hop of 256 samples (21.3 ms), 96 mel bands up to 6 kHz, power in decibels. A 29.1 s clip then
 gives a 96 x 1365 spectrogram (the compact convnet takes 1360 of its frames).
 
-Notebooks 01, 02 and 03.
+(Reached as ``from course_utils import audio``: see :mod:`course_utils.audio`.)
 """
 
 from __future__ import annotations

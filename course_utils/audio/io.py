@@ -4,7 +4,7 @@ Audio is read at 12 kHz, the front end of Choi et al. (2017), "Transfer learning
 classification and regression tasks" (:mod:`course_utils.audio.features` computes the
 spectrograms); files are written atomically, MP3 through LAME.
 
-Notebooks 01, 02, 03, 05 and 06.
+(Reached as ``from course_utils import audio``: see :mod:`course_utils.audio`.)
 """
 
 from __future__ import annotations

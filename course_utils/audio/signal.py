@@ -1,6 +1,6 @@
 """Small signal measures of notebook 01: quantisation, signal-to-noise ratio, aliasing, spectral centroid.
 
-Notebook 01.
+(Reached as ``from course_utils import audio``: see :mod:`course_utils.audio`.)
 """
 
 from __future__ import annotations

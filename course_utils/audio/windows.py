@@ -1,6 +1,6 @@
 """The one window policy of the course: where the crops of a long clip start, how a short one is tiled.
 
-Notebook 01.
+(Reached as ``from course_utils import audio``: see :mod:`course_utils.audio`.)
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils import audio
+from course_utils.audio.windows import crop_starts
 from course_utils.core import files as cache, paths
 from course_utils.core.cache import cache_key
 from course_utils.core.errors import AudioError, CourseError, ParameterError
