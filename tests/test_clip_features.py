@@ -119,10 +119,10 @@ def test_bad_parameters_are_clear():
 
 def test_frame_windows_tile_short_and_cover_long():
     short = np.arange(5, dtype=np.float32)
-    starts, w = registry._frame_windows(short, 12, axis=0)
+    starts, w = audio.frame_windows(short, 12, axis=0)
     assert starts.tolist() == [0] and w.tolist() == [np.tile(short, 3)[:12].tolist()]  # repeated, never zeros
     mel = np.arange(3 * 30, dtype=np.float32).reshape(3, 30)
-    starts, w = registry._frame_windows(mel, 8, axis=1)
+    starts, w = audio.frame_windows(mel, 8, axis=1)
     assert starts.tolist() == audio.crop_starts(30, 8) == [0, 8, 16, 22]  # the last window ends with the clip
     assert all(np.array_equal(w[k], mel[:, s:s + 8]) for k, s in enumerate(starts))
 

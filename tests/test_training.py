@@ -257,9 +257,11 @@ def test_predict_clips_averages_consecutive_crops(toy_cache):
     # plain arrays, with or without a channel axis, give the same
     np.testing.assert_allclose(training.predict_clips(model, x[[0, 5, 9]]), probs, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(training.predict_clips(model, np.asarray(x[[0, 5, 9]])[..., None]), probs, rtol=1e-5, atol=1e-6)
-    short = convnet.compact_convnet(n_frames=N_FRAMES + 10, n_tags=2)
-    with pytest.raises(ValueError, match="shorter"):
-        training.predict_clips(short, seq)
+    # a model longer than the clips: each clip is repeated to fill it (the one window policy)
+    longer = convnet.compact_convnet(n_frames=N_FRAMES + 10, n_tags=2)
+    tiled = audio.tile(np.asarray(x[[0, 5, 9]], dtype=np.float32), N_FRAMES + 10, axis=2)
+    np.testing.assert_allclose(training.predict_clips(longer, seq), np.asarray(longer.predict_on_batch(tiled[..., None])),
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_predict_clips_never_passes_more_crops_than_batch_size(toy_cache):

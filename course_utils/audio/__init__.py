@@ -4,7 +4,7 @@ Each name has one home: :mod:`~course_utils.audio.io` (``load_audio``, ``write_a
 ``audio_info``, ``resample``, ``fix_length``, ``SR``), :mod:`~course_utils.audio.features`
 (``log_mel``, ``n_frames``, ``mfcc_summary`` and the front end's constants),
 :mod:`~course_utils.audio.signal` (``quantize``, ``snr_db``, ``alias_frequency``,
-``spectral_centroid``), :mod:`~course_utils.audio.windows` (the crop/tile policy) and
+``spectral_centroid``), :mod:`~course_utils.audio.windows` (``crop_starts``, ``tile``, ``frame_windows``: the one window policy) and
 :mod:`~course_utils.audio.headers`. This folder lists their public names, as librosa does, so that
 ``from course_utils import audio`` then ``audio.log_mel(y)`` reads as in the notebooks.
 
@@ -14,10 +14,10 @@ Notebooks 01, 02, 03, 05 and 06.
 from course_utils.audio.features import FMAX, HOP_LENGTH, N_FFT, N_MELS, N_MFCC, log_mel, mfcc_summary, n_frames
 from course_utils.audio.io import MAX_SECONDS, SR, SUPPORTED_EXTENSIONS, audio_info, fix_length, load_audio, resample, write_audio
 from course_utils.audio.signal import alias_frequency, quantize, snr_db, spectral_centroid
-from course_utils.audio.windows import crop_starts
+from course_utils.audio.windows import crop_starts, frame_windows, tile
 
 __all__ = [
     "FMAX", "HOP_LENGTH", "MAX_SECONDS", "N_FFT", "N_MELS", "N_MFCC", "SR", "SUPPORTED_EXTENSIONS",
-    "alias_frequency", "audio_info", "crop_starts", "fix_length", "load_audio", "log_mel", "mfcc_summary",
+    "alias_frequency", "audio_info", "crop_starts", "fix_length", "frame_windows", "tile", "load_audio", "log_mel", "mfcc_summary",
     "n_frames", "quantize", "resample", "snr_db", "spectral_centroid", "write_audio",
 ]

@@ -39,33 +39,13 @@ import numpy as np
 
 from course_utils import audio
 from course_utils.core import files, paths
+from course_utils.audio.windows import frame_windows
 from course_utils.core.errors import CourseError, ParameterError
 
 #: Window policies: the course's (tile short, cover long), and musicnn's own.
 FRAMINGS = ("cover", "musicnn")
 #: Seconds per window of the MFCC summary in :meth:`ClipModel.clip_windows` over time.
 MFCC_WINDOW_SECONDS = 3.0
-
-
-def _frame_windows(rep: np.ndarray, width: int, axis: int) -> tuple[np.ndarray, np.ndarray]:
-    """Windows of ``width`` along ``axis`` of ``rep``: tiled if shorter, consecutive and covering if longer.
-
-    Args:
-        rep: a signal ``(n,)`` (axis 0) or a spectrogram.
-        width: the window length along ``axis``.
-        axis: the time axis.
-
-    Returns:
-        ``(starts, windows)``: start indices ``(k,)`` and the stacked windows ``(k, ...)``.
-    """
-    rep = np.asarray(rep, dtype=np.float32)
-    n = rep.shape[axis]
-    if n <= width:
-        reps = [1] * rep.ndim
-        reps[axis] = int(np.ceil(width / n))
-        return np.zeros(1, dtype=np.int64), np.take(np.tile(rep, reps), np.arange(width), axis=axis)[None]
-    starts = audio.crop_starts(n, width)
-    return np.asarray(starts, dtype=np.int64), np.stack([np.take(rep, np.arange(s, s + width), axis=axis) for s in starts])
 
 
 def _mean_rows(out: np.ndarray) -> np.ndarray:
@@ -229,11 +209,25 @@ class Choi2017(_BlockConvnet):
     def clip_windows(self, y, framing="cover", *, over_time=False):
         from course_utils.models import choi2017 as pretrained
 
-        starts, windows = _frame_windows(y, pretrained.WINDOW_SAMPLES, axis=0)
+        starts, windows = frame_windows(y, pretrained.WINDOW_SAMPLES, axis=0)
         return starts / self.sr, windows
 
 
-class CourseTagger(_BlockConvnet):
+class _LogMelCrops:
+    """The windows of a network that takes log-mel crops of ``crop_frames`` frames (the course's tagger, the siamese one)."""
+
+    crop_frames: int
+    sr: int
+
+    def window_seconds(self):
+        return (self.crop_frames - 1) * audio.HOP_LENGTH / self.sr
+
+    def clip_windows(self, y, framing="cover", *, over_time=False):
+        starts, crops = frame_windows(audio.log_mel(y), self.crop_frames, axis=1)
+        return starts * audio.HOP_LENGTH / self.sr, crops[..., None]
+
+
+class CourseTagger(_LogMelCrops, _BlockConvnet):
     """The course's compact convnet tagger (:func:`course_utils.models.training.load_course_tagger`): log-mel crops."""
 
     kind = "course"
@@ -252,15 +246,8 @@ class CourseTagger(_BlockConvnet):
         self.tags = list(info["tags"])
         self.crop_frames = int(info.get("crop_frames") or self.model.input_shape[2])
 
-    def window_seconds(self):
-        return (self.crop_frames - 1) * audio.HOP_LENGTH / self.sr
 
-    def clip_windows(self, y, framing="cover", *, over_time=False):
-        starts, crops = _frame_windows(audio.log_mel(y), self.crop_frames, axis=1)
-        return starts * audio.HOP_LENGTH / self.sr, crops[..., None]
-
-
-class Siamese(ClipModel):
+class Siamese(_LogMelCrops, ClipModel):
     """The course's siamese embedding, as saved by the similarity index (``course-utils similar``)."""
 
     kind = "siamese"
@@ -285,13 +272,6 @@ class Siamese(ClipModel):
 
     def feature_names(self, layers):
         return [f"siamese_embedding_{j:03d}" for j in range(int(self.model.output_shape[-1]))]
-
-    def window_seconds(self):
-        return (self.crop_frames - 1) * audio.HOP_LENGTH / self.sr
-
-    def clip_windows(self, y, framing="cover", *, over_time=False):
-        starts, crops = _frame_windows(audio.log_mel(y), self.crop_frames, axis=1)
-        return starts * audio.HOP_LENGTH / self.sr, crops[..., None]
 
     def run(self, inputs, layers, batch_size):
         return _eager_batches(self.model, inputs, batch_size)
@@ -355,7 +335,7 @@ class Musicnn(ClipModel):
         if framing == "musicnn":
             patches = musicnn.patches(rep)
             return np.arange(len(patches)) * musicnn.PATCH_SECONDS, patches
-        starts, patches = _frame_windows(rep, musicnn.PATCH_FRAMES, axis=0)
+        starts, patches = frame_windows(rep, musicnn.PATCH_FRAMES, axis=0)
         return starts * musicnn.HOP_LENGTH / self.sr, patches
 
     def run(self, inputs, layers, batch_size):
@@ -395,7 +375,7 @@ class Mfcc(ClipModel):
         y = np.asarray(y, dtype=np.float32)
         if not over_time:
             return np.zeros(1), [y]
-        starts, windows = _frame_windows(y, int(MFCC_WINDOW_SECONDS * self.sr), axis=0)
+        starts, windows = frame_windows(y, int(MFCC_WINDOW_SECONDS * self.sr), axis=0)
         return starts / self.sr, list(windows)
 
     def run(self, inputs, layers, batch_size):

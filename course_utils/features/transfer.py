@@ -21,30 +21,13 @@ import numpy as np
 import pandas as pd
 
 from course_utils import audio
+from course_utils.audio.windows import frame_windows
 from course_utils.core import files as cache, paths, validate
 from course_utils.core.cache import cache_key
 from course_utils.core.errors import AudioError, CourseError, ParameterError
 from course_utils.models.convnet import feature_extractor
 from course_utils.tasks.registry import RELEASE_TASKS
 from course_utils.tasks.release import ALL_LAYERS, BLOCK_WIDTH, parse_layers, write_release_layout
-
-def clip_crops(mel: np.ndarray, crop_frames: int) -> np.ndarray:
-    """Cut a spectrogram into the crops the network takes: consecutive, or the clip repeated.
-
-    Args:
-        mel: ``(n_mels, n_frames)``.
-        crop_frames: the network's input length.
-
-    Returns:
-        ``(k, n_mels, crop_frames)``: ``k = 1`` for a clip not longer than a crop (repeated to
-        fill it), else the consecutive crops of :func:`course_utils.audio.windows.crop_starts`.
-    """
-    n = mel.shape[1]
-    if n <= crop_frames:
-        reps = int(np.ceil(crop_frames / n))
-        return np.tile(mel, (1, reps))[None, :, :crop_frames]
-    return np.stack([mel[:, s:s + crop_frames] for s in audio.crop_starts(n, crop_frames)])
-
 
 def _is_nan(value) -> bool:
     return isinstance(value, (float, np.floating)) and np.isnan(value)
@@ -121,7 +104,7 @@ def extract_convnet_features(model, table, *, crop_frames: int | None = None, la
 
     for i, (path, offset, duration) in enumerate(tqdm(rows, desc="convnet features", unit="clip", disable=not progress)):
         try:
-            crops = clip_crops(audio.log_mel(_load_row(path, offset, duration)), crop_frames)
+            _, crops = frame_windows(audio.log_mel(_load_row(path, offset, duration)), crop_frames, axis=1)
         except AudioError as exc:
             if errors is None:
                 raise

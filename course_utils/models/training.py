@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils import audio
-from course_utils.audio.windows import crop_starts
+from course_utils.audio.windows import crop_starts, tile
 from course_utils.core import files as cache, paths
 from course_utils.core.cache import cache_key
 from course_utils.core.errors import AudioError, CourseError, ParameterError
@@ -398,8 +398,9 @@ def predict_clips(model, data, batch_size: int = 16) -> np.ndarray:
 
     The model takes a fixed number of frames (its input length, e.g. the training crop). A clip
     of exactly that length is scored directly; a longer clip is cut into the consecutive crops
-    of :func:`crop_starts` and the crops' probabilities are averaged. Clips shorter than the
-    model's input are an error. Runs without progress output (safe under nbval).
+    of :func:`crop_starts` and the crops' probabilities are averaged; a shorter clip is repeated to
+    fill it: the one window policy of :mod:`course_utils.audio.windows`, as in
+    :class:`~course_utils.features.clip_features.ClipFeatures`. Runs without progress output (safe under nbval).
 
     Args:
         model: a Keras model with input ``(n_mels, frames, 1)`` and output ``(n_tags,)``.
@@ -412,7 +413,7 @@ def predict_clips(model, data, batch_size: int = 16) -> np.ndarray:
         float32 array ``(n_clips, n_tags)``.
 
     Raises:
-        ValueError: the clips are shorter than the model's input or have another band count.
+        ParameterError: the clips have another band count than the model.
     """
     if isinstance(data, LogMelSequence):
         x, rows = data.x, data.indices
@@ -428,6 +429,9 @@ def predict_clips(model, data, batch_size: int = 16) -> np.ndarray:
     if model_mels is not None and model_mels != n_mels:
         raise ParameterError(f"the model expects {model_mels} mel bands, the clips have {n_mels}")
     crop = n_frames if model_frames is None else int(model_frames)
+    if n_frames < crop:  # short clips: repeated to fill the model's input, never an error
+        x, rows = tile(np.asarray(x[rows], dtype=np.float32), crop, axis=2), np.arange(len(rows))
+        n_frames = crop
     starts = crop_starts(n_frames, crop)
     if len(starts) > int(batch_size):  # long clips: a few crops per pass, never a whole recording at once
         return np.stack([_predict_long_clip(model, x[row], starts, crop, int(batch_size)) for row in rows])

@@ -522,11 +522,10 @@ def embed_file(model, path, crop_frames: int | None = None) -> np.ndarray:
     Raises:
         AudioError: the file is missing, corrupt, too short or silent.
     """
-    from course_utils.features.transfer import clip_crops
+    from course_utils.audio.windows import frame_windows
 
     crop = int(crop_frames or model.input_shape[2])
-    mel = audio.log_mel(audio.load_audio(path))
-    crops = clip_crops(mel, crop)
+    _, crops = frame_windows(audio.log_mel(audio.load_audio(path)), crop, axis=1)
     return _normalise(embed_crops(model, crops).mean(axis=0))
 
 
