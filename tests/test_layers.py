@@ -6,9 +6,10 @@ layer and those below, never above, and the units never import each other in a c
 
 0. **foundation**: ``core`` (errors, settings and the data-tree layout, atomic files, cache keys,
    argument checks), ``fetch`` (the registry of remote files, downloads, checksums, archives);
-1. **data**: ``audio``, ``synth``, ``datasets``, ``tasks``;
+1. **data**: ``audio``, ``synth``, ``datasets``, ``tasks``, ``stats`` (intervals and unit-length
+   rows: plain NumPy, used from the models up);
 2. **models**: ``models`` (the networks and their training), ``features`` (``ClipFeatures``);
-3. **uses**: ``similarity``, ``svm``, ``own``, ``stats``;
+3. **uses**: ``similarity``, ``svm``, ``own``;
 4. **presentation**: ``teaching`` (plots, exercises), ``authoring``, ``cli``.
 
 Imports inside functions count too: a lazy import is still a dependency. The figures of the
@@ -30,9 +31,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "course_utils"
 #: Top-level unit -> layer. A new folder or top-level module must be placed here.
 LAYERS = {
     "core": 0, "fetch": 0,
-    "audio": 1, "synth": 1, "datasets": 1, "tasks": 1,
+    "audio": 1, "synth": 1, "datasets": 1, "tasks": 1, "stats": 1,
     "models": 2, "features": 2,
-    "similarity": 3, "svm": 3, "own": 3, "stats": 3,
+    "similarity": 3, "svm": 3, "own": 3,
     "teaching": 4, "authoring": 4, "cli": 4, "__main__": 4,
 }
 

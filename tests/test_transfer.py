@@ -101,14 +101,16 @@ def test_release_layout_roundtrip(tmp_path):
 
 
 def test_rows_accept_a_path_a_list_or_a_table_without_offsets():
+    """The transfer features read their clips as ClipFeatures does: one clip_rows, None and NaN alike."""
     import pandas as pd
 
-    from course_utils.features.transfer import _rows
+    from course_utils.features.clip_features import clip_rows
 
-    assert _rows("a.wav") == [("a.wav", 0.0, None)]
-    assert _rows(["a.wav", "b.wav"]) == [("a.wav", 0.0, None), ("b.wav", 0.0, None)]
-    (row,) = _rows(pd.DataFrame({"path": ["a.wav"]}))
-    assert row[:2] == ("a.wav", 0.0) and np.isnan(row[2])
+    assert clip_rows("a.wav") == [("a.wav", 0.0, None)]
+    assert clip_rows(["a.wav", "b.wav"]) == [("a.wav", 0.0, None), ("b.wav", 0.0, None)]
+    assert clip_rows(pd.DataFrame({"path": ["a.wav"]})) == [("a.wav", 0.0, None)]
+    table = pd.DataFrame({"path": ["a.wav", "b.wav"], "offset": [1.0, None], "duration": [float("nan"), None]})
+    assert clip_rows(table) == [("a.wav", 1.0, None), ("b.wav", 0.0, None)]
 
 
 def test_convnet_feature_cache_needs_the_model_file(data_root):

@@ -40,6 +40,7 @@ import numpy as np
 from course_utils import audio
 from course_utils.core import files, paths
 from course_utils.audio.windows import frame_windows
+from course_utils.stats import unit_length
 from course_utils.core.errors import CourseError, ParameterError
 
 #: Window policies: the course's (tile short, cover long), and musicnn's own.
@@ -277,8 +278,7 @@ class Siamese(_LogMelCrops, ClipModel):
         return _eager_batches(self.model, inputs, batch_size)
 
     def finish(self, mean):
-        norm = float(np.linalg.norm(mean))
-        return (mean / norm).astype(np.float32) if norm > 0 else mean
+        return unit_length(mean)
 
 
 class Musicnn(ClipModel):

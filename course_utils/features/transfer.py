@@ -24,38 +24,15 @@ from course_utils import audio
 from course_utils.audio.windows import frame_windows
 from course_utils.core import files as cache, paths, validate
 from course_utils.core.cache import cache_key
+from course_utils.features.clip_features import clip_rows
 from course_utils.core.errors import AudioError, CourseError, ParameterError
 from course_utils.models.convnet import feature_extractor
 from course_utils.tasks.registry import RELEASE_TASKS
 from course_utils.tasks.release import ALL_LAYERS, BLOCK_WIDTH, parse_layers, write_release_layout
 
-def _is_nan(value) -> bool:
-    return isinstance(value, (float, np.floating)) and np.isnan(value)
-
-
-def _load_row(path, offset=0.0, duration=None, max_duration=audio.MAX_SECONDS) -> np.ndarray:
-    """One clip at 12 kHz: a whole file, or ``duration`` seconds from ``offset`` (NaN: to the end).
-
-    Shared with :mod:`course_utils.models.choi2017`.
-    """
-    duration = None if duration is None or _is_nan(duration) else float(duration)
-    offset = 0.0 if offset is None or _is_nan(offset) else float(offset)
-    return audio.load_audio(path, offset=offset, duration=duration, max_duration=max_duration)
-
-
-def _rows(files_or_table) -> list[tuple]:
-    """``(path, offset, duration)`` of a path, a list of paths, or a table with those columns.
-
-    Shared with :mod:`course_utils.models.choi2017`.
-    """
-    if isinstance(files_or_table, pd.DataFrame):
-        t, n = files_or_table, len(files_or_table)
-        offsets = t["offset"] if "offset" in t else [0.0] * n
-        durations = t["duration"] if "duration" in t else [np.nan] * n
-        return list(zip(t["path"], offsets, durations))
-    if isinstance(files_or_table, (str, Path)):
-        files_or_table = [files_or_table]
-    return [(p, 0.0, None) for p in files_or_table]
+def _load_row(path, offset: float, duration: float | None) -> np.ndarray:
+    """One clip at 12 kHz (a row of :func:`course_utils.features.clip_features.clip_rows`)."""
+    return audio.load_audio(path, offset=offset, duration=duration, max_duration=audio.MAX_SECONDS)
 
 
 def extract_convnet_features(model, table, *, crop_frames: int | None = None, layers: str = ALL_LAYERS,
@@ -82,7 +59,7 @@ def extract_convnet_features(model, table, *, crop_frames: int | None = None, la
 
     crop_frames = int(crop_frames or model.input_shape[2])
     extractor = feature_extractor(model, layers)
-    rows = _rows(table)
+    rows = clip_rows(table)
     out = np.full((len(rows), BLOCK_WIDTH * len(parse_layers(layers))), np.nan, dtype=np.float32)
     pending, owners = [], []
 
@@ -130,7 +107,7 @@ def extract_mfcc_features(table, *, progress: bool = True) -> np.ndarray:
     """
     from tqdm.auto import tqdm
 
-    rows = _rows(table)
+    rows = clip_rows(table)
     out = np.zeros((len(rows), 6 * audio.N_MFCC), dtype=np.float32)
     for i, (path, offset, duration) in enumerate(tqdm(rows, desc="MFCC features", unit="clip", disable=not progress)):
         out[i] = audio.mfcc_summary(_load_row(path, offset, duration), repeat_short=True)

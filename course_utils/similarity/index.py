@@ -23,8 +23,9 @@ import pandas as pd
 from course_utils import audio
 from course_utils.core import files as cache, paths, validate
 from course_utils.models import convnet
+from course_utils.stats import unit_length
 from course_utils.core.errors import CourseError
-from course_utils.similarity.metrics import _normalise, recall_at_k, retrieval_table
+from course_utils.similarity.metrics import recall_at_k, retrieval_table
 from course_utils.similarity.siamese import SIAMESE_DEFAULTS, embed_clips, embed_file, train_siamese
 
 #: Files of a course index folder (see :func:`build_course_index`).
@@ -91,7 +92,7 @@ def hnsw_index(embeddings, m: int = 32, ef_construction: int = 200, ef_search: i
     """
     import faiss
 
-    v = np.ascontiguousarray(_normalise(embeddings))
+    v = np.ascontiguousarray(unit_length(embeddings))
     index = faiss.IndexHNSWFlat(v.shape[1], int(m), faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = int(ef_construction)
     index.hnsw.efSearch = int(ef_search)
@@ -121,7 +122,7 @@ def approx_knn(index, k: int = 10, queries=None, exclude_self: bool = True):
         rows = np.arange(index.ntotal) if queries is None else np.asarray(queries, dtype=np.int64)
         q = np.stack([index.reconstruct(int(r)) for r in rows]) if len(rows) else np.zeros((0, index.d), np.float32)
     else:
-        rows, q = None, _normalise(queries)
+        rows, q = None, unit_length(queries)
     sims, ids = index.search(np.ascontiguousarray(q, dtype=np.float32), k + int(exclude_self))
     dist = (1.0 - sims).astype(np.float32)
     if exclude_self and rows is not None:
@@ -155,7 +156,7 @@ def ann_benchmark(n: int = 20000, d: int = 128, k: int = 10, n_queries: int = 10
         v = centres[rng.integers(100, size=n)] + 0.5 * rng.normal(size=(n, d))
     else:
         v = rng.normal(size=(n, d))
-    v = _normalise(v.astype(np.float32))
+    v = unit_length(v.astype(np.float32))
     queries = rng.choice(n, size=min(n_queries, n), replace=False)
     t0 = time.perf_counter()
     exact, _ = exact_knn(v, k, queries=queries)

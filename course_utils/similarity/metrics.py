@@ -16,14 +16,7 @@ import pandas as pd
 
 from course_utils.similarity.ground_truth import RELEVANCE_THRESHOLD, tag_similarity
 from course_utils.core.errors import ParameterError
-
-
-def _normalise(v: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero)."""
-    v = np.asarray(v, dtype=np.float32)
-    norms = np.linalg.norm(v, axis=-1, keepdims=True)
-    return np.divide(v, norms, out=np.zeros_like(v), where=norms > 0)
-
+from course_utils.stats import bootstrap_interval, bootstrap_resamples, unit_length
 
 
 def standardise(features, fit_rows=None) -> np.ndarray:
@@ -135,7 +128,7 @@ def rankings(embeddings) -> np.ndarray:
     Returns:
         int64 ``(n, n - 1)``.
     """
-    v = _normalise(embeddings).astype(np.float64)
+    v = unit_length(embeddings).astype(np.float64)
     sims = v @ v.T
     np.fill_diagonal(sims, -np.inf)
     return np.argsort(-sims, axis=1, kind="stable")[:, :-1]
@@ -220,13 +213,12 @@ def retrieval_table(embeddings: dict, y_tags, k: int = 10, seed: int = 0, *,
             raise ParameterError(f"{name}: {len(emb)} embeddings for {len(y)} tagged clips")
         systems[name] = rankings(emb)
     rows = []
-    resamples = np.random.default_rng(seed).integers(0, len(y), size=(1000, len(y)))
+    resamples = bootstrap_resamples(len(y), n_boot=1000, seed=seed)
     for name, ranks in systems.items():
         s = ranking_scores(ranks, sim, k, threshold)
         row = {"system": name, f"P@{k}": np.nanmean(s["P@k"]), "mAP": np.nanmean(s["AP"]),
                f"NDCG@{k}": np.nanmean(s["NDCG@k"]), "queries": int(np.sum(~np.isnan(s["AP"])))}
         if interval:
-            means = np.nanmean(np.asarray(s["AP"])[resamples], axis=1)
-            row["mAP_low"], row["mAP_high"] = np.percentile(means, [2.5, 97.5])
+            row["mAP_low"], row["mAP_high"] = bootstrap_interval(s["AP"], resamples=resamples)
         rows.append(row)
     return pd.DataFrame(rows).set_index("system")

@@ -36,7 +36,8 @@ import numpy as np
 from course_utils import audio
 from course_utils.models import convnet as models
 from course_utils.similarity.ground_truth import positive_sets, tag_similarity
-from course_utils.similarity.metrics import _normalise, standardise
+from course_utils.similarity.metrics import standardise
+from course_utils.stats import unit_length
 from course_utils.core.errors import ParameterError
 
 #: Crop length (frames) of the siamese network: 128 frames = 2.7 s, as the mini tagger. Sized for a slow
@@ -502,7 +503,7 @@ def embed_clips(model, x, indices=None, crop_frames: int | None = None, batch_si
         crops = np.stack([np.asarray(x[r], dtype=np.float32)[:, s:s + crop] for r in chunk for s in starts])
         emb = embed_crops(model, crops, batch_size=per_pass * len(starts))
         out.append(emb.reshape(len(chunk), len(starts), -1).mean(axis=1))
-    return _normalise(np.concatenate(out))
+    return unit_length(np.concatenate(out))
 
 
 def embed_file(model, path, crop_frames: int | None = None) -> np.ndarray:
@@ -526,7 +527,7 @@ def embed_file(model, path, crop_frames: int | None = None) -> np.ndarray:
 
     crop = int(crop_frames or model.input_shape[2])
     _, crops = frame_windows(audio.log_mel(audio.load_audio(path)), crop, axis=1)
-    return _normalise(embed_crops(model, crops).mean(axis=0))
+    return unit_length(embed_crops(model, crops).mean(axis=0))
 
 
 def evaluation_embeddings(data, model, subset: str = "test", *, progress: bool = False) -> dict:
