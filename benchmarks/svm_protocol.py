@@ -4,7 +4,7 @@
                                       [--tasks gtzan_genre,...] [--compare gtzan_genre:01234,emoMusic_arousal:01234]
                                       [--no-compare] [--n-jobs 2]
 
-Runs every cell of the table (each task of ``course_utils.svm.protocol.TASKS`` with the ``01234`` and
+Runs every cell of the table (each task of ``course_utils.tasks.registry.names()`` with the ``01234`` and
 ``mfcc`` feature sets, protocol "paper", no nested estimate) with ``method="fast"`` on the
 authors' released features in ``../shared/reference/choi2017``, and records per cell the wall and
 CPU seconds, the best score, the published score and their difference, and which solver scored
@@ -42,7 +42,7 @@ def _cell(task: str, layers: str, method: str, n_jobs: int) -> dict:
     except evaluate.DatasetError as exc:
         return {"task": task, "layers": layers, "method": method, "missing": str(exc).replace(str(ROOT.parent), "..")}
     table = res["scores_per_param"]
-    published = registry.PUBLISHED[task].get(layers)
+    published = registry.get(task).published.get(layers)
     return {"task": task, "layers": layers, "method": method, "seconds": round(res["seconds"], 2),
             "cpu_seconds": round(res["cpu_seconds"], 2), "load_before": round(load, 2),
             "best_score": round(res["best_score"], 4), "published": published,
@@ -56,7 +56,7 @@ def main(argv=None) -> int:
     global RELEASE
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "svm_protocol.json"))
-    parser.add_argument("--tasks", default=",".join(registry.TASKS))
+    parser.add_argument("--tasks", default=",".join(registry.names()))
     parser.add_argument("--layer-sets", default="01234,mfcc")
     parser.add_argument("--compare", default="gtzan_genre:01234,emoMusic_arousal:01234",
                         help="cells also run with method='gridsearch' (task:layers, comma-separated)")

@@ -214,10 +214,10 @@ def _cmd_paper_table(args) -> int:
         else:
             print(gtzan_filtered.format_gtzan_table(table))
         return 0
-    tasks = args.tasks or list(registry.TASKS)
-    unknown = [t for t in tasks if t not in registry.TASKS]
+    tasks = args.tasks or list(registry.names())
+    unknown = [t for t in tasks if t not in registry.names()]
     if unknown:
-        raise ParameterError(f"unknown task(s) {unknown}; choose from {', '.join(registry.TASKS)}")
+        raise ParameterError(f"unknown task(s) {unknown}; choose from {', '.join(registry.names())}")
     table = evaluate.paper_table(folder, tasks=tasks, layer_sets=tuple(args.layers), protocol=args.protocol,
                                  nested=args.nested, progress=not args.json)
     if args.json:

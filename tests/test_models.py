@@ -144,10 +144,3 @@ def test_default_model_path(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
     assert models.default_model_path() == tmp_path.resolve() / "models" / "compact_convnet_mini.keras"
     assert models.default_model_path("full").name == "compact_convnet_full.keras"
-
-
-@pytest.mark.parametrize("n_frames", [1360, 256, 16])
-def test_crnn(n_frames):
-    model = models.crnn(n_frames=n_frames, n_tags=10)
-    assert model.predict_on_batch(_random_logmel(2, 96, n_frames)).shape == (2, 10)
-    assert models.block_output_names(model) == [f"block{i}_elu" for i in range(1, 5)]

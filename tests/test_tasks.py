@@ -22,15 +22,16 @@ def test_every_task_agrees_with_its_dataset():
             assert task.target in spec.label_columns, task.name
 
 
-def test_the_old_tables_are_views_of_the_registry():
+def test_the_notebooks_tables_are_views_of_the_registry():
     assert registry.TASKS == registry.names() and len(registry.names()) == 7
     assert registry.PUBLISHED["emoMusic_valence"] == {"01234": 0.457, "mfcc": 0.267}
     assert registry.TASK_TITLES["jamendo_vd"] == registry.get("jamendo_vd").title
-    assert list(registry.RELEASE_TASKS) == list(registry.COURSE_TASKS) == [
+    assert list(registry.release_tasks()) == [
         "ballroom_extended", "gtzan_genre", "gtzan_speechmusic", "emomusic", "jamendo_vocal", "urbansound8k"]
-    assert registry.RELEASE_TASKS["emomusic"] == "emoMusic"
-    assert [row[1] for row in registry.COURSE_TASKS["emomusic"]] == ["regression", "regression"]
-    assert registry.COURSE_TASKS["urbansound8k"] == [("UrbanSound8K", "classification", "fold", None)]
+    assert registry.release_tasks()["emomusic"] == "emoMusic"
+    assert [t.task_type for t in registry.for_dataset("emomusic")] == ["regression", "regression"]
+    (urban,) = registry.for_dataset("urbansound8k")
+    assert (urban.title, urban.task_type, urban.course_split_column, urban.target) == ("UrbanSound8K", "classification", "fold", None)
     assert [t.name for t in registry.for_dataset("emomusic")] == ["emoMusic_arousal", "emoMusic_valence"]
 
 

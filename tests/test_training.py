@@ -121,10 +121,10 @@ def test_cache_duration_pads_and_crops(toy_dataset, tmp_path):
 
 def test_cache_load_and_errors(toy_cache, tmp_path):
     x, _ = toy_cache
-    again = training.load_logmel_cache(x.filename)
+    again = training._open_logmel_cache(x.filename)
     assert isinstance(again, np.memmap) and again.shape == x.shape
     with pytest.raises(CourseError, match="not found"):
-        training.load_logmel_cache(tmp_path / "missing.npy")
+        training._open_logmel_cache(tmp_path / "missing.npy")
     with pytest.raises(ValueError):
         training.build_logmel_cache([], tmp_path)
 

@@ -27,7 +27,7 @@ from course_utils.core.cache import cache_key
 from course_utils.features.clip_features import clip_rows
 from course_utils.core.errors import AudioError, CourseError, ParameterError
 from course_utils.models.convnet import feature_extractor
-from course_utils.tasks.registry import RELEASE_TASKS
+from course_utils.tasks.registry import release_tasks
 from course_utils.tasks.release import ALL_LAYERS, BLOCK_WIDTH, parse_layers, write_release_layout
 
 def _load_row(path, offset: float, duration: float | None) -> np.ndarray:
@@ -198,7 +198,7 @@ def mini_release(*, progress: bool = True) -> Path:
     model, _ = training.load_course_tagger("mini")
     model_path = models.default_model_path("mini")
     folder = mini_release_dir()
-    for name in RELEASE_TASKS:
+    for name in release_tasks():
         table = load_dataset(name)
         convnet = cached_features(name, "convnet", table, model=model, model_path=model_path, progress=progress)
         mfcc = cached_features(name, "mfcc", table, progress=progress)

@@ -1,4 +1,4 @@
-"""The convnets of the course: Choi et al.'s compact convnet auto-tagger (and a CRNN variant).
+"""The convnet of the course: Choi et al.'s compact convnet auto-tagger.
 
 The *compact convnet* is the source network of Choi, Fazekas, Sandler and Cho (2017), "Transfer
 learning for music classification and regression tasks": five blocks of a 3x3 convolution with
@@ -37,10 +37,6 @@ from course_utils.core.errors import CourseError, ParameterError
 #: reduce a 96 x 1360 spectrogram (29 s at 12 kHz) to 1 x 1.
 DEFAULT_FREQ_POOLS = (2, 3, 2, 2, 4)
 DEFAULT_TIME_POOLS = (4, 4, 5, 4, 4)
-#: Pools of the CRNN (Choi et al. 2017, "Convolutional recurrent neural networks for music
-#: classification") for 96 bands: frequency reaches 1, time keeps a short sequence for the GRUs.
-CRNN_FREQ_POOLS = (2, 3, 4, 4)
-CRNN_TIME_POOLS = (2, 3, 4, 4)
 #: Every pool halves the size at least, so five blocks need at least 2**5 = 32 bands and frames.
 MIN_POOL = 2
 MIN_SIZE = MIN_POOL ** len(DEFAULT_TIME_POOLS)
@@ -49,12 +45,12 @@ INPUT_OFFSET_DB = -40.0
 INPUT_SCALE_DB = 20.0
 
 
-def _pools_along(size: int, preferred, axis_name: str, *, last_covers_rest: bool = True) -> list[int]:
+def _pools_along(size: int, preferred, axis_name: str) -> list[int]:
     """Pool sizes along one axis: the preferred ones, made smaller where the axis is too short.
 
     Greedy: each block but the last takes the largest pool up to its preferred size that leaves
     at least ``MIN_POOL`` for every block after it; the last block pools whatever remains (so the
-    axis ends at exactly 1) or, with ``last_covers_rest=False``, keeps its own rule too.
+    axis ends at exactly 1).
     """
     n_blocks = len(preferred)
     minimum = MIN_POOL ** n_blocks
@@ -67,7 +63,7 @@ def _pools_along(size: int, preferred, axis_name: str, *, last_covers_rest: bool
     remaining = int(size)
     for i, want in enumerate(preferred):
         blocks_after = n_blocks - i - 1
-        if blocks_after == 0 and last_covers_rest:
+        if blocks_after == 0:
             pools.append(remaining)
             break
         need_after = MIN_POOL**blocks_after
@@ -182,83 +178,6 @@ def compact_convnet(
     return keras.Model(inputs, outputs, name=name)
 
 
-def crnn_pool_sizes(n_mels: int = N_MELS, n_frames: int = 1360) -> list[tuple[int, int]]:
-    """The four (frequency, time) max-pool sizes of :func:`crnn` for an input size.
-
-    Frequency pools reach 1 (2, 3, 4, 4 for 96 bands); time pools are (2, 3, 4, 4), made
-    smaller on short inputs, so the GRUs see ``n_frames // 96`` steps or more (14 for 1360).
-
-    Args:
-        n_mels: number of mel bands, at least 16.
-        n_frames: number of frames, at least 16.
-
-    Returns:
-        Four ``(frequency pool, time pool)`` tuples.
-
-    Raises:
-        ValueError: an input dimension is below 16.
-    """
-    freq = _pools_along(n_mels, CRNN_FREQ_POOLS, "mel bands")
-    time = _pools_along(n_frames, CRNN_TIME_POOLS, "frames", last_covers_rest=False)
-    return list(zip(freq, time))
-
-
-def crnn(
-    n_mels: int = N_MELS,
-    n_frames: int = 1360,
-    n_tags: int = 50,
-    n_filters: int = 32,
-    n_units: int = 32,
-    pools=None,
-    dropout: float = 0.1,
-    name: str = "crnn",
-):
-    """A convolutional recurrent tagger (Choi et al. 2017, ICASSP), optional in notebook 02.
-
-    The same input scaling and ``block{i}_*`` blocks as :func:`compact_convnet`, but four of
-    them, reducing frequency to 1 and time by about 96; then two GRU layers (``gru1``, which
-    returns the sequence, and ``gru2``, its last state) summarise the sequence, followed by
-    ``dropout`` and the sigmoid ``tags`` layer.
-
-    Args:
-        n_mels: number of mel bands (at least 16).
-        n_frames: number of frames (at least 16).
-        n_tags: number of tags.
-        n_filters: feature maps per convolution.
-        n_units: units of each GRU layer.
-        pools: four ``(frequency, time)`` pools; ``None`` for :func:`crnn_pool_sizes`.
-        dropout: dropout rate before the output layer.
-        name: the model's name.
-
-    Returns:
-        An uncompiled ``keras.Model`` with output shape ``(batch, n_tags)``.
-
-    Raises:
-        ValueError: the input is too small or the pools leave a frequency axis above 1.
-    """
-    import keras
-
-    if pools is None:
-        pools = crnn_pool_sizes(n_mels, n_frames)
-    pools = [tuple(int(v) for v in p) for p in pools]
-    f, t = int(n_mels), int(n_frames)
-    for pf, pt in pools:
-        f, t = f // pf, t // pt
-    if f != 1 or t < 1:
-        raise ParameterError(f"pools {pools} reduce a {n_mels} x {n_frames} input to {f} x {t}; frequency must reach 1")
-    inputs = keras.Input(shape=(n_mels, n_frames, 1), name="logmel")
-    x = _input_scaling()(inputs)
-    for i, pool in enumerate(pools, start=1):
-        x = _conv_block(x, i, n_filters, pool)
-    x = keras.layers.Reshape((t, n_filters), name="to_sequence")(x)
-    x = keras.layers.GRU(n_units, return_sequences=True, name="gru1")(x)
-    x = keras.layers.GRU(n_units, name="gru2")(x)
-    if dropout:
-        x = keras.layers.Dropout(dropout, name="dropout")(x)
-    outputs = keras.layers.Dense(n_tags, activation="sigmoid", name="tags")(x)
-    return keras.Model(inputs, outputs, name=name)
-
-
 def block_output_names(model) -> list[str]:
     """Names of the ELU layers that end each convolutional block, in order.
 
@@ -266,11 +185,11 @@ def block_output_names(model) -> list[str]:
     5 x 32 = 160 values for the compact convnet.
 
     Args:
-        model: a model from :func:`compact_convnet` or :func:`crnn` (or loaded with
+        model: a model from :func:`compact_convnet` (or loaded with
             :func:`load_model`).
 
     Returns:
-        ``["block1_elu", ..., "block5_elu"]`` (four names for the CRNN).
+        ``["block1_elu", ..., "block5_elu"]``.
 
     Raises:
         ValueError: the model has no ``block{i}_elu`` layers.

@@ -194,7 +194,7 @@ def build_logmel_cache(
     npy = cache_dir / f"logmel_{key}.npy"
     sidecar = cache_dir / f"logmel_{key}.json"
     if _cache_is_valid(npy, sidecar, key, len(paths), n_mels, dtype):
-        return load_logmel_cache(npy)
+        return _open_logmel_cache(npy)
 
     from tqdm.auto import tqdm
 
@@ -239,10 +239,10 @@ def build_logmel_cache(
         sidecar,
         {"key": key, "shape": shape, "params": _cache_params(sr, duration, n_mels, dtype), "paths": [str(p) for p in paths]},
     )
-    return load_logmel_cache(npy)
+    return _open_logmel_cache(npy)
 
 
-def load_logmel_cache(path) -> np.memmap:
+def _open_logmel_cache(path) -> np.memmap:
     """Open a cache written by :func:`build_logmel_cache`, memory-mapped and read-only.
 
     Nothing is read until rows are indexed, so a cache larger than the RAM works.

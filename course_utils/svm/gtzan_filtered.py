@@ -153,7 +153,7 @@ def gtzan_filtered_table(features_dir=None, protocol: str = "paper", lists=None,
         n_test = res["n_test"]
         rand = (evaluate.evaluate_release(features_dir, "gtzan_genre", layers, protocol, "fast", False, n_jobs)["best_score"]
                 if random_cv else np.nan)
-        rows.append({"system": title, "published_random_10fold": registry.PUBLISHED["gtzan_genre"][layers],
+        rows.append({"system": title, "published_random_10fold": registry.get("gtzan_genre").published[layers],
                      "reproduced_random_10fold": rand, "filtered_test": res["test_accuracy"], "ci_low": res["ci_low"],
                      "ci_high": res["ci_high"], "valid_accuracy": res["valid_accuracy"], "n_tied": res["n_tied"],
                      "params": svm_report.describe_params(res["params"]), "source": "this course, the authors' release"})

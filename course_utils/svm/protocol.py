@@ -45,7 +45,7 @@ from course_utils.core.cache import cache_key
 from course_utils.core.errors import CourseError, DatasetError, ParameterError
 from course_utils.svm.grid import METHODS, PROTOCOLS, SVMGridSearch, TASK_TYPES, check_choice, check_inputs, cv_predictions
 from course_utils.svm.report import describe_params, protocol_note
-from course_utils.tasks.registry import PUBLISHED, TASKS, TASK_TITLES, task_type
+from course_utils.tasks.registry import task_type
 from course_utils.tasks.release import feature_files, load_labels, load_release, release_root
 from course_utils.tasks.splits import cv_splits, inner_by_fold, inner_cv_for, inner_train_vs_valid, kfold_splits, predefined_folds, split_vs_test
 
@@ -203,7 +203,7 @@ def evaluate_release(features_dir, task: str, layers: str = "01234", protocol: s
 
     Args:
         features_dir: the release folder (``.../choi2017``) or its ``features`` subfolder.
-        task: one of :data:`TASKS`.
+        task: one of :func:`course_utils.tasks.registry.names`.
         layers: the feature set (see :func:`load_release`).
         protocol: ``"paper"`` or ``"corrected"``.
         method: ``"fast"`` or ``"gridsearch"``.
@@ -248,7 +248,7 @@ def evaluate_release(features_dir, task: str, layers: str = "01234", protocol: s
     return result
 
 
-def paper_table(features_dir, tasks=TASKS, layer_sets=("01234", "mfcc"), protocol: str = "paper", nested: bool = False,
+def paper_table(features_dir, tasks=None, layer_sets=("01234", "mfcc"), protocol: str = "paper", nested: bool = False,
                 progress: bool = True, method: str = "fast", n_jobs: int = 2, cache_dir=None,
                 inner_folds: int = 10) -> pd.DataFrame:
     """Reproduce the paper's table of SVM scores from the released features.
@@ -258,7 +258,7 @@ def paper_table(features_dir, tasks=TASKS, layer_sets=("01234", "mfcc"), protoco
     Args:
         features_dir: the release folder (``.../choi2017``) or its ``features`` subfolder; ``None`` for
             the release already on this machine (:func:`course_utils.tasks.release.release_root`).
-        tasks: the rows, from :data:`TASKS`.
+        tasks: the rows, task names of :mod:`course_utils.tasks.registry` (``None``: all seven, in the paper's order).
         layer_sets: the column groups: ``"01234"`` (all layers), ``"mfcc"``, or any feature set of
             :func:`load_release`.
         protocol: ``"paper"`` (default: no standardisation, as published) or ``"corrected"``.
@@ -284,14 +284,16 @@ def paper_table(features_dir, tasks=TASKS, layer_sets=("01234", "mfcc"), protoco
     features_dir = release_root(features_dir)
     rows = []
     start = time.perf_counter()
+    tasks = list(transfer_tasks.names() if tasks is None else tasks)
     cells = [(t, ls) for t in tasks for ls in layer_sets]
     bar = tqdm(total=len(cells), desc="paper table", disable=not progress)
     for task in tasks:
-        row = {"task": task, "title": TASK_TITLES.get(task, task)}
+        record = transfer_tasks.REGISTRY.get(task)
+        row = {"task": task, "title": record.title if record else task}
         notes = []
         for ls in layer_sets:
             bar.set_postfix_str(f"{task} {ls}")
-            published = PUBLISHED.get(task, {}).get(ls, np.nan)
+            published = record.published.get(ls, np.nan) if record else np.nan
             row.update({f"{ls}_score": np.nan, f"{ls}_std": np.nan, f"{ls}_published": published,
                         f"{ls}_difference": np.nan, f"{ls}_params": "", f"{ls}_seconds": np.nan})
             if nested:
@@ -326,7 +328,7 @@ def layer_heatmap_scores(features_dir, task: str, combos=HEATMAP_COMBOS, protoco
 
     Args:
         features_dir: the release folder or its ``features`` subfolder.
-        task: one of :data:`TASKS`.
+        task: one of :func:`course_utils.tasks.registry.names`.
         combos: layer combinations such as ``"0"``, ``"12"``, ``"01234"``.
         protocol: ``"paper"`` or ``"corrected"``.
         n_jobs: parallel fits.
@@ -359,7 +361,7 @@ def release_confusion_matrix(features_dir, task: str, layers: str = "01234", pro
 
     Args:
         features_dir: a folder in the release layout.
-        task: a classification task of :data:`TASKS`.
+        task: a classification task of :func:`course_utils.tasks.registry.names`.
         layers: the feature set (see :func:`load_release`).
         protocol: ``"paper"`` or ``"corrected"`` (to find the best setting).
         params: the setting to use instead of the best one of :func:`evaluate_release`.

@@ -4,9 +4,8 @@ A transfer task scores a feature set on one dataset: the six course datasets of
 :mod:`course_utils.datasets` give seven tasks (emoMusic is two regressions, arousal and
 valence). Each :class:`TransferTask` says which dataset it comes from, its name in the authors'
 release, its title, its metric, its split, its published scores and how its labels are rescaled
-for the release's files. The older tables (``evaluate.TASKS``, ``evaluate.PUBLISHED``,
-``evaluate.TASK_TITLES``, ``evaluate.COURSE_TASKS``, ``transfer.RELEASE_TASKS``) are derived
-from :data:`REGISTRY` below.
+for the release's files. Ask :data:`REGISTRY` (:func:`get`, :func:`names`, :func:`release_tasks`);
+the tables :data:`TASKS`, :data:`PUBLISHED` and :data:`TASK_TITLES` remain only for the notebooks.
 
 This module is at the data layer: it imports nothing of the course but its errors.
 """
@@ -177,21 +176,9 @@ def release_tasks() -> dict[str, str]:
     return {t.dataset: t.release_name for t in REGISTRY.values()}
 
 
-def course_tasks() -> dict[str, list[tuple]]:
-    """How each course dataset is scored: ``(title, task type, split column, target column)`` rows."""
-    out: dict[str, list[tuple]] = {}
-    for t in REGISTRY.values():
-        out.setdefault(t.dataset, []).append((t.title, t.task_type, t.course_split_column, t.target))
-    return out
-
-
-#: The task names, in the paper's order (emoMusic is two regression tasks).
+#: The task names, in the paper's order (emoMusic is two regression tasks). Notebook 04.
 TASKS = names()
 #: Published scores per task: ``{"01234": ..., "mfcc": ...}`` (accuracy, or R² for emoMusic).
 PUBLISHED = {t.name: dict(t.published) for t in REGISTRY.values()}
 #: Titles of the tasks, for tables and plots.
 TASK_TITLES = {t.name: t.title for t in REGISTRY.values()}
-#: The six transfer datasets: course dataset name -> the task name of the authors' release.
-RELEASE_TASKS = release_tasks()
-#: How each course dataset is scored: ``(title, task type, split column, target column)`` rows.
-COURSE_TASKS = course_tasks()

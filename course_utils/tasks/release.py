@@ -107,7 +107,7 @@ def load_labels(features_dir, task: str) -> pd.DataFrame:
         features_dir: the release folder (``.../choi2017``) or its ``features`` subfolder (``None``:
             the release already on this machine, :func:`release_root`); the labels are read from the sibling
             ``labels/<task>.csv``.
-        task: one of :data:`course_utils.tasks.registry.TASKS`.
+        task: one of :func:`course_utils.tasks.registry.names`.
 
     Returns:
         The DataFrame (``id, filepath, label``; emoMusic ``label_arousal, label_valence``;
@@ -171,7 +171,7 @@ def feature_files(features_dir, task: str, layers: str = "01234") -> list[Path]:
 
     Args:
         features_dir: the release folder or its ``features`` subfolder.
-        task: one of :data:`course_utils.tasks.registry.TASKS`.
+        task: one of :func:`course_utils.tasks.registry.names`.
         layers: ``"01234"``, ``"0"``, ``"24"``, ``"mfcc"``, ``"01234+mfcc"``...
 
     Returns:
@@ -188,7 +188,7 @@ def load_release(features_dir, task: str, layers: str = "01234"):
     Args:
         features_dir: the release folder (``.../choi2017``) or its ``features`` subfolder; ``None`` for
             the release already on this machine (:func:`release_root`; never downloaded).
-        task: one of :data:`course_utils.tasks.registry.TASKS`.
+        task: one of :func:`course_utils.tasks.registry.names`.
         layers: which convnet layers to concatenate (``"01234"``, ``"0"``, ``"24"``...), the MFCC
             baseline (``"mfcc"``), or a ``+`` join such as ``"01234+mfcc"``.
 
@@ -264,7 +264,7 @@ def write_release_layout(folder, name: str, table: pd.DataFrame, convnet: np.nda
 
     Args:
         folder: the root of the layout.
-        name: the course dataset name (one of :data:`course_utils.tasks.registry.RELEASE_TASKS`).
+        name: the course dataset name (one of :func:`course_utils.tasks.registry.release_tasks`).
         table: its table.
         convnet: ``(n, 160)`` features.
         mfcc: ``(n, 120)`` features, or ``None``.
@@ -273,7 +273,7 @@ def write_release_layout(folder, name: str, table: pd.DataFrame, convnet: np.nda
         ``folder``.
     """
     folder = Path(folder)
-    task = registry.RELEASE_TASKS[name]
+    task = registry.release_tasks()[name]
     for i in range(convnet.shape[1] // BLOCK_WIDTH):
         cache.atomic_save_npy(folder / "features" / f"{task}_layer_{i}.npy", convnet[:, i * BLOCK_WIDTH:(i + 1) * BLOCK_WIDTH])
     if mfcc is not None:

@@ -81,7 +81,7 @@ def cv_splits(task: str, labels_df: pd.DataFrame, seed: int = 0, shuffle: bool =
     """The paper's splits of one task. Notebook 04.
 
     Args:
-        task: one of :data:`course_utils.tasks.registry.TASKS`.
+        task: one of :func:`course_utils.tasks.registry.names`.
         labels_df: its label table (:func:`course_utils.tasks.release.load_labels`).
         seed: seed of the fold shuffling, used only with ``shuffle=True``.
         shuffle: shuffle before the 10-fold split. The published numbers come from unshuffled
@@ -140,7 +140,7 @@ def inner_cv_for(task: str, groups):
     """The inner CV of the nested estimate for a task of the table.
 
     Args:
-        task: one of :data:`course_utils.tasks.registry.TASKS`.
+        task: one of :func:`course_utils.tasks.registry.names`.
         groups: the split column of :func:`course_utils.tasks.release.load_release` (``None`` for k folds).
 
     Returns:
