@@ -22,10 +22,9 @@ import os
 import time
 from pathlib import Path
 
-from course_utils.svm import protocol as evaluate
-from course_utils.svm import report as svm_report
-from course_utils.tasks import registry
 from course_utils.core import paths
+from course_utils.svm import protocol as evaluate, report as svm_report
+from course_utils.tasks import registry
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_RELEASE = ROOT.parent / "shared" / "reference" / "choi2017"

@@ -25,8 +25,8 @@ SCRIPT = r"""
 import json, sys
 import numpy as np
 import keras
-from course_utils.similarity import siamese
 from course_utils.models import convnet as models, training
+from course_utils.similarity import siamese
 
 def changed(before, model):
     return any(not np.array_equal(b, a) for b, a in zip(before, model.get_weights()))

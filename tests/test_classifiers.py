@@ -13,11 +13,11 @@ import soundfile as sf
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from course_utils.datasets import own
-from course_utils.own import classifiers, saved as saved_classifiers
 from course_utils.cli import main
-from course_utils.features.clip_features import ClipFeatures
 from course_utils.core.errors import CourseError, DatasetError
+from course_utils.datasets import own
+from course_utils.features.clip_features import ClipFeatures
+from course_utils.own import classifiers, saved as saved_classifiers
 
 SR = 12000
 

@@ -23,11 +23,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from course_utils import audio
-from course_utils.features import registry, transfer
-from course_utils.models import convnet as models, training
-from course_utils.features.clip_features import ClipFeatures, clip_rows
-from course_utils.datasets.magnatagatune import TOP50_TAGS
 from course_utils.core.errors import AudioError, CourseError
+from course_utils.datasets.magnatagatune import TOP50_TAGS
+from course_utils.features import registry, transfer
+from course_utils.features.clip_features import clip_rows, ClipFeatures
+from course_utils.models import convnet as models, training
 
 from conftest import SHARED
 

@@ -13,11 +13,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from course_utils import audio
+from course_utils import audio, datasets
 from course_utils.core import files as cache
-from course_utils import datasets
-from course_utils.datasets import ballroom, emomusic, gtzan, jamendo, magnatagatune, minigen, urbansound
 from course_utils.core.errors import DatasetError, DownloadError, ParameterError
+from course_utils.datasets import ballroom, emomusic, gtzan, jamendo, magnatagatune, minigen, urbansound
 
 from conftest import SHARED
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from course_utils.core.errors import DatasetError, DownloadError
 from course_utils.core.files import is_temp_path
 from course_utils.fetch.archives import extract
-from course_utils.fetch.download import USER_AGENT, concatenate_parts, download, require_manual_files
-from course_utils.core.errors import DatasetError, DownloadError
+from course_utils.fetch.download import concatenate_parts, download, require_manual_files, USER_AGENT
 
 DATA = bytes(range(256)) * 1200  # 307,200 bytes
 SHA = hashlib.sha256(DATA).hexdigest()

@@ -11,14 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils.svm import protocol as ev
-from course_utils.tasks import registry
-from course_utils.svm import linear as linear_svm
-from course_utils.svm import report as svm_report
-from course_utils.tasks import release as choi_release
-from course_utils.tasks import splits as task_splits
-from course_utils.svm import grid as svm_grid
 from course_utils.core.errors import CourseError, DatasetError
+from course_utils.svm import grid as svm_grid, linear as linear_svm, protocol as ev, report as svm_report
+from course_utils.tasks import registry, release as choi_release, splits as task_splits
 
 RELEASE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "choi2017"
 

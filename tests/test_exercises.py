@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from course_utils import audio
-from course_utils.teaching.exercises import EXERCISES, check, is_correct
+from course_utils.teaching.exercises import check, EXERCISES, is_correct
 
 
 def test_right_answers_pass(capsys):

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from course_utils.core import paths
+from course_utils.core.errors import CourseError, DownloadError
 from course_utils.fetch import checksums, download, remote
 from course_utils.models import choi2017 as pretrained
 from course_utils.tasks import release
-from course_utils.core.errors import CourseError, DownloadError
 
 
 def sha(data: bytes) -> str:

@@ -12,16 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import cli
+from course_utils import cli, stats
 from course_utils.core import paths
-from course_utils.fetch import checksums, download, remote
-from course_utils import stats
-from course_utils.svm import gtzan_filtered as gf, protocol as evaluate
-from course_utils.svm import report as svm_report
-from course_utils.svm import grid as svm_grid
-from course_utils.tasks import release
-from course_utils.tasks import gtzan_split
 from course_utils.core.errors import DatasetError, DownloadError
+from course_utils.fetch import checksums, remote
+from course_utils.svm import grid as svm_grid, gtzan_filtered as gf, report as svm_report
+from course_utils.tasks import gtzan_split, release
 
 
 @pytest.fixture(scope="module")

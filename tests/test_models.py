@@ -12,8 +12,8 @@ keras = pytest.importorskip("keras")
 # Keras' tensor-to-NumPy conversion trips a NumPy 2 DeprecationWarning inside Keras; not ours.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
 
-from course_utils.models import convnet as models  # noqa: E402
 from course_utils.core.errors import CourseError  # noqa: E402
+from course_utils.models import convnet as models  # noqa: E402
 
 
 def _random_logmel(n, n_mels, n_frames, seed=0):

@@ -18,13 +18,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_utils import cli
-from course_utils import audio
-from course_utils.models import musicnn
-from course_utils.teaching import plots
+from course_utils import audio, cli
+from course_utils.core.errors import AudioError, CourseError, DownloadError
 from course_utils.core.files import sha256_file
 from course_utils.features.clip_features import ClipFeatures
-from course_utils.core.errors import AudioError, CourseError, DownloadError
+from course_utils.models import musicnn
+from course_utils.teaching import plots
 from musicnn_original import OriginalGraph
 
 CLIPS = ("actionable", "cute", "dubstep", "thejazzpiano")

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from course_utils.datasets import own
 from course_utils.core.errors import DatasetError
-from course_utils.datasets.own import SkippedFilesWarning, load_folder, load_table
+from course_utils.datasets import own
+from course_utils.datasets.own import load_folder, load_table, SkippedFilesWarning
 
 SR = 12000
 

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils.fetch import remote
-from course_utils.features import registry
-from course_utils.models import choi2017 as pretrained
-from course_utils.features.clip_features import ClipFeatures
 from course_utils.core.errors import AudioError, CourseError
+from course_utils.features import registry
+from course_utils.features.clip_features import ClipFeatures
+from course_utils.fetch import remote
+from course_utils.models import choi2017 as pretrained
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 MODEL_FILE = SHARED / "choi2017" / "models" / "transfer_convnet_keras2.hdf5"

@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
+from course_utils.core.errors import CourseError
 from course_utils.fetch import remote
 from course_utils.tasks import release
-from course_utils.core.errors import CourseError
 
 
 @pytest.fixture

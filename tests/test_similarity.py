@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from course_utils.similarity import ground_truth, index as search_index, metrics as retrieval_metrics, siamese
 from course_utils import audio
-from course_utils.models import convnet
 from course_utils.core.errors import CourseError
+from course_utils.models import convnet
 from course_utils.models.training import TaggerData
+from course_utils.similarity import ground_truth, index as search_index, metrics as retrieval_metrics, siamese
 
 # --------------------------------------------------------------------------- tag similarity
 

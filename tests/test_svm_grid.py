@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils.svm import grid as svm_grid, protocol as evaluate
 from course_utils.core.errors import CourseError
+from course_utils.svm import grid as svm_grid, protocol as evaluate
 
 
 def _data(seed=0, n=60, d=5, k=3):

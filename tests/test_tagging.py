@@ -10,9 +10,9 @@ import pytest
 import soundfile as sf
 
 from course_utils import cli
-from course_utils.models import convnet as models, training
-from course_utils.datasets.magnatagatune import TOP50_TAGS
 from course_utils.core.errors import CourseError
+from course_utils.datasets.magnatagatune import TOP50_TAGS
+from course_utils.models import convnet as models, training
 
 from conftest import SHARED
 

@@ -7,10 +7,8 @@ import pandas as pd
 import pytest
 
 from course_utils import datasets
-from course_utils.svm import protocol
-from course_utils.tasks import splits
-from course_utils.tasks import registry, release
 from course_utils.core.errors import CourseError
+from course_utils.tasks import registry, release, splits
 
 
 def test_every_task_agrees_with_its_dataset():

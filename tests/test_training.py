@@ -19,8 +19,8 @@ sf = pytest.importorskip("soundfile")
 import keras  # noqa: E402
 
 from course_utils import audio  # noqa: E402
-from course_utils.models import convnet, metrics, training
 from course_utils.core.errors import AudioError, CourseError  # noqa: E402
+from course_utils.models import convnet, metrics, training
 
 SR = audio.SR
 DURATION = 1.5  # seconds: 71 frames at 12 kHz with a hop of 256

@@ -9,11 +9,11 @@ import soundfile as sf
 
 from course_utils import cli
 from course_utils.audio.windows import frame_windows
-from course_utils.features import transfer
-from course_utils.tasks import release
-from course_utils.models import convnet as models, training
-from course_utils.datasets.magnatagatune import TOP50_TAGS
 from course_utils.core.errors import AudioError, CourseError
+from course_utils.datasets.magnatagatune import TOP50_TAGS
+from course_utils.features import transfer
+from course_utils.models import convnet as models, training
+from course_utils.tasks import release
 
 
 @pytest.fixture(scope="module")

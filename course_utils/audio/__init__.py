@@ -11,8 +11,8 @@ Each name has one home: :mod:`~course_utils.audio.io` (``load_audio``, ``write_a
 Notebooks 01, 02, 03, 05 and 06.
 """
 
-from course_utils.audio.features import FMAX, HOP_LENGTH, N_FFT, N_MELS, N_MFCC, log_mel, mfcc_summary, n_frames
-from course_utils.audio.io import MAX_SECONDS, SR, SUPPORTED_EXTENSIONS, audio_info, fix_length, load_audio, resample, write_audio
+from course_utils.audio.features import FMAX, HOP_LENGTH, log_mel, mfcc_summary, N_FFT, n_frames, N_MELS, N_MFCC
+from course_utils.audio.io import audio_info, fix_length, load_audio, MAX_SECONDS, resample, SR, SUPPORTED_EXTENSIONS, write_audio
 from course_utils.audio.signal import alias_frequency, quantize, snr_db, spectral_centroid
 from course_utils.audio.windows import crop_starts, frame_windows, tile
 

@@ -17,7 +17,7 @@ import numpy as np
 import soundfile as sf
 
 from course_utils.core import files as cache
-from course_utils.core.errors import AudioError, AudioWarning, CourseError
+from course_utils.core.errors import AudioError, AudioWarning
 
 #: Sample rate of the transfer paper's front end, in Hz.
 SR = 12000

@@ -22,8 +22,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course_utils.core.files import atomic_write_text
 from course_utils.core.errors import CourseError
+from course_utils.core.files import atomic_write_text
 
 #: reveal.js Markdown separators (the ``data-separator*`` attributes of every deck).
 SLIDE_SEPARATOR = r"^\n---\n$"

@@ -19,9 +19,9 @@ from pathlib import Path
 import pandas as pd
 
 from course_utils.core import files as cache, paths
+from course_utils.core.errors import CourseError, DatasetError, ParameterError
 from course_utils.datasets import ballroom, emomusic, gtzan, jamendo, magnatagatune, minigen, urbansound
 from course_utils.datasets.base import DatasetSpec
-from course_utils.core.errors import CourseError, DatasetError, ParameterError
 
 #: The registry, in the order of the course.
 REGISTRY: dict[str, DatasetSpec] = {

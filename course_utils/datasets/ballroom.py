@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from course_utils.fetch import download
 from course_utils.audio.io import write_audio
 from course_utils.datasets import minigen
-from course_utils.datasets.base import DatasetSpec, class_index, finish_frame, require_folder
+from course_utils.datasets.base import class_index, DatasetSpec, finish_frame, require_folder
+from course_utils.fetch import download
 
 STYLES = ("Chacha", "Foxtrot", "Jive", "Pasodoble", "Quickstep", "Rumba", "Salsa", "Samba", "Slowwaltz",
           "Tango", "Viennesewaltz", "Waltz", "Wcswing")

@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_utils.core import files
-from course_utils.fetch import download
 from course_utils.audio.io import write_audio
+from course_utils.core import files
+from course_utils.core.errors import DatasetError
 from course_utils.datasets import minigen
 from course_utils.datasets.base import DatasetSpec, finish_frame, require_folder
-from course_utils.core.errors import DatasetError
+from course_utils.fetch import download
 
 SR = 22050
 MINI_SECONDS = 8.0

@@ -23,12 +23,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from course_utils.core import files as cache
-from course_utils.fetch import download
 from course_utils.audio.io import write_audio
-from course_utils.datasets import minigen
-from course_utils.datasets.base import DatasetSpec, class_index, finish_frame, require_folder
+from course_utils.core import files as cache
 from course_utils.core.errors import DatasetError
+from course_utils.datasets import minigen
+from course_utils.datasets.base import class_index, DatasetSpec, finish_frame, require_folder
+from course_utils.fetch import download
 
 CLASSES = ("nosing", "sing")
 SPLITS = ("train", "valid", "test")

@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_utils.core import files as cache, paths
-from course_utils.fetch import archives, download
 from course_utils.audio.io import write_audio
+from course_utils.core import files as cache, paths
+from course_utils.core.errors import DatasetError
 from course_utils.datasets import minigen
 from course_utils.datasets.base import DatasetSpec, finish_frame, require_folder
+from course_utils.fetch import archives, download
 from course_utils.fetch.guards import ArchiveLimits
-from course_utils.core.errors import DatasetError
 
 #: The 50 most frequent tags, most frequent first, spelled as in ``annotations_final.csv``.
 TOP50_TAGS = (

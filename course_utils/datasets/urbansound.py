@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from course_utils.core import files as cache
 from course_utils.audio.io import write_audio
-from course_utils.datasets import minigen
-from course_utils.datasets.base import DatasetSpec, class_index, fetch_archive, finish_frame, require_folder
-from course_utils.fetch.guards import ArchiveLimits
+from course_utils.core import files as cache
 from course_utils.core.errors import DatasetError
+from course_utils.datasets import minigen
+from course_utils.datasets.base import class_index, DatasetSpec, fetch_archive, finish_frame, require_folder
+from course_utils.fetch.guards import ArchiveLimits
 
 CLASSES = ("air_conditioner", "car_horn", "children_playing", "dog_bark", "drilling", "engine_idling",
            "gun_shot", "jackhammer", "siren", "street_music")

@@ -22,9 +22,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from course_utils import audio
 from course_utils.core import files as cache, paths
-from course_utils.features import registry as clip_models
 from course_utils.core.cache import cache_key
 from course_utils.core.errors import AudioError, CourseError, ParameterError
+from course_utils.features import registry as clip_models
 
 #: The extractor's code version: bump it when features computed here change (cache keys, identity).
 CODE_VERSION = "1"

@@ -38,10 +38,10 @@ from __future__ import annotations
 import numpy as np
 
 from course_utils import audio
-from course_utils.core import files, paths
 from course_utils.audio.windows import frame_windows
-from course_utils.stats import unit_length
+from course_utils.core import files, paths
 from course_utils.core.errors import CourseError, ParameterError
+from course_utils.stats import unit_length
 
 #: Window policies: the course's (tile short, cover long), and musicnn's own.
 FRAMINGS = ("cover", "musicnn")

@@ -24,8 +24,8 @@ from course_utils import audio
 from course_utils.audio.windows import frame_windows
 from course_utils.core import files as cache, paths, validate
 from course_utils.core.cache import cache_key
-from course_utils.features.clip_features import clip_rows
 from course_utils.core.errors import AudioError, CourseError, ParameterError
+from course_utils.features.clip_features import clip_rows
 from course_utils.models.convnet import feature_extractor
 from course_utils.tasks.registry import release_tasks
 from course_utils.tasks.release import ALL_LAYERS, BLOCK_WIDTH, parse_layers, write_release_layout

@@ -12,9 +12,9 @@ import hashlib
 import re
 from pathlib import Path
 
-from course_utils.core.files import sha256_file
 from course_utils.core.cache import cache_key
 from course_utils.core.errors import ParameterError
+from course_utils.core.files import sha256_file
 
 __all__ = ["digest_like", "intact", "normalise_sha", "remember"]
 

@@ -37,12 +37,10 @@ from urllib.request import Request, url2pathname, urlopen
 from tqdm.auto import tqdm
 
 from course_utils.core import paths
-from course_utils.core.files import atomic_write
-from course_utils.fetch.checksums import digest_like as _digest_like
-from course_utils.fetch.checksums import intact, remember
-from course_utils.fetch.checksums import normalise_sha as _normalise_sha
-from course_utils.fetch.guards import mismatch_note, set_aside
 from course_utils.core.errors import DatasetError, DownloadError, ParameterError
+from course_utils.core.files import atomic_write
+from course_utils.fetch.checksums import digest_like as _digest_like, intact, normalise_sha as _normalise_sha, remember
+from course_utils.fetch.guards import mismatch_note, set_aside
 
 __all__ = [
     "USER_AGENT",

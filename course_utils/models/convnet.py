@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from course_utils.core import paths
 from course_utils.audio.features import N_MELS
+from course_utils.core import paths
 from course_utils.core.errors import CourseError, ParameterError
 
 #: Max-pool sizes of the original compact convnet for 96 mel bands: (2, 3, 2, 2, 4) x (4, 4, 5, 4, 4)

@@ -74,8 +74,8 @@ import numpy as np
 
 from course_utils import audio
 from course_utils.core import files as cache, paths
-from course_utils.fetch import remote
 from course_utils.core.errors import CourseError, DownloadError, ParameterError
+from course_utils.fetch import remote
 from course_utils.models.choi2017 import CHOI2017_TAGS
 
 logger = logging.getLogger(__name__)

@@ -22,11 +22,11 @@ import pandas as pd
 
 from course_utils import audio
 from course_utils.core import files as cache, paths, validate
-from course_utils.models import convnet
-from course_utils.stats import unit_length
 from course_utils.core.errors import CourseError
+from course_utils.models import convnet
 from course_utils.similarity.metrics import recall_at_k, retrieval_table
-from course_utils.similarity.siamese import SIAMESE_DEFAULTS, embed_clips, embed_file, train_siamese
+from course_utils.similarity.siamese import embed_clips, embed_file, SIAMESE_DEFAULTS, train_siamese
+from course_utils.stats import unit_length
 
 #: Files of a course index folder (see :func:`build_course_index`).
 INDEX_FILES = {"model": "model.keras", "embeddings": "embeddings.npy", "clips": "clips.csv", "info": "index.json"}

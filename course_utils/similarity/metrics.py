@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from course_utils.similarity.ground_truth import RELEVANCE_THRESHOLD, tag_similarity
 from course_utils.core.errors import ParameterError
+from course_utils.similarity.ground_truth import RELEVANCE_THRESHOLD, tag_similarity
 from course_utils.stats import bootstrap_interval, bootstrap_resamples, unit_length
 
 

@@ -34,11 +34,11 @@ import time
 import numpy as np
 
 from course_utils import audio
+from course_utils.core.errors import ParameterError
 from course_utils.models import convnet as models
 from course_utils.similarity.ground_truth import positive_sets, tag_similarity
 from course_utils.similarity.metrics import standardise
 from course_utils.stats import unit_length
-from course_utils.core.errors import ParameterError
 
 #: Crop length (frames) of the siamese network: 128 frames = 2.7 s, as the mini tagger. Sized for a slow
 #: CPU (issue 18): 16 epochs of 128-frame crops train in about 30 s on 2 fast cores and reach the mAP

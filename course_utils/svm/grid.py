@@ -38,8 +38,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 
-from course_utils.svm import linear as linear_svm
 from course_utils.core.errors import CourseError, ParameterError
+from course_utils.svm import linear as linear_svm
 from course_utils.svm.linear import linear_svm_ipm
 from course_utils.tasks.splits import kfold_splits
 

@@ -21,17 +21,14 @@ from __future__ import annotations
 
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from course_utils.core.errors import CourseError, DatasetError
+from course_utils.core.errors import CourseError
 from course_utils.stats import wilson_interval
-from course_utils.svm import protocol as evaluate
-from course_utils.svm import report as svm_report
+from course_utils.svm import grid as svm_grid, protocol as evaluate, report as svm_report
 from course_utils.tasks import registry
-from course_utils.svm import grid as svm_grid
 from course_utils.tasks.gtzan_split import read_lists, release_split
 
 #: Public accuracies on the same split, for reference rows: (system, test accuracy, source).

@@ -40,11 +40,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_utils.tasks import registry as transfer_tasks
 from course_utils.core.cache import cache_key
 from course_utils.core.errors import CourseError, DatasetError, ParameterError
-from course_utils.svm.grid import METHODS, PROTOCOLS, SVMGridSearch, TASK_TYPES, check_choice, check_inputs, cv_predictions
+from course_utils.svm.grid import check_choice, check_inputs, cv_predictions, METHODS, PROTOCOLS, SVMGridSearch, TASK_TYPES
 from course_utils.svm.report import describe_params, protocol_note
+from course_utils.tasks import registry as transfer_tasks
 from course_utils.tasks.registry import task_type
 from course_utils.tasks.release import feature_files, load_labels, load_release, release_root
 from course_utils.tasks.splits import cv_splits, inner_by_fold, inner_cv_for, inner_train_vs_valid, kfold_splits, predefined_folds, split_vs_test

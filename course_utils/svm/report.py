@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from course_utils.svm.grid import PROTOCOLS, check_choice
+from course_utils.svm.grid import check_choice, PROTOCOLS
 
 _PAPER_NOTE = ("protocol 'paper': no standardisation (the authors' scaler switch was inert, so every published "
                "score is the best of the grid without it)")

@@ -14,11 +14,11 @@ from typing import Sequence
 
 import numpy as np
 
+from course_utils.core.errors import ParameterError
 from course_utils.synth.additive import _velocity_gain
 from course_utils.synth.dsp import _F32, _fade, _nsamp, midi_to_hz, peak_normalize
 from course_utils.synth.instruments import note
 from course_utils.synth.theory import _swing_time
-from course_utils.core.errors import ParameterError
 
 __all__ = ["ACCOMPANIMENT_PATTERNS", "accompaniment"]
 

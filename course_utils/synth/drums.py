@@ -10,10 +10,10 @@ import math
 
 import numpy as np
 
-from course_utils.synth.additive import _noise_burst, _velocity_gain
-from course_utils.synth.dsp import _F32, _TWO_PI, _fade, _filt, _nsamp, _rng, _white, peak_normalize
-from course_utils.synth.theory import _swing_time
 from course_utils.core.errors import ParameterError
+from course_utils.synth.additive import _noise_burst, _velocity_gain
+from course_utils.synth.dsp import _F32, _fade, _filt, _nsamp, _rng, _TWO_PI, _white, peak_normalize
+from course_utils.synth.theory import _swing_time
 
 __all__ = ["DRUM_KINDS", "DRUM_STYLES", "EXTRA_DRUM_STYLES", "DRUM_METER", "TYPICAL_TEMPO", "drum_hit",
            "drum_pattern"]

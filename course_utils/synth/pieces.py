@@ -6,13 +6,13 @@ import math
 
 import numpy as np
 
-from course_utils.synth.backing import _bass_events, _bass_note, _render_accompaniment, _render_events, _voice_chord
-from course_utils.synth.drums import DRUM_METER, _STYLE_SWING, _check_style, _render_drums
-from course_utils.synth.dsp import _F32, _fade, _limit, _nsamp, _pink, _reverb, set_loudness
-from course_utils.synth.instruments import EXTRA_INSTRUMENTS, INSTRUMENT_RANGE, INSTRUMENTS, _RENDERERS
-from course_utils.synth.theory import MODES, _check_mode, _melody_rhythm, _swing_time, chord_progression, melody
-from course_utils.synth.voice import _SUNG_CENTRE, _render_choir, _render_singing
 from course_utils.core.errors import ParameterError
+from course_utils.synth.backing import _bass_events, _bass_note, _render_accompaniment, _render_events, _voice_chord
+from course_utils.synth.drums import _check_style, _render_drums, _STYLE_SWING, DRUM_METER
+from course_utils.synth.dsp import _F32, _fade, _limit, _nsamp, _pink, _reverb, set_loudness
+from course_utils.synth.instruments import _RENDERERS, EXTRA_INSTRUMENTS, INSTRUMENT_RANGE, INSTRUMENTS
+from course_utils.synth.theory import _check_mode, _melody_rhythm, _swing_time, chord_progression, melody, MODES
+from course_utils.synth.voice import _render_choir, _render_singing, _SUNG_CENTRE
 
 __all__ = ["render_piece"]
 

@@ -10,8 +10,8 @@ import numpy as np
 
 from course_utils.synth.dsp import (_F32, _ctrl_to_audio, _fade, _nsamp, _reverb, _smooth_noise, add_noise,
                                     peak_normalize)
-from course_utils.synth.voice import _CONSONANT_LEVEL, _consonant, _formant_regions, _formant_sos, _glottal_source
 from course_utils.core.errors import ParameterError
+from course_utils.synth.voice import _consonant, _CONSONANT_LEVEL, _formant_regions, _formant_sos, _glottal_source
 
 __all__ = ["speech"]
 

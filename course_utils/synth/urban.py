@@ -15,10 +15,10 @@ from course_utils.synth.additive import _harmonic_sines, _partial_limit, _track_
 from course_utils.synth.drums import TYPICAL_TEMPO
 from course_utils.synth.dsp import (_F32, _TWO_PI, _brown, _ctrl_to_audio, _fade, _filt, _nsamp, _pink,
                                     _smooth_noise, _white, set_loudness)
+from course_utils.core.errors import ParameterError
 from course_utils.synth.pieces import _render_piece_core
 from course_utils.synth.spoken import _speech_track
 from course_utils.synth.voice import _formant_sos, _glottal_source
-from course_utils.core.errors import ParameterError
 
 __all__ = ["URBAN_CLASSES", "urban_sound"]
 

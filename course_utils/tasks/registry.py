@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from course_utils.core.errors import CourseError, ParameterError
+from course_utils.core.errors import ParameterError
 
 #: Split kinds: ``kfold`` (10 unshuffled folds, stratified for classification), ``train_valid_test``
 #: (train+valid against test; a nested search selects on valid), ``official_folds`` (leave one

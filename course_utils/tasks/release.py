@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 
 from course_utils.core import files as cache, paths, validate
+from course_utils.core.errors import CourseError, DatasetError, ParameterError
 from course_utils.fetch import download, remote
 from course_utils.tasks import registry
-from course_utils.core.errors import CourseError, DatasetError, ParameterError
 
 #: Values per block, and per layer file of the release: the paper's convnet (and the course's
 #: compact one) has 32 filters per block.

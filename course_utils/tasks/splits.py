@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from course_utils.tasks import registry
 from course_utils.core.errors import CourseError
+from course_utils.tasks import registry
 
 
 def kfold_splits(y, task_type: str = "classification", n_splits: int = 10, shuffle: bool = False, seed: int = 0) -> list:
