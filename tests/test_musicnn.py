@@ -220,7 +220,7 @@ def test_taggram_and_features(load, session_data, musicnn_env, clips, tmp_path):
     assert ax.get_xlabel() == "time (s)" and len(ax.get_yticklabels()) == 10
     assert ax.get_yticklabels()[0].get_text() == tags[int(probs.mean(axis=0).argmax())]
     files = [clips["cute"], tmp_path / "missing.mp3", clips["dubstep"]]
-    for kind, width in musicnn.KINDS.items():
+    for kind, width in musicnn.LAYER_WIDTHS.items():
         extractor = _musicnn(session_data, layers=kind, on_error="nan")
         feats = extractor.transform(files)
         assert feats.shape == (3, width) and np.isnan(feats[1]).all() and np.isfinite(feats[[0, 2]]).all()

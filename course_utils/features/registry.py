@@ -268,7 +268,7 @@ class Siamese(_LogMelCrops, ClipModel):
     def check_layers(self, layers):
         layers = super().check_layers(layers)
         if layers != "embedding":
-            raise CourseError(f"layers {layers!r}: the siamese network gives only 'embedding'")
+            raise ParameterError(f"layers {layers!r}: the siamese network gives only 'embedding'")
         return layers
 
     def feature_names(self, layers):
@@ -301,12 +301,12 @@ class Musicnn(ClipModel):
         self.tags = list(musicnn.tags_of(self.model))
 
     def _parts(self, layers):
-        from course_utils.models.musicnn import KINDS
+        from course_utils.models.musicnn import LAYER_WIDTHS
 
         parts = layers.split("+")
-        allowed = ["tags"] if "vgg" in self.variant else [*KINDS, "tags"]
+        allowed = ["tags"] if "vgg" in self.variant else [*LAYER_WIDTHS, "tags"]
         if len(set(parts)) != len(parts) or any(p not in allowed for p in parts):
-            raise CourseError(f"layers {layers!r}: {self.variant} gives {', '.join(allowed)} (several joined by '+')")
+            raise ParameterError(f"layers {layers!r}: {self.variant} gives {', '.join(allowed)} (several joined by '+')")
         return parts
 
     def check_layers(self, layers):
@@ -315,12 +315,12 @@ class Musicnn(ClipModel):
         return layers
 
     def feature_names(self, layers):
-        from course_utils.models.musicnn import KINDS
+        from course_utils.models.musicnn import LAYER_WIDTHS
 
         names = []
         for part in self._parts(layers):
             names += [f"musicnn_tag_{t}" for t in self.tags] if part == "tags" else \
-                [f"musicnn_{part}_{j:03d}" for j in range(KINDS[part])]
+                [f"musicnn_{part}_{j:03d}" for j in range(LAYER_WIDTHS[part])]
         return names
 
     def window_seconds(self):
@@ -358,7 +358,7 @@ class Mfcc(ClipModel):
     def check_layers(self, layers):
         layers = super().check_layers(layers)
         if layers != "summary":
-            raise CourseError(f"layers {layers!r}: the MFCC baseline gives only 'summary'")
+            raise ParameterError(f"layers {layers!r}: the MFCC baseline gives only 'summary'")
         return layers
 
     def feature_names(self, layers):

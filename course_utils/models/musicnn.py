@@ -95,7 +95,7 @@ PATCH_SECONDS = PATCH_FRAMES * HOP_LENGTH / SR
 #: 10 % faster and took about 0.4 GB more memory.
 BATCH_SIZE = 1
 #: Feature layers of the musicnn models, with their widths.
-KINDS = {"penultimate": 200, "max_pool": 753, "mean_pool": 753}
+LAYER_WIDTHS = {"penultimate": 200, "max_pool": 753, "mean_pool": 753}
 #: The 50 MagnaTagAtune tags of the MTT models, in output order (musicnn's ``MTT_LABELS``).
 MTT_TAGS = (
     "guitar", "classical", "slow", "techno", "strings", "drums", "electronic", "rock", "fast", "piano",
