@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from course_utils import datasets
-from course_utils.datasets import minigen
+from course_utils.core import paths
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,9 +36,9 @@ def main(argv=None) -> int:
                          "megabytes": round(size / 2**20, 1)})
             print(f"{name:18s} {seconds:6.1f} s  {rows[-1]['rows']:5d} rows  {rows[-1]['megabytes']:6.1f} MB", flush=True)
     total = sum(r["seconds"] for r in rows)
-    print(f"{'total':18s} {total:6.1f} s with {minigen.n_workers()} worker processes on {os.cpu_count()} CPUs")
+    print(f"{'total':18s} {total:6.1f} s with {paths.workers()} worker processes on {os.cpu_count()} CPUs")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"cpus": os.cpu_count(), "workers": minigen.n_workers(), "total_seconds": round(total, 1),
+    Path(args.out).write_text(json.dumps({"cpus": os.cpu_count(), "workers": paths.workers(), "total_seconds": round(total, 1),
                                           "datasets": rows}, indent=2) + "\n")
     return 0
 

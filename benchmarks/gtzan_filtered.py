@@ -3,7 +3,7 @@
     python benchmarks/gtzan_filtered.py [--out benchmarks/results/gtzan_filtered.json]
                                         [--protocols paper,corrected] [--n-jobs 2]
 
-Runs ``course_utils.gtzan_filtered.gtzan_filtered_table`` (the convnet feature, layers 01234, and
+Runs ``course_utils.svm.gtzan_filtered.gtzan_filtered_table`` (the convnet feature, layers 01234, and
 the MFCC baseline: published and reproduced random 10-fold scores, the fault-filtered test
 accuracy with its Wilson 95% interval, and the public results on the same split) once per
 protocol, and records every row, the chosen settings, the wall and CPU seconds of the whole table
@@ -19,7 +19,7 @@ import os
 import time
 from pathlib import Path
 
-from course_utils import gtzan_filtered
+from course_utils.svm import gtzan_filtered
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,7 +8,7 @@ the kernel (``os.wait4``'s ``ru_maxrss``). The same commands on a 1 s file give 
 Python, NumPy, librosa and, for ``tag``, TensorFlow imports), so the difference is what the
 long file costs. ``tag`` uses an untrained compact convnet (memory does not depend on the
 weights) and, for ``--model choi2017``, the authors' weights from ``../shared/reference`` when
-present. The course reads at most ``course_utils.audio.MAX_SECONDS`` of a file by default.
+present. The course reads at most ``course_utils.audio.io.MAX_SECONDS`` of a file by default.
 """
 
 from __future__ import annotations
@@ -48,9 +48,9 @@ def write_long_wav(path: Path, seconds: float, sr: int = 44100, block_seconds: f
 # An untrained tagger, made in its own process so that TensorFlow never enters this one.
 MAKE_TAGGER = """
 import sys
-from course_utils import models, tagging
 from course_utils.datasets.magnatagatune import TOP50_TAGS
-tagging.save_tagger(models.compact_convnet(n_frames=256, n_tags=50), sys.argv[1],
+from course_utils.models import convnet as models, training
+training.save_tagger(models.compact_convnet(n_frames=256, n_tags=50), sys.argv[1],
                     {"tags": list(TOP50_TAGS), "crop_frames": 256})
 """
 

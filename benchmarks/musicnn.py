@@ -10,7 +10,7 @@ process (so that peak RSS is its own):
   resampling to 16 kHz, log-mel, patches, network): seconds and peak resident memory, the best
   of ``--repeat`` fresh processes (the machine is shared, so the times are upper bounds);
 - the check: every model of the wheel against its original TensorFlow 1 graph
-  (:mod:`course_utils.musicnn_original`) on the four clips' patches and on random patches: the
+  (:mod:`musicnn_original`) on the four clips' patches and on random patches: the
   largest absolute difference of the tags and, for the musicnn models, of the penultimate,
   max-pool and mean-pool features (with the largest value, for scale), and the seconds each
   side takes for the clips' patches.
@@ -32,7 +32,7 @@ CLIPS = ("actionable", "cute", "dubstep", "thejazzpiano")
 TAGGING = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
-from course_utils.clip_features import ClipFeatures
+from course_utils.features.clip_features import ClipFeatures
 tagger = ClipFeatures("musicnn", layers="tags", framing="musicnn", batch_size=1, cache=False).fit()
 t1 = time.perf_counter()
 results = tagger.tag(sys.argv[1:], top=5)
@@ -45,8 +45,8 @@ print(json.dumps({"import_and_load_s": round(t1 - t0, 2), "tag_four_clips_s": ro
 CHECK = r"""
 import json, sys, time
 import numpy as np
-from course_utils import musicnn
-from course_utils.musicnn_original import OriginalGraph
+from course_utils.models import musicnn
+from musicnn_original import OriginalGraph
 clips = np.concatenate([musicnn._patches_of(f) for f in sys.argv[1:]])
 noise = np.random.default_rng(0).uniform(0, 3, size=(16, 187, 96)).astype(np.float32)
 rows = {}
@@ -67,7 +67,7 @@ print(json.dumps(rows))
 
 
 def _worker(code: str, files: list[str]) -> dict:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}  # tests/: the oracle musicnn_original
     run = subprocess.run([sys.executable, "-c", code, *files], capture_output=True, text=True, env=env, cwd=ROOT)
     if run.returncode != 0:
         raise SystemExit(run.stderr[-3000:])
@@ -82,7 +82,8 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="tagging runs, each in a fresh process (the best is kept)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from course_utils import audio, musicnn
+    from course_utils import audio
+    from course_utils.models import musicnn
 
     files = [str(Path(args.audio) / f"bensound-{name}.mp3") for name in CLIPS]
     for name in musicnn.MODELS:  # fetch and unpack before timing anything

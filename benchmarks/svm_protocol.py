@@ -4,7 +4,7 @@
                                       [--tasks gtzan_genre,...] [--compare gtzan_genre:01234,emoMusic_arousal:01234]
                                       [--no-compare] [--n-jobs 2]
 
-Runs every cell of the table (each task of ``course_utils.evaluate.TASKS`` with the ``01234`` and
+Runs every cell of the table (each task of ``course_utils.tasks.registry.names()`` with the ``01234`` and
 ``mfcc`` feature sets, protocol "paper", no nested estimate) with ``method="fast"`` on the
 authors' released features in ``../shared/reference/choi2017``, and records per cell the wall and
 CPU seconds, the best score, the published score and their difference, and which solver scored
@@ -22,13 +22,15 @@ import os
 import time
 from pathlib import Path
 
-from course_utils import evaluate, release
+from course_utils.core import paths
+from course_utils.svm import protocol as evaluate, report as svm_report
+from course_utils.tasks import registry
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_RELEASE = ROOT.parent / "shared" / "reference" / "choi2017"
 # The reference copy beside a course checkout if there is one, else where `course-utils paper-table`
-# fetches it ($CHOI2017_RELEASE or data/full/choi2017_release); --release overrides both.
-RELEASE = SHARED_RELEASE if SHARED_RELEASE.is_dir() else release.release_dir()
+# fetches it ($COURSE_CHOI2017_RELEASE or data/full/choi2017_release); --release overrides both.
+RELEASE = SHARED_RELEASE if SHARED_RELEASE.is_dir() else paths.release_dir()
 
 
 def _cell(task: str, layers: str, method: str, n_jobs: int) -> dict:
@@ -39,12 +41,12 @@ def _cell(task: str, layers: str, method: str, n_jobs: int) -> dict:
     except evaluate.DatasetError as exc:
         return {"task": task, "layers": layers, "method": method, "missing": str(exc).replace(str(ROOT.parent), "..")}
     table = res["scores_per_param"]
-    published = evaluate.PUBLISHED[task].get(layers)
+    published = registry.get(task).published.get(layers)
     return {"task": task, "layers": layers, "method": method, "seconds": round(res["seconds"], 2),
             "cpu_seconds": round(res["cpu_seconds"], 2), "load_before": round(load, 2),
             "best_score": round(res["best_score"], 4), "published": published,
             "difference": round(res["best_score"] - published, 4) if published is not None else None,
-            "best_params": evaluate.describe_params(res["best_params"]),
+            "best_params": svm_report.describe_params(res["best_params"]),
             "solvers": {k: int(v) for k, v in table["solver"].value_counts().items()},
             "mean_scores": [round(float(v), 5) for v in table["mean_score"]]}
 
@@ -53,7 +55,7 @@ def main(argv=None) -> int:
     global RELEASE
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "svm_protocol.json"))
-    parser.add_argument("--tasks", default=",".join(evaluate.TASKS))
+    parser.add_argument("--tasks", default=",".join(registry.names()))
     parser.add_argument("--layer-sets", default="01234,mfcc")
     parser.add_argument("--compare", default="gtzan_genre:01234,emoMusic_arousal:01234",
                         help="cells also run with method='gridsearch' (task:layers, comma-separated)")

@@ -3,7 +3,7 @@
     python benchmarks/training.py [--out benchmarks/results/training.json] [--repeats 2]
 
 Each configuration runs in a fresh process (so that its peak RSS, page faults and CPU times are
-its own): random log-mel inputs through :class:`course_utils.training.LogMelSequence` (the way
+its own): random log-mel inputs through :class:`course_utils.models.training.LogMelSequence` (the way
 notebook 02 feeds the network), one warm-up epoch, then one timed epoch of training. Reported per
 run: clips per second, minor page faults, user and system CPU seconds per timed epoch, and peak
 resident memory. Configurations:
@@ -57,7 +57,7 @@ if os.environ.get("COURSE_THREADS"):
     tf.config.threading.set_inter_op_parallelism_threads(n)
 import numpy as np
 import keras
-from course_utils import models, training
+from course_utils.models import convnet as models, training
 n_frames, batch, clips = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 models.set_seed(0)
 rng = np.random.default_rng(0)

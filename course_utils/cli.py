@@ -13,7 +13,7 @@ Subcommands:
 - ``extract AUDIO_LIST.txt OUT.npy [--model PATH] [--layers 01234]``: transfer features (notebook 03);
   ``--model musicnn --layers penultimate|max_pool|mean_pool`` for musicnn's;
 
-``tag`` and ``extract`` go through :class:`course_utils.clip_features.ClipFeatures`, whatever the model;
+``tag`` and ``extract`` go through :class:`course_utils.features.clip_features.ClipFeatures`, whatever the model;
 - ``similar QUERY_AUDIO [--k 10]``: nearest clips in the siamese embedding (notebook 05);
 - ``paper-table [--features-dir DIR] [--tasks ...] [--layers ...] [--json] [--gtzan-split filtered]``: the paper's
   SVM table (notebook 04), or GTZAN genre on the fault-filtered split;
@@ -35,7 +35,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from course_utils.errors import AudioWarning, CourseError
+from course_utils.core.errors import AudioWarning, CourseError, ParameterError
 
 
 def _cmd_run_notebooks(args) -> int:
@@ -70,13 +70,13 @@ def _cmd_features(args) -> int:
 
 
 def _clip_model(model: str | None) -> str:
-    """The :class:`~course_utils.clip_features.ClipFeatures` model that ``--model`` names.
+    """The :class:`~course_utils.features.clip_features.ClipFeatures` model that ``--model`` names.
 
     A registry name (``choi2017``, ``musicnn``, ``musicnn:MSD_musicnn``, ``MSD_musicnn``,
     ``course``, ``siamese``, ``mfcc``) as it is; anything else is the path of a course tagger
     (``course:<path>``); nothing is the course-trained mini tagger.
     """
-    from course_utils import clip_models
+    from course_utils.features import registry as clip_models
 
     if model is None:
         return "course"
@@ -89,8 +89,8 @@ def _clip_model(model: str | None) -> str:
 
 def _clip_features(args, **params):
     """``ClipFeatures`` for ``--model`` (and ``--layers``), fitted (the course tagger trained first if missing)."""
-    from course_utils import models
-    from course_utils.clip_features import ClipFeatures
+    from course_utils.models import convnet as models
+    from course_utils.features.clip_features import ClipFeatures
 
     spec = _clip_model(args.model)
     if spec == "course" and not models.default_model_path("mini").is_file():
@@ -104,7 +104,8 @@ def _write_taggram(path, extractor, out) -> None:
     """Draw a file's taggram (tags over time) into ``out`` (PNG, PDF or SVG), atomically."""
     import matplotlib.pyplot as plt
 
-    from course_utils import cache, plots
+    from course_utils.core import files as cache
+    from course_utils.teaching import plots
 
     times, tags, probs = extractor.taggram(path)
     ax = plots.plot_taggram(times, tags, probs, title=f"{Path(path).name}: {extractor.model} taggram",
@@ -146,17 +147,17 @@ def _cmd_tag(args) -> int:
 
 
 def _cmd_train_tagger(args) -> int:
-    from course_utils import tagging
+    from course_utils.models import training
 
-    model, history, info = tagging.train_course_tagger(args.variant, epochs=args.epochs, seed=args.seed, save_to=args.out)
-    path = args.out or tagging.models.default_model_path(args.variant)
+    model, history, info = training.train_course_tagger(args.variant, epochs=args.epochs, seed=args.seed, save_to=args.out)
+    path = args.out or training.models.default_model_path(args.variant)
     print(f"trained {info['epochs_run']} epochs; test macro ROC-AUC {info['test_roc_auc']:.3f}, "
           f"PR-AUC {info['test_pr_auc']:.3f}; saved to {path}")
     return 0
 
 
 def _cmd_extract(args) -> int:
-    from course_utils import cache, validate
+    from course_utils.core import files as cache, validate
 
     out = validate.npy_output(args.out)  # before hours of extraction, not after
     lines = [line.strip() for line in Path(args.audio_list).read_text().splitlines()]
@@ -180,9 +181,9 @@ def _cmd_extract(args) -> int:
 
 
 def _cmd_similar(args) -> int:
-    from course_utils import search_index, validate
+    from course_utils.similarity import index as search_index
 
-    validate.similarity_query(args.query, args.k)  # before an index build of minutes
+    search_index.similarity_query(args.query, args.k)  # before an index build of minutes
     if not (search_index.index_dir("mini") / "index.json").is_file():
         print("No similarity index yet: training the siamese network and indexing the mini MagnaTagAtune "
               "first (about a minute) ...", file=sys.stderr)
@@ -195,13 +196,16 @@ def _cmd_similar(args) -> int:
 def _cmd_paper_table(args) -> int:
     import json
 
-    from course_utils import evaluate, release
+    from course_utils.svm import protocol as evaluate
+    from course_utils.svm import report as svm_report
+    from course_utils.tasks import registry
+    from course_utils.tasks import release
 
     folder = args.features_dir
     if folder is None:  # the data folder's copy, else the reference folder's, else a download
         folder = release.fetch_release()
     if args.gtzan_split == "filtered":
-        from course_utils import gtzan_filtered
+        from course_utils.svm import gtzan_filtered
 
         table = gtzan_filtered.gtzan_filtered_table(folder, protocol=args.protocol)
         if args.json:
@@ -210,32 +214,32 @@ def _cmd_paper_table(args) -> int:
         else:
             print(gtzan_filtered.format_gtzan_table(table))
         return 0
-    tasks = args.tasks or list(evaluate.TASKS)
-    unknown = [t for t in tasks if t not in evaluate.TASKS]
+    tasks = args.tasks or list(registry.names())
+    unknown = [t for t in tasks if t not in registry.names()]
     if unknown:
-        raise CourseError(f"unknown task(s) {unknown}; choose from {', '.join(evaluate.TASKS)}")
+        raise ParameterError(f"unknown task(s) {unknown}; choose from {', '.join(registry.names())}")
     table = evaluate.paper_table(folder, tasks=tasks, layer_sets=tuple(args.layers), protocol=args.protocol,
                                  nested=args.nested, progress=not args.json)
     if args.json:
         print(json.dumps({"protocol": args.protocol, "note": table.attrs.get("note", ""),
                           "rows": json.loads(table.reset_index().to_json(orient="records"))}, indent=2))
     else:
-        print(evaluate.format_table(table))
+        print(svm_report.format_table(table))
     return 0
 
 
 def _own_table(data):
     """``fit``'s DATA: a folder of class sub-folders, or a CSV table."""
-    from course_utils import own_data
+    from course_utils.datasets import own as own_data
 
     path = Path(data)
     return own_data.load_table(path) if path.suffix.lower() == ".csv" else own_data.load_folder(path)
 
 
 def _cmd_fit(args) -> int:
-    from course_utils import classifiers, saved_classifiers
-    from course_utils.clip_features import ClipFeatures
-    from course_utils.errors import DatasetError
+    from course_utils.own import classifiers, saved as saved_classifiers
+    from course_utils.features.clip_features import ClipFeatures
+    from course_utils.core.errors import DatasetError
 
     try:
         table = _own_table(args.data)
@@ -262,7 +266,7 @@ def _cmd_fit(args) -> int:
 def _cmd_predict(args) -> int:
     import numpy as np
 
-    from course_utils import saved_classifiers
+    from course_utils.own import saved as saved_classifiers
 
     model = saved_classifiers.load_classifier(args.model)
     features, classifier = model.steps[0][1], model[1:]
@@ -349,7 +353,7 @@ def _cmd_slides(args) -> int:
 
 
 def _add_max_duration(p: argparse.ArgumentParser) -> None:
-    from course_utils.audio import MAX_SECONDS
+    from course_utils.audio.io import MAX_SECONDS
 
     p.add_argument("--max-duration", type=float, default=MAX_SECONDS, metavar="SECONDS",
                    help=f"analyse at most this many seconds of each file (default {MAX_SECONDS:g}; 0: all of it, "
@@ -413,7 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="model path (default data/models/compact_convnet_<variant>.keras)")
     p.set_defaults(func=_cmd_train_tagger)
 
-    p = sub.add_parser("extract", help="features of a list of audio files (any clip model: course_utils.clip_features)")
+    p = sub.add_parser("extract", help="features of a list of audio files (any clip model: course_utils.features.clip_features)")
     p.add_argument("audio_list", help="a text file with one audio path per line")
     p.add_argument("out", help="the .npy file to write, shape (n_files, n_features)")
     p.add_argument("--model", default=None,
@@ -458,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="then render every deck in headless Chromium: slide count, console errors, screenshots")
     p.set_defaults(func=_cmd_slides)
 
-    from course_utils.saved_classifiers import TRUST_NOTE
+    from course_utils.own.saved import TRUST_NOTE
 
     p = sub.add_parser("fit", help="fit a classifier on your own labelled audio and save it (notebook 06)",
                        description="Extract the features of every clip once, estimate the accuracy by nested "

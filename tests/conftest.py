@@ -47,13 +47,13 @@ def no_reference(tmp_path, monkeypatch) -> None:
 
 @pytest.fixture
 def offline(monkeypatch) -> None:
-    """Every HTTP request of course_utils.download fails as without a network."""
+    """Every HTTP request of course_utils.fetch.download fails as without a network."""
     from urllib.error import URLError
 
     def refuse(*args, **kwargs):
         raise URLError("network is unreachable (test)")
 
-    monkeypatch.setattr("course_utils.download.urlopen", refuse)
+    monkeypatch.setattr("course_utils.fetch.download.urlopen", refuse)
 
 
 def _link_or_copy(src, dst):
@@ -91,9 +91,10 @@ def mini_data_root(_mini_folder, monkeypatch) -> Path:
 @pytest.fixture(scope="session")
 def wheel(tmp_path_factory) -> Path:
     """musicnn's 0.1.0 wheel: the data folder's or the reference folder's copy, or one ``pip download`` per session."""
-    from course_utils import musicnn, paths
-    from course_utils.cache import sha256_file
-    from course_utils.errors import DownloadError
+    from course_utils.core import paths
+    from course_utils.models import musicnn
+    from course_utils.core.files import sha256_file
+    from course_utils.core.errors import DownloadError
 
     for kept in [paths.data_dir() / "models" / musicnn.WHEEL_FILENAME, *musicnn._reference_wheels()]:
         if kept.is_file() and sha256_file(kept) == musicnn.WHEEL_SHA256:

@@ -1,4 +1,4 @@
-"""course_utils.audio: loading, the front end, the MFCC summary, and clear errors on bad files."""
+"""course_utils.audio.io: loading, the front end, the MFCC summary, and clear errors on bad files."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 
 from course_utils import audio
-from course_utils.errors import AudioError, CourseError
+from course_utils.core.errors import AudioError, CourseError
 
 from conftest import SHARED
 
@@ -151,7 +151,7 @@ def test_real_music_clip_decodes():
 def test_a_truncated_file_is_read_with_a_warning_giving_both_lengths(tmp_path, fmt):
     import warnings
 
-    from course_utils.errors import AudioWarning
+    from course_utils.core.errors import AudioWarning
 
     path = tmp_path / f"tone.{fmt}"
     sf.write(path, _tone(seconds=4.0), 16000, format=fmt.upper())
@@ -179,7 +179,7 @@ def test_an_implausible_sample_rate_is_refused(tmp_path):
 
 
 def test_long_files_are_cut_at_max_duration_with_a_warning(tmp_path):
-    from course_utils.errors import AudioWarning
+    from course_utils.core.errors import AudioWarning
 
     path = tmp_path / "long.wav"
     sf.write(path, _tone(seconds=5.0), 16000)
@@ -196,8 +196,8 @@ def test_block_decoding_gives_the_samples_of_one_read(tmp_path, monkeypatch):
     sf.write(path, np.stack([_tone(440, 3.0, 44100), 0.1 * rng.standard_normal(3 * 44100).astype(np.float32)], axis=1), 44100)
     whole = audio.load_audio(path, offset=0.3)
     native = audio.load_audio(path, sr=None, duration=1.0)
-    monkeypatch.setattr(audio, "_BLOCK_SAMPLES", 1000)
-    monkeypatch.setattr(audio, "_BLOCK_FRAMES", 4096)
+    monkeypatch.setattr(audio.io, "_BLOCK_SAMPLES", 1000)
+    monkeypatch.setattr(audio.io, "_BLOCK_FRAMES", 4096)
     blocks = audio.load_audio(path, offset=0.3)
     assert len(blocks) == len(whole)
     np.testing.assert_allclose(blocks, whole, atol=1e-6)
@@ -205,7 +205,7 @@ def test_block_decoding_gives_the_samples_of_one_read(tmp_path, monkeypatch):
 
 
 def test_home_relative_paths_are_expanded(tmp_path, monkeypatch):
-    from course_utils.clip_features import clip_rows
+    from course_utils.features.clip_features import clip_rows
 
     monkeypatch.setenv("HOME", str(tmp_path))
     sr = 16000

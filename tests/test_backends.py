@@ -25,7 +25,8 @@ SCRIPT = r"""
 import json, sys
 import numpy as np
 import keras
-from course_utils import models, similarity, training
+from course_utils.models import convnet as models, training
+from course_utils.similarity import siamese
 
 def changed(before, model):
     return any(not np.array_equal(b, a) for b, a in zip(before, model.get_weights()))
@@ -51,11 +52,11 @@ for i, c in enumerate(labels):
 tags = np.eye(3, dtype=np.float32)[labels]
 for loss, mining in (("triplet", "semi-hard"), ("contrastive", "random")):
     models.set_seed(3)
-    emb = similarity.embedding_model(n_mels=32, crop_frames=64, embedding_dim=8, n_filters=4)
+    emb = siamese.embedding_model(n_mels=32, crop_frames=64, embedding_dim=8, n_filters=4)
     before = [w.copy() for w in emb.get_weights()]
-    emb, history = similarity.train_siamese(clips, tags, model=emb, epochs=3, batch_size=8, learning_rate=5e-3,
+    emb, history = siamese.train_siamese(clips, tags, model=emb, epochs=3, batch_size=8, learning_rate=5e-3,
                                             loss=loss, mining=mining, neg_threshold=0.0, seed=3)
-    vectors = similarity.embed_clips(emb, clips)
+    vectors = siamese.embed_clips(emb, clips)
     out[loss] = {"loss": history["loss"], "changed": changed(before, emb),
                  "unit": bool(np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5))}
 print("RESULT " + json.dumps(out))

@@ -1,4 +1,4 @@
-"""Tests of course_utils.cache: atomic writes, manifests, temp-file cleanup."""
+"""Tests of course_utils.core.files: atomic writes, manifests, temp-file cleanup."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from course_utils.cache import (
+from course_utils.core.files import (
     MANIFEST_NAME,
     atomic_write,
     atomic_write_bytes,
@@ -21,7 +21,7 @@ from course_utils.cache import (
     verify_manifest,
     write_manifest,
 )
-from course_utils.errors import DatasetError
+from course_utils.core.errors import DatasetError
 
 
 def listing(folder):
@@ -216,7 +216,7 @@ def test_atomic_save_npy_writes_exactly_the_name_given(tmp_path):
     """np.save given a name appends .npy; the atomic save must still end at the path asked for."""
     import numpy as np
 
-    from course_utils.cache import atomic_save_npy
+    from course_utils.core.files import atomic_save_npy
 
     for name in ("a.npy", "b.features", "c"):
         atomic_save_npy(tmp_path / name, np.arange(3))
@@ -227,7 +227,7 @@ def test_atomic_save_npy_writes_exactly_the_name_given(tmp_path):
 def test_file_signature_changes_with_the_content_at_the_same_path(tmp_path):
     import os
 
-    from course_utils.cache import file_signature
+    from course_utils.core.files import file_signature
 
     f = tmp_path / "x.wav"
     f.write_bytes(b"one")

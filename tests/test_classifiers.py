@@ -1,4 +1,4 @@
-"""course_utils.classifiers and saved_classifiers, and ``course-utils fit`` / ``predict``: the zoo
+"""course_utils.own.classifiers and saved_classifiers, and ``course-utils fit`` / ``predict``: the zoo
 table, nested CV, the round trip from a folder of audio to a saved model that predicts a file, and
 the refusal of a model saved with another feature extractor."""
 
@@ -13,10 +13,11 @@ import soundfile as sf
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from course_utils import classifiers, own_data, saved_classifiers
 from course_utils.cli import main
-from course_utils.clip_features import ClipFeatures
-from course_utils.errors import CourseError, DatasetError
+from course_utils.core.errors import CourseError, DatasetError
+from course_utils.datasets import own
+from course_utils.features.clip_features import ClipFeatures
+from course_utils.own import classifiers, saved as saved_classifiers
 
 SR = 12000
 
@@ -96,7 +97,7 @@ def test_knn_grid_fits_tiny_training_parts():
 @pytest.fixture
 def fitted(tmp_path, data_root):
     """A classifier of mfcc features fitted on a tiny folder, saved in tmp_path."""
-    table = own_data.load_folder(_folder(tmp_path / "music"))
+    table = own.load_folder(_folder(tmp_path / "music"))
     model, report = classifiers.fit_classifier("mfcc", table, outer_folds=3)
     path = saved_classifiers.save_classifier(model, tmp_path / "models" / "genre.joblib", report=report)
     return table, model, report, path
@@ -125,7 +126,7 @@ def test_fit_save_load_predict_round_trip(fitted, tmp_path):
 
 
 def test_fit_with_a_given_pipeline_and_refusals(tmp_path, data_root):
-    table = own_data.load_folder(_folder(tmp_path / "music", per_class=3))
+    table = own.load_folder(_folder(tmp_path / "music", per_class=3))
     pipe = Pipeline([("features", ClipFeatures("mfcc")), ("clf", LogisticRegression(max_iter=500))])
     model, report = classifiers.fit_classifier(pipe, table, grid={"clf__C": [0.1, 10.0]}, outer_folds=3)
     assert report.chosen.startswith("C=") and isinstance(model.steps[1][1], Pipeline)

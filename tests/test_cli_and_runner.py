@@ -94,7 +94,7 @@ def test_data_root_is_a_data_folder_for_every_subcommand(tmp_path, capsys):
 def test_features_reports_every_file_and_goes_on(tmp_path, capsys, monkeypatch):
     """Issue 16: a 0.1 s clip no longer stops the command; an error after decoding names its file."""
     from course_utils import audio
-    from course_utils.errors import CourseError
+    from course_utils.core.errors import CourseError
 
     short = tmp_path / "short.wav"
     sf.write(short, (0.3 * np.sin(np.arange(1200) / 5)).astype(np.float32), 12000)
@@ -154,12 +154,12 @@ def test_a_missing_input_file_is_one_clear_line(tmp_path, capsys):
 
 @pytest.mark.parametrize("kind", ["truncated", "hdf5", "text"])
 def test_a_bad_model_file_is_one_clear_line(tmp_path, capsys, kind):
-    from course_utils import models, tagging
+    from course_utils.models import convnet, training
     from course_utils.datasets.magnatagatune import TOP50_TAGS
 
     wav = tmp_path / "x.wav"
     sf.write(wav, (0.3 * np.sin(np.arange(24000) / 5)).astype(np.float32), 12000)
-    good = tagging.save_tagger(models.compact_convnet(n_frames=64, n_tags=50), tmp_path / "m.keras",
+    good = training.save_tagger(convnet.compact_convnet(n_frames=64, n_tags=50), tmp_path / "m.keras",
                                {"tags": list(TOP50_TAGS), "crop_frames": 64})
     data = good.read_bytes()
     bad = {"truncated": tmp_path / "cut.keras", "hdf5": tmp_path / "m.hdf5", "text": tmp_path / "m.txt"}[kind]

@@ -22,10 +22,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from course_utils import audio, clip_models, models, tagging, transfer
-from course_utils.clip_features import ClipFeatures, clip_rows
+from course_utils import audio
+from course_utils.core.errors import AudioError, CourseError
 from course_utils.datasets.magnatagatune import TOP50_TAGS
-from course_utils.errors import AudioError, CourseError
+from course_utils.features import registry, transfer
+from course_utils.features.clip_features import clip_rows, ClipFeatures
+from course_utils.models import convnet as models, training
 
 from conftest import SHARED
 
@@ -38,7 +40,7 @@ def tiny_tagger(tmp_path_factory):
     models.set_seed(0)
     model = models.compact_convnet(n_frames=CROP, n_tags=50)
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
-    tagging.save_tagger(model, path, {"tags": list(TOP50_TAGS), "crop_frames": CROP})
+    training.save_tagger(model, path, {"tags": list(TOP50_TAGS), "crop_frames": CROP})
     return path
 
 
@@ -117,10 +119,10 @@ def test_bad_parameters_are_clear():
 
 def test_frame_windows_tile_short_and_cover_long():
     short = np.arange(5, dtype=np.float32)
-    starts, w = clip_models._frame_windows(short, 12, axis=0)
+    starts, w = audio.frame_windows(short, 12, axis=0)
     assert starts.tolist() == [0] and w.tolist() == [np.tile(short, 3)[:12].tolist()]  # repeated, never zeros
     mel = np.arange(3 * 30, dtype=np.float32).reshape(3, 30)
-    starts, w = clip_models._frame_windows(mel, 8, axis=1)
+    starts, w = audio.frame_windows(mel, 8, axis=1)
     assert starts.tolist() == audio.crop_starts(30, 8) == [0, 8, 16, 22]  # the last window ends with the clip
     assert all(np.array_equal(w[k], mel[:, s:s + 8]) for k, s in enumerate(starts))
 
@@ -135,14 +137,14 @@ def test_course_kind_short_and_long_clips(tiny_tagger, clips, data_root):
     assert len(starts) > 1 and starts[0] == 0 and per_window.shape == (len(starts), 160)
     assert np.allclose(feats[0], per_window.mean(axis=0), atol=1e-6)
     # the same features as the course's convnet features of notebook 03 (tile short, cover long)
-    model, _ = tagging.load_course_tagger(path=tiny_tagger)
+    model, _ = training.load_course_tagger(path=tiny_tagger)
     assert np.allclose(feats, transfer.extract_convnet_features(model, clips, crop_frames=CROP, progress=False), atol=1e-5)
     # a short clip: one window, the clip repeated; zero padding would give other features
     starts, one = est.windows(clips[2])
     assert starts.tolist() == [0.0]
     mel = audio.log_mel(audio.load_audio(clips[2]))
     padded = np.pad(mel, ((0, 0), (0, CROP - mel.shape[1])), constant_values=mel.min())[None, ..., None]
-    extractor = transfer.feature_extractor(model)
+    extractor = models.feature_extractor(model)
     assert not np.allclose(one[0], np.asarray(extractor(padded, training=False))[0], atol=1e-3)
 
 
@@ -235,11 +237,11 @@ def test_pipeline_clone_and_joblib_round_trip(tiny_tagger, clips, tmp_path, data
 
 def test_unpickled_with_other_weights_is_refused(tiny_tagger, clips, tmp_path, data_root):
     path = tmp_path / "mine.keras"
-    tagging.save_tagger(models.load_model(tiny_tagger, compile=False), path, {"tags": list(TOP50_TAGS), "crop_frames": CROP})
+    training.save_tagger(models.load_model(tiny_tagger, compile=False), path, {"tags": list(TOP50_TAGS), "crop_frames": CROP})
     est = ClipFeatures(f"course:{path}", cache=False).fit()
     blob = pickle.dumps(est)
     models.set_seed(1)
-    tagging.save_tagger(models.compact_convnet(n_frames=CROP, n_tags=50), path, {"tags": list(TOP50_TAGS), "crop_frames": CROP})
+    training.save_tagger(models.compact_convnet(n_frames=CROP, n_tags=50), path, {"tags": list(TOP50_TAGS), "crop_frames": CROP})
     with pytest.raises(CourseError, match="weights .* not those these features were fitted with"):
         pickle.loads(blob).transform(clips[:1])
 
@@ -268,12 +270,12 @@ def test_choi2017_on_real_music(data_root, monkeypatch):
 
 
 def test_siamese_kind_needs_a_trained_network_then_embeds(clips, data_root):
-    from course_utils import similarity
+    from course_utils.similarity import siamese
 
     with pytest.raises(CourseError, match="course-utils similar"):
         ClipFeatures("siamese").fit()
     models.set_seed(0)
-    models.save_model(similarity.embedding_model(crop_frames=64), data_root / "similarity" / "mini" / "model.keras")
+    models.save_model(siamese.embedding_model(crop_frames=64), data_root / "similarity" / "mini" / "model.keras")
     est = ClipFeatures("siamese").fit()
     feats = est.transform(clips)
     assert feats.shape == (4, 128) and est.get_feature_names_out()[0] == "siamese_embedding_000"
@@ -285,14 +287,14 @@ def test_siamese_kind_needs_a_trained_network_then_embeds(clips, data_root):
 
 @pytest.mark.skipif(not (SHARED / "audio").is_dir(), reason="the reference clips (../shared/reference/audio) are missing")
 def test_musicnn_kinds_framings_and_variants(wheel, data_root, tmp_path):
-    from course_utils import musicnn
+    from course_utils.models import musicnn
 
     (data_root / "models").mkdir(parents=True)
     (data_root / "models" / musicnn.WHEEL_FILENAME).symlink_to(Path(wheel).resolve())
     jazz = str(SHARED / "audio" / "bensound-thejazzpiano.mp3")
     short = str(_wav(tmp_path / "short.wav", 1.0, 440.0))
     own = ClipFeatures("musicnn", layers="tags", framing="musicnn", batch_size=1, cache=False).fit()
-    model = clip_models.get_model("musicnn").model
+    model = registry.get_model("musicnn").model
     np.testing.assert_allclose(own.transform([jazz, short]), musicnn.predict_tags([jazz, short], model), atol=1e-6)
     cover = ClipFeatures("musicnn", layers="tags+penultimate", cache=False).fit()
     assert cover.n_features_out_ == 250 and cover.get_feature_names_out()[50] == "musicnn_penultimate_000"

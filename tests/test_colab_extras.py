@@ -69,9 +69,9 @@ def _import_nodes(nodes):
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             modules.add(node.module)
             for a in node.names:
-                if node.module == "course_utils" and _module_file(f"course_utils.{a.name}"):
-                    aliases[a.asname or a.name] = f"course_utils.{a.name}"   # from course_utils import audio
-                    modules.add(f"course_utils.{a.name}")
+                if node.module.startswith("course_utils") and _module_file(f"{node.module}.{a.name}"):
+                    aliases[a.asname or a.name] = f"{node.module}.{a.name}"  # from course_utils.core import paths
+                    modules.add(f"{node.module}.{a.name}")
                 elif node.module.startswith("course_utils"):
                     functions.add((node.module, a.name))                    # from course_utils.x import f
     return modules, aliases, functions

@@ -70,7 +70,7 @@ def test_back_links_name_notebooks_that_use_it(module, name, doc):
 
 
 def test_the_back_link_check_catches_a_wrong_link():
-    assert _uses("from course_utils import audio\naudio.quantize(y, 4)", "course_utils.audio", "quantize")
-    assert not _uses("from course_utils import audio\naudio.snr_db(y, z)", "course_utils.audio", "quantize")
-    assert _uses("from course_utils import audio, plots", "course_utils.audio", None)
-    assert not _uses("from course_utils import plots", "course_utils.audio", None)
+    assert _uses("from course_utils import audio\naudio.quantize(y, 4)", "course_utils.audio.signal", "quantize")
+    assert not _uses("from course_utils import audio\naudio.snr_db(y, z)", "course_utils.audio.signal", "quantize")
+    assert _uses("from course_utils.teaching import exercises, plots", "course_utils.teaching.plots", None)
+    assert not _uses("from course_utils.teaching import exercises", "course_utils.teaching.plots", None)

@@ -1,4 +1,4 @@
-"""Tests of course_utils.download against a local HTTP server (no internet needed)."""
+"""Tests of course_utils.fetch.download against a local HTTP server (no internet needed)."""
 
 from __future__ import annotations
 
@@ -16,15 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.cache import is_temp_path
-from course_utils.download import (
-    USER_AGENT,
-    concatenate_parts,
-    download,
-    extract,
-    require_manual_files,
-)
-from course_utils.errors import DatasetError, DownloadError
+from course_utils.core.errors import DatasetError, DownloadError
+from course_utils.core.files import is_temp_path
+from course_utils.fetch.archives import extract
+from course_utils.fetch.download import concatenate_parts, download, require_manual_files, USER_AGENT
 
 DATA = bytes(range(256)) * 1200  # 307,200 bytes
 SHA = hashlib.sha256(DATA).hexdigest()
@@ -286,7 +281,7 @@ def test_existing_bad_dest_is_kept_as_bad(server, tmp_path):
 
 def test_a_placed_archive_with_the_wrong_checksum_is_kept_and_explained(tmp_path):
     """Issue 16: a file placed by hand (as the error says to) must never be deleted silently."""
-    from course_utils.download import download_first
+    from course_utils.fetch.download import download_first
 
     dest = tmp_path / "downloads" / "genres.tar.gz"
     dest.parent.mkdir()
@@ -648,7 +643,7 @@ def test_an_inconsistent_tar_is_one_clear_error(tmp_path, members, culprit):
 @pytest.mark.parametrize("kind", ["zip", "tar.gz"])
 def test_an_archive_bigger_than_its_dataset_is_refused(tmp_path, kind):
     """Issue 16: a 1 MB archive must not expand to 1 GiB or 100,000 files."""
-    from course_utils.download_checks import ArchiveLimits
+    from course_utils.fetch.guards import ArchiveLimits
 
     big = {"top/zeros.bin": bytes(8 << 20)}  # 8 MiB of zeros: a few KB compressed
     many = {f"top/f{i:03d}.txt": b"x" for i in range(50)}

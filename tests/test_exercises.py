@@ -1,10 +1,10 @@
-"""course_utils.exercises: the right answers pass, wrong and missing ones get a hint."""
+"""course_utils.teaching.exercises: the right answers pass, wrong and missing ones get a hint."""
 
 import numpy as np
 import pytest
 
 from course_utils import audio
-from course_utils.exercises import EXERCISES, check, is_correct
+from course_utils.teaching.exercises import check, EXERCISES, is_correct
 
 
 def test_right_answers_pass(capsys):
@@ -158,7 +158,7 @@ def test_code_exercises_of_notebooks_03_to_05():
 
 def test_notebook_01_alias_frequency_exercise(capsys):
     """Exercise 1 is a function, checked against audio.alias_frequency; its hint names no formula."""
-    from course_utils.exercises import _draw_tone_and_rate
+    from course_utils.teaching.exercises import _draw_tone_and_rate
 
     assert is_correct("01-alias-frequency", lambda f, sr: abs(f - round(f / sr) * sr))
     assert is_correct("01-alias-frequency", lambda f, sr: min(f % sr, sr - f % sr))
@@ -209,7 +209,7 @@ def test_notebook_01_rarest_labels_exercise(capsys):
 
 
 def test_same_compares_set_answers_as_sets_and_keeps_numbers_and_sequences():
-    from course_utils.exercises import _same
+    from course_utils.teaching.exercises import _same
 
     assert _same({"b", "a"}, {"a", "b"}, 0) and _same(["b", "a"], frozenset({"a", "b"}), 0)
     assert _same(np.array(["a"]), {"a"}, 0)

@@ -14,8 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from course_utils import download, paths, pretrained, release
-from course_utils.errors import CourseError, DownloadError
+from course_utils.core import paths
+from course_utils.core.errors import CourseError, DownloadError
+from course_utils.fetch import checksums, download, remote
+from course_utils.models import choi2017 as pretrained
+from course_utils.tasks import release
 
 
 def sha(data: bytes) -> str:
@@ -98,7 +101,7 @@ def test_damaged_reference_copy_is_skipped_and_the_network_tried(tmp_path, fake_
     for name, data in FILES.items():
         _write(fake_reference / "group" / name, data)
     _write(fake_reference / "group" / "a.txt", b"damaged\n")
-    with caplog.at_level(logging.WARNING, logger="course_utils.download"), pytest.raises(DownloadError, match="a.txt"):
+    with caplog.at_level(logging.WARNING, logger="course_utils.fetch.download"), pytest.raises(DownloadError, match="a.txt"):
         download.locate(SUMS, tmp_path / "data", "group", "http://127.0.0.1:9/none", progress=False)
     assert "wrong checksum" in caplog.text
 
@@ -109,24 +112,30 @@ def test_locate_downloads_into_the_data_folder_last(tmp_path, no_reference):
         _write(mirror / name, data)
     found = download.locate(SUMS, tmp_path / "data", "group", mirror.as_uri(), progress=False)
     assert found == {name: tmp_path / "data" / name for name in FILES}
-    assert all(download.intact(p, SUMS[n]) for n, p in found.items())
+    assert all(checksums.intact(p, SUMS[n]) for n, p in found.items())
 
 
 def test_intact():
-    assert not download.intact("/nonexistent/file")
-    assert download.intact(__file__) and not download.intact(__file__, "0" * 64)
+    assert not checksums.intact("/nonexistent/file")
+    assert checksums.intact(__file__) and not checksums.intact(__file__, "0" * 64)
 
 
 # ---------------------------------------------------------------------------- the course's files
 
 
+def _swap(monkeypatch, key, contents):
+    """Point a group of the registry of external files at other contents (name -> bytes)."""
+    files = tuple(remote.RemoteFile(name, f"http://127.0.0.1:9/{name}", sha(data)) for name, data in contents.items())
+    monkeypatch.setitem(remote.REMOTE, key, remote.get(key).replace(files=files))
+
+
 def test_release_found_in_a_fake_reference_offline(data_root, fake_reference, offline, monkeypatch):
     files = {"features/gtzan_genre_layer_0.npy": b"npy", "labels/gtzan_genre.csv": b",id,filepath,label\n"}
-    monkeypatch.setattr(release, "CHECKSUMS", {rel: sha(data) for rel, data in files.items()})
+    _swap(monkeypatch, "choi2017_release", files)
     for rel, data in files.items():
         _write(fake_reference / "choi2017" / rel, data)
     assert release.fetch_release(progress=False) == fake_reference / "choi2017"
-    assert not release.release_dir().exists()
+    assert not paths.release_dir().exists()
 
 
 def test_release_without_either_says_how_to_get_it(data_root, no_reference, offline):
@@ -136,8 +145,10 @@ def test_release_without_either_says_how_to_get_it(data_root, no_reference, offl
 
 
 def test_weights_found_in_a_fake_reference_offline(data_root, fake_reference, offline, monkeypatch):
-    monkeypatch.setattr(pretrained, "CHOI2017_SHA256", sha(b"fake weights"))
-    ref = _write(fake_reference / pretrained.CHOI2017_REFERENCE, b"fake weights")
+    weights = remote.get("choi2017_weights")
+    name = weights.files[0].name
+    _swap(monkeypatch, "choi2017_weights", {name: b"fake weights"})
+    ref = _write(fake_reference / weights.reference[name], b"fake weights")
     assert pretrained.fetch_choi2017(progress=False) == ref
     assert not pretrained.choi2017_path().exists()
 
@@ -146,13 +157,13 @@ def test_weights_without_either_say_how_to_get_it(data_root, no_reference, offli
     with pytest.raises(DownloadError) as info:
         pretrained.fetch_choi2017(progress=False)
     message = str(info.value)
-    assert pretrained.CHOI2017_URL in message and str(pretrained.choi2017_path()) in message
+    assert remote.get("choi2017_weights").files[0].url in message and str(pretrained.choi2017_path()) in message
     assert paths.REFERENCE_ENV in message
 
 
 def test_clips_found_in_a_fake_reference_offline(data_root, fake_reference, offline, monkeypatch):
     clips = {f"clip{i}.mp3": f"audio {i}".encode() for i in range(3)}
-    monkeypatch.setattr(pretrained, "EXAMPLE_CLIPS", {name: sha(data) for name, data in clips.items()})
+    _swap(monkeypatch, "bensound_clips", clips)
     for name, data in clips.items():
         _write(fake_reference / "audio" / name, data)
     assert pretrained.fetch_example_clips(progress=False) == [fake_reference / "audio" / n for n in clips]
@@ -168,14 +179,14 @@ def test_clips_without_either_fail_clearly(data_root, no_reference, offline):
 
 def test_real_reference_release_and_clips_offline(shared_reference, data_root, offline, monkeypatch):
     monkeypatch.delenv(paths.REFERENCE_ENV, raising=False)
-    from course_utils import evaluate
+    from course_utils.svm import protocol
 
     folder = release.fetch_release(progress=False)
     assert folder == (shared_reference / "choi2017").resolve()
-    X, y, _ = evaluate.load_release(None, "gtzan_genre", "01234")
+    X, y, _ = release.load_release(None, "gtzan_genre", "01234")
     assert X.shape == (1000, 160) and len(set(y)) == 10
     clips = pretrained.fetch_example_clips(progress=False)
-    assert [p.name for p in clips] == list(pretrained.EXAMPLE_CLIPS)
+    assert [p.name for p in clips] == list(remote.get("bensound_clips").checksums())
     assert all(p.parent == (shared_reference / "audio").resolve() for p in clips)
-    assert not any(Path(data_root).rglob("*.mp3")) and not release.release_dir().exists()
+    assert not any(Path(data_root).rglob("*.mp3")) and not paths.release_dir().exists()
     assert os.access(clips[0], os.R_OK)

@@ -1,4 +1,4 @@
-"""course_utils.gtzan_filtered: GTZAN genre on the fault-filtered split, on the authors' released features.
+"""course_utils.svm.gtzan_filtered: GTZAN genre on the fault-filtered split, on the authors' released features.
 
 The checks on the real lists and features skip when ``../shared/reference`` is absent.
 """
@@ -12,8 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import cli, download, evaluate, gtzan_filtered as gf, paths
-from course_utils.errors import DatasetError, DownloadError
+from course_utils import cli, stats
+from course_utils.core import paths
+from course_utils.core.errors import DatasetError, DownloadError
+from course_utils.fetch import checksums, remote
+from course_utils.svm import grid as svm_grid, gtzan_filtered as gf, report as svm_report
+from course_utils.tasks import gtzan_split, release
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +35,13 @@ def measured():
 
 def test_lists_parse_and_map_onto_the_release_without_overlap(shared_reference):
     folder = shared_reference / "gtzan_fault_filtered"
-    assert all(download.intact(folder / name, digest) for name, digest in gf.CHECKSUMS.items())
-    lists = gf.read_lists(folder)
-    assert {k: len(v) for k, v in lists.items()} == gf.SIZES == {"train": 443, "valid": 197, "test": 290}
+    assert all(checksums.intact(folder / name, digest)
+               for name, digest in remote.get("gtzan_fault_filtered").checksums().items())
+    lists = gtzan_split.read_lists(folder)
+    assert {k: len(v) for k, v in lists.items()} == gtzan_split.SIZES == {"train": 443, "valid": 197, "test": 290}
     assert lists["test"][0] == "blues.00012"
-    labels = evaluate.load_labels(shared_reference / "choi2017", "gtzan_genre")
-    split = gf.release_split(labels, lists)
+    labels = release.load_labels(shared_reference / "choi2017", "gtzan_genre")
+    split = gtzan_split.release_split(labels, lists)
     counts = pd.Series(split).value_counts().to_dict()
     assert counts == {"train": 443, "test": 290, "valid": 197, "": 70}
     for name, part in lists.items():  # each listed track's genre is the release row's label
@@ -46,8 +51,8 @@ def test_lists_parse_and_map_onto_the_release_without_overlap(shared_reference):
 
 def test_lists_found_in_the_reference_offline(shared_reference, data_root, offline, monkeypatch):
     monkeypatch.delenv(paths.REFERENCE_ENV, raising=False)
-    assert gf.fetch_lists(progress=False) == (shared_reference / "gtzan_fault_filtered").resolve()
-    assert not gf.lists_dir().exists()
+    assert gtzan_split.fetch_lists(progress=False) == (shared_reference / "gtzan_fault_filtered").resolve()
+    assert not gtzan_split.lists_dir().exists()
 
 
 def test_lists_found_in_a_fake_reference_offline(tmp_path, data_root, offline, monkeypatch):
@@ -55,21 +60,23 @@ def test_lists_found_in_a_fake_reference_offline(tmp_path, data_root, offline, m
     texts = {"train_filtered.txt": "blues/blues.00001.wav\n", "valid_filtered.txt": "blues/blues.00002.wav\n",
              "test_filtered.txt": "rock/rock.00003.au\n"}
     for name, text in texts.items():
-        (ref / gf.REFERENCE_SUBDIR).mkdir(parents=True, exist_ok=True)
-        (ref / gf.REFERENCE_SUBDIR / name).write_text(text)
+        (ref / "gtzan_fault_filtered").mkdir(parents=True, exist_ok=True)
+        (ref / "gtzan_fault_filtered" / name).write_text(text)
     monkeypatch.setenv(paths.REFERENCE_ENV, str(ref))
-    monkeypatch.setattr(gf, "CHECKSUMS", {n: hashlib.sha256(t.encode()).hexdigest() for n, t in texts.items()})
-    assert gf.read_lists() == {"train": ["blues.00001"], "valid": ["blues.00002"], "test": ["rock.00003"]}
+    lists = remote.get("gtzan_fault_filtered")
+    monkeypatch.setitem(remote.REMOTE, "gtzan_fault_filtered", lists.replace(files=tuple(
+        remote.RemoteFile(n, f"http://127.0.0.1:9/{n}", hashlib.sha256(t.encode()).hexdigest()) for n, t in texts.items())))
+    assert gtzan_split.read_lists() == {"train": ["blues.00001"], "valid": ["blues.00002"], "test": ["rock.00003"]}
 
 
 def test_missing_list_is_a_clear_one_line_error(tmp_path, data_root, no_reference, offline):
     (tmp_path / "train_filtered.txt").write_text("blues/blues.00000.wav\n")
     (tmp_path / "valid_filtered.txt").write_text("blues/blues.00001.wav\n")
     with pytest.raises(DatasetError, match="test_filtered.txt") as info:
-        gf.read_lists(tmp_path)
-    assert "\n" not in str(info.value) and gf.LISTS_URL in str(info.value)
+        gtzan_split.read_lists(tmp_path)
+    assert "\n" not in str(info.value) and remote.get("gtzan_fault_filtered").file("test_filtered.txt").url in str(info.value)
     with pytest.raises(DownloadError, match="GTZAN fault-filtered split lists could not be fetched") as info:
-        gf.read_lists()
+        gtzan_split.read_lists()
     assert "\n" not in str(info.value) and paths.REFERENCE_ENV in str(info.value)
     assert cli.main(["paper-table", "--gtzan-split", "filtered", "--features-dir", str(tmp_path)]) == 1
 
@@ -77,20 +84,20 @@ def test_missing_list_is_a_clear_one_line_error(tmp_path, data_root, no_referenc
 def test_release_split_refuses_overlap_and_unknown_tracks():
     labels = pd.DataFrame({"filepath": [f"g/genres/blues/blues.0000{i}.au" for i in range(4)]})
     lists = {"train": ["blues.00000"], "valid": ["blues.00001"], "test": ["blues.00002"]}
-    assert list(gf.release_split(labels, lists)) == ["train", "valid", "test", ""]
+    assert list(gtzan_split.release_split(labels, lists)) == ["train", "valid", "test", ""]
     with pytest.raises(DatasetError, match="both"):
-        gf.release_split(labels, dict(lists, test=["blues.00000"]))
+        gtzan_split.release_split(labels, dict(lists, test=["blues.00000"]))
     with pytest.raises(DatasetError, match="not in the release"):
-        gf.release_split(labels, dict(lists, test=["rock.00000"]))
+        gtzan_split.release_split(labels, dict(lists, test=["rock.00000"]))
 
 
 # ---------------------------------------------------------------------------- the evaluation
 
 
 def test_wilson_interval():
-    low, high = gf.wilson_interval(248, 290)
+    low, high = stats.wilson_interval(248, 290)
     assert low < 248 / 290 < high and high - low == pytest.approx(0.081, abs=0.002)
-    assert gf.wilson_interval(0, 10)[0] == pytest.approx(0.0) and gf.wilson_interval(10, 10)[1] == pytest.approx(1.0)
+    assert stats.wilson_interval(0, 10)[0] == pytest.approx(0.0) and stats.wilson_interval(10, 10)[1] == pytest.approx(1.0)
 
 
 def test_selects_on_valid_and_scores_test_once():
@@ -101,7 +108,7 @@ def test_selects_on_valid_and_scores_test_once():
     res = gf.evaluate_filtered(X, y, split)
     table = res["scores_per_param"]
     assert res["valid_accuracy"] == table["mean_score"].max() and res["n_test"] == 45
-    assert res["params"] == evaluate.param_grid()[int(np.argmax(table["mean_score"].to_numpy()))]
+    assert res["params"] == svm_grid.param_grid()[int(np.argmax(table["mean_score"].to_numpy()))]
     assert res["ci_low"] <= res["test_accuracy"] <= res["ci_high"] and res["test_accuracy"] > 0.8
     assert gf.evaluate_filtered(X, y, split)["test_accuracy"] == res["test_accuracy"]  # deterministic
 
@@ -130,7 +137,7 @@ def test_cli_option(monkeypatch, capsys, tmp_path):
         df = pd.DataFrame([{"system": "s", "published_random_10fold": 0.9, "reproduced_random_10fold": 0.9,
                             "filtered_test": 0.8, "ci_low": 0.75, "ci_high": 0.85, "valid_accuracy": 0.8,
                             "params": "linear C=2", "source": "x"}]).set_index("system")
-        df.attrs.update(protocol=protocol, note=evaluate.protocol_note(protocol), n_test=290, seconds=1.0)
+        df.attrs.update(protocol=protocol, note=svm_report.protocol_note(protocol), n_test=290, seconds=1.0)
         return df
 
     monkeypatch.setattr(gf, "gtzan_filtered_table", fake_table)

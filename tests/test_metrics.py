@@ -1,4 +1,4 @@
-"""Tests of course_utils.metrics: per-tag and averaged ROC-AUC / PR-AUC, top tags."""
+"""Tests of course_utils.models.metrics: per-tag and averaged ROC-AUC / PR-AUC, top tags."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from course_utils import metrics
+from course_utils.models import metrics
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Tests of course_utils.models: the compact convnet, its pools, seeding and saving."""
+"""Tests of course_utils.models.convnet: the compact convnet, its pools, seeding and saving."""
 
 import os
 
@@ -12,8 +12,8 @@ keras = pytest.importorskip("keras")
 # Keras' tensor-to-NumPy conversion trips a NumPy 2 DeprecationWarning inside Keras; not ours.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
 
-from course_utils import models  # noqa: E402
-from course_utils.errors import CourseError  # noqa: E402
+from course_utils.core.errors import CourseError  # noqa: E402
+from course_utils.models import convnet as models  # noqa: E402
 
 
 def _random_logmel(n, n_mels, n_frames, seed=0):
@@ -144,10 +144,3 @@ def test_default_model_path(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
     assert models.default_model_path() == tmp_path.resolve() / "models" / "compact_convnet_mini.keras"
     assert models.default_model_path("full").name == "compact_convnet_full.keras"
-
-
-@pytest.mark.parametrize("n_frames", [1360, 256, 16])
-def test_crnn(n_frames):
-    model = models.crnn(n_frames=n_frames, n_tags=10)
-    assert model.predict_on_batch(_random_logmel(2, 96, n_frames)).shape == (2, 10)
-    assert models.block_output_names(model) == [f"block{i}_elu" for i in range(1, 5)]

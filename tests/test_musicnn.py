@@ -1,6 +1,6 @@
-"""course_utils.musicnn: the Keras 3 port of musicnn, checked against the wheel's own TensorFlow graph.
+"""course_utils.models.musicnn: the Keras 3 port of musicnn, checked against the wheel's own TensorFlow graph.
 
-The reference is the wheel's stored TensorFlow 1 graph (:mod:`course_utils.musicnn_original`), run
+The reference is the wheel's stored TensorFlow 1 graph (:mod:`musicnn_original`), run
 on random patches and on a real clip's. Needs the ``musicnn==0.1.0`` wheel: taken from the data
 folder if it is there, otherwise fetched once per test session with ``pip download`` into a
 session folder (skipped, with pip's reason, when the package index cannot be reached). The
@@ -18,11 +18,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_utils import audio, cli, musicnn, plots
-from course_utils.cache import sha256_file
-from course_utils.clip_features import ClipFeatures
-from course_utils.errors import AudioError, CourseError, DownloadError
-from course_utils.musicnn_original import OriginalGraph
+from course_utils import audio, cli
+from course_utils.core.errors import AudioError, CourseError, DownloadError
+from course_utils.core.files import sha256_file
+from course_utils.features.clip_features import ClipFeatures
+from course_utils.models import musicnn
+from course_utils.teaching import plots
+from musicnn_original import OriginalGraph
 
 CLIPS = ("actionable", "cute", "dubstep", "thejazzpiano")
 
@@ -218,7 +220,7 @@ def test_taggram_and_features(load, session_data, musicnn_env, clips, tmp_path):
     assert ax.get_xlabel() == "time (s)" and len(ax.get_yticklabels()) == 10
     assert ax.get_yticklabels()[0].get_text() == tags[int(probs.mean(axis=0).argmax())]
     files = [clips["cute"], tmp_path / "missing.mp3", clips["dubstep"]]
-    for kind, width in musicnn.KINDS.items():
+    for kind, width in musicnn.LAYER_WIDTHS.items():
         extractor = _musicnn(session_data, layers=kind, on_error="nan")
         feats = extractor.transform(files)
         assert feats.shape == (3, width) and np.isnan(feats[1]).all() and np.isfinite(feats[[0, 2]]).all()
@@ -323,12 +325,12 @@ def test_cli_bad_input_is_one_line(tmp_path, capsys, data_root):
 
 @pytest.mark.slow
 def test_original_graph_runs_after_op_determinism_is_on(session_data, monkeypatch):
-    """models.set_seed turns on TensorFlow's op determinism for the whole process; the original
+    """convnet.set_seed turns on TensorFlow's op determinism for the whole process; the original
     graph's (unused) dropout ops have no seed, which TensorFlow then refuses unless one is set.
     In `make test` an earlier test always does this, so the graph must cope (it failed in CI)."""
-    from course_utils import models
+    from course_utils.models import convnet
 
-    models.set_seed(0)
+    convnet.set_seed(0)
     monkeypatch.setenv("COURSE_DATA_DIR", str(session_data))
     x = np.random.default_rng(0).normal(size=(2, musicnn.PATCH_FRAMES, 96)).astype("float32")
     assert OriginalGraph("MTT_musicnn").run(x)[0].shape == (2, 50)

@@ -80,7 +80,7 @@ def test_notebook_02_writes_the_same_network_as_models_compact_convnet(frames):
     Both must have the same layers (names, types), output shapes and parameter counts."""
     import keras
 
-    from course_utils import models
+    from course_utils.models import convnet as models
 
     namespace = {"keras": keras, "layers": keras.layers}   # what the notebook imported before the cell
     exec(_tagged_source(REPO / "notebooks" / "02_training_the_tagger.ipynb", "model-definition"), namespace)
@@ -95,9 +95,9 @@ def test_notebook_02_writes_the_same_network_as_models_compact_convnet(frames):
 
 
 def test_notebook_05_triplet_loss_agrees_with_the_training_step():
-    """Notebook 05 writes the semi-hard triplet loss in keras.ops; similarity.train_siamese's step
+    """Notebook 05 writes the semi-hard triplet loss in keras.ops; siamese.train_siamese's step
     computes it in TensorFlow. On random unit embeddings and negative masks they must agree."""
-    from course_utils import similarity
+    from course_utils.similarity import siamese
 
     namespace = {"np": np}
     exec(_tagged_source(REPO / "notebooks" / "05_similarity_search.ipynb", "triplet-loss"), namespace)
@@ -109,7 +109,7 @@ def test_notebook_05_triplet_loss_agrees_with_the_training_step():
         emb /= np.linalg.norm(emb, axis=1, keepdims=True)
         neg_mask = rng.random((n, n)) < 0.4
         np.fill_diagonal(neg_mask, False)
-        mean, per, weight = similarity._batch_loss(emb, neg_mask, np.zeros(n, "int32"), "triplet", 0.3, True)
+        mean, per, weight = siamese._batch_loss(emb, neg_mask, np.zeros(n, "int32"), "triplet", 0.3, True)
         losses = np.asarray(mine(emb, neg_mask, margin=0.3))
         has_negative = neg_mask.any(axis=1)
         assert np.allclose(losses[has_negative], np.asarray(per)[has_negative], atol=1e-5)

@@ -1,4 +1,4 @@
-"""course_utils.own_data: a folder of class sub-folders or a CSV table as the course's dataset table,
+"""course_utils.datasets.own: a folder of class sub-folders or a CSV table as the course's dataset table,
 with every bad case named: unreadable files, unsupported formats, small classes, empty folders."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from course_utils import own_data
-from course_utils.errors import DatasetError
-from course_utils.own_data import SkippedFilesWarning, load_folder, load_table
+from course_utils.core.errors import DatasetError
+from course_utils.datasets import own
+from course_utils.datasets.own import load_folder, load_table, SkippedFilesWarning
 
 SR = 12000
 
@@ -151,7 +151,7 @@ def test_tagging_table_from_separated_tags_or_repeated_rows(tmp_path):
         assert len(df) == 4 and df[["bright", "dark", "loud"]].sum().tolist() == [2, 2, 2]
         assert df.set_index("clip_id").loc["audio/low/low0.wav", "label"] == "dark;loud"
     pd.testing.assert_frame_equal(a.drop(columns=[]), b)
-    assert own_data.class_counts(a).to_dict() == {"bright": 2, "dark": 2, "loud": 2}
+    assert own.class_counts(a).to_dict() == {"bright": 2, "dark": 2, "loud": 2}
 
 
 def test_table_errors_and_skipped_rows(tmp_path):
@@ -178,8 +178,8 @@ def test_table_errors_and_skipped_rows(tmp_path):
 
 def test_arrange_folder_builds_the_layout_that_load_folder_reads(tmp_path):
     src = load_folder(write_folder(tmp_path / "src", classes=("a", "b", "c"), per_class=3))
-    dest = own_data.arrange_folder(src, tmp_path / "arranged", per_class=2)
+    dest = own.arrange_folder(src, tmp_path / "arranged", per_class=2)
     df = load_folder(dest)
-    assert own_data.class_counts(df).to_dict() == {"a": 2, "b": 2, "c": 2}
-    copied = own_data.arrange_folder(src, tmp_path / "copied", link=False)
+    assert own.class_counts(df).to_dict() == {"a": 2, "b": 2, "c": 2}
+    copied = own.arrange_folder(src, tmp_path / "copied", link=False)
     assert not any(p.is_symlink() for p in copied.rglob("*.wav")) and len(load_folder(copied)) == 9

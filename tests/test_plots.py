@@ -1,4 +1,4 @@
-"""course_utils.plots: the figures show what their captions in the notebooks say."""
+"""course_utils.teaching.plots: the figures show what their captions in the notebooks say."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from course_utils import audio, plots  # noqa: E402
+from course_utils import audio  # noqa: E402
+from course_utils.teaching import plots
 
 
 @pytest.fixture(autouse=True)

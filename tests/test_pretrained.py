@@ -1,4 +1,4 @@
-"""course_utils.pretrained: the authors' MSD convnet (Choi et al. 2017) read with h5py into Keras 3.
+"""course_utils.models.choi2017: the authors' MSD convnet (Choi et al. 2017) read with h5py into Keras 3.
 
 Needs the reference material beside the checkout (``../shared/reference``): the authors' Keras 2
 file and four real music clips. Skips, with the reason, when it is absent.
@@ -14,9 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import clip_models, pretrained
-from course_utils.clip_features import ClipFeatures
-from course_utils.errors import AudioError, CourseError
+from course_utils.core.errors import AudioError, CourseError
+from course_utils.features import registry
+from course_utils.features.clip_features import ClipFeatures
+from course_utils.fetch import remote
+from course_utils.models import choi2017 as pretrained
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 MODEL_FILE = SHARED / "choi2017" / "models" / "transfer_convnet_keras2.hdf5"
@@ -190,16 +192,16 @@ def test_missing_and_offline_says_how_to_get_it(data_root, no_reference, monkeyp
     def offline(*args, **kwargs):
         raise URLError("network is unreachable")
 
-    monkeypatch.setattr("course_utils.download.urlopen", offline)
+    monkeypatch.setattr("course_utils.fetch.download.urlopen", offline)
     with pytest.raises(CourseError) as info:
         pretrained.load_choi2017()
     message = str(info.value)
-    assert pretrained.CHOI2017_URL in message and str(pretrained.choi2017_path()) in message
+    assert remote.get("choi2017_weights").files[0].url in message and str(pretrained.choi2017_path()) in message
     assert "path=" in message
     assert not pretrained.choi2017_path().exists()
     with pytest.raises(CourseError, match="no such file") as info:
         pretrained.load_choi2017(data_root / "nowhere.hdf5")
-    assert pretrained.CHOI2017_URL in str(info.value)
+    assert remote.get("choi2017_weights").files[0].url in str(info.value)
 
 
 def test_fetch_checks_the_checksum(data_root, no_reference, tmp_path, monkeypatch):
@@ -207,7 +209,8 @@ def test_fetch_checks_the_checksum(data_root, no_reference, tmp_path, monkeypatc
     data = bytearray(MODEL_FILE.read_bytes())
     data[len(data) // 2] ^= 0x01
     tampered.write_bytes(bytes(data))
-    monkeypatch.setattr(pretrained, "CHOI2017_URL", tampered.as_uri())
+    weights = remote.get("choi2017_weights")
+    monkeypatch.setitem(remote.REMOTE, "choi2017_weights", weights.with_base_url(weights.files[0].url, tampered.as_uri()))
     with pytest.raises(CourseError, match="Checksum mismatch") as info:
         pretrained.fetch_choi2017(progress=False)
     assert tampered.as_uri() in str(info.value) and str(pretrained.choi2017_path()) in str(info.value)
@@ -215,7 +218,7 @@ def test_fetch_checks_the_checksum(data_root, no_reference, tmp_path, monkeypatc
 
     good = tmp_path / "good.hdf5"
     shutil.copyfile(MODEL_FILE, good)
-    monkeypatch.setattr(pretrained, "CHOI2017_URL", good.as_uri())
+    monkeypatch.setitem(remote.REMOTE, "choi2017_weights", weights.with_base_url(weights.files[0].url, good.as_uri()))
     assert pretrained.fetch_choi2017(progress=False) == pretrained.choi2017_path()
     assert pretrained.choi2017_path().read_bytes() == MODEL_FILE.read_bytes()
 
@@ -223,10 +226,10 @@ def test_fetch_checks_the_checksum(data_root, no_reference, tmp_path, monkeypatc
 def test_registry_entry(data_root):
     pretrained.choi2017_path().parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(MODEL_FILE, pretrained.choi2017_path())  # as if downloaded: checked, not fetched
-    entry = clip_models.get_model("choi2017")
+    entry = registry.get_model("choi2017")
     assert entry.weights_path == pretrained.choi2017_path()
     assert entry.describe() == {"tags": list(pretrained.CHOI2017_TAGS), "sr": 12000, "window_seconds": 29.0}
-    from course_utils.models import block_output_names
+    from course_utils.models.convnet import block_output_names
 
     assert block_output_names(entry.model) == [f"block{i}_elu" for i in range(1, 6)]
 
@@ -261,8 +264,9 @@ def test_a_damaged_model_config_or_string_weights_are_clear_errors(tmp_path):
 
 def test_the_documented_size_is_the_size_of_the_file_whose_checksum_matches():
     """Issue 16: the size was documented as 1,321,456 bytes (the Keras 1 file's)."""
-    from course_utils import cache
+    from course_utils.core import files as cache
 
-    assert cache.sha256_file(MODEL_FILE) == pretrained.CHOI2017_SHA256
-    assert MODEL_FILE.stat().st_size == pretrained.CHOI2017_SIZE == 1_545_360
+    record = remote.get("choi2017_weights").files[0]
+    assert cache.sha256_file(MODEL_FILE) == record.sha256
+    assert MODEL_FILE.stat().st_size == record.size == 1_545_360
     assert "1.5 MB" in pretrained.__doc__ and "1.3 MB" not in pretrained.__doc__

@@ -1,10 +1,10 @@
-"""course_utils.report and the nbval sanitiser agree: training-dependent numbers are masked, others not."""
+"""course_utils.teaching.report and the nbval sanitiser agree: training-dependent numbers are masked, others not."""
 
 import configparser
 import re
 from pathlib import Path
 
-from course_utils import report
+from course_utils.teaching import report
 
 CFG = Path(__file__).resolve().parent / "nbval_sanitize.cfg"
 

@@ -1,6 +1,6 @@
 """Rewriting an input file at the same path invalidates every cache that used it.
 
-Every cache of the course names its entries with :func:`course_utils.cache_keys.cache_key`
+Every cache of the course names its entries with :func:`course_utils.core.cache.cache_key`
 (path, size, ``mtime_ns``, parameters, code version). Each test below fills one cache, rewrites
 one input in place with other content of the *same size* (so only the modification time and the
 bytes tell), and checks that the next call computes from the new content.
@@ -15,7 +15,11 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from course_utils import cache_keys, checksums, clip_features, evaluate, training, transfer
+from course_utils.core import cache as cache_keys
+from course_utils.features import clip_features, transfer
+from course_utils.fetch import checksums
+from course_utils.models import training
+from course_utils.svm import protocol
 
 SR = 12000
 
@@ -94,9 +98,9 @@ def test_release_score_cache(tmp_path):
     layer = root / "features" / "gtzan_speechmusic_layer_0.npy"
     rng = np.random.default_rng(0)
     np.save(layer, (rng.normal(size=(40, 32)) + 3 * y[:, None]).astype(np.float32))  # separable
-    first = evaluate.evaluate_release(root, "gtzan_speechmusic", "0", cache_dir=tmp_path / "cache", n_jobs=1)
+    first = protocol.evaluate_release(root, "gtzan_speechmusic", "0", cache_dir=tmp_path / "cache", n_jobs=1)
     _rewrite_same_size(layer, lambda p: np.save(p, rng.normal(size=(40, 32)).astype(np.float32)))  # no signal
-    second = evaluate.evaluate_release(root, "gtzan_speechmusic", "0", cache_dir=tmp_path / "cache", n_jobs=1)
+    second = protocol.evaluate_release(root, "gtzan_speechmusic", "0", cache_dir=tmp_path / "cache", n_jobs=1)
     assert not second["cached"]
     assert first["best_score"] > 0.95 and second["best_score"] < 0.9
 

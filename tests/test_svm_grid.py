@@ -1,4 +1,4 @@
-"""course_utils.svm_grid.SVMGridSearch: the fast grid search with scikit-learn's result attributes."""
+"""course_utils.svm.grid.SVMGridSearch: the fast grid search with scikit-learn's result attributes."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import evaluate, svm_grid
-from course_utils.errors import CourseError
+from course_utils.core.errors import CourseError
+from course_utils.svm import grid as svm_grid, protocol as evaluate
 
 
 def _data(seed=0, n=60, d=5, k=3):

@@ -1,4 +1,4 @@
-"""course_utils.tagging and `course-utils tag`: tagging files with a saved model, bad files reported."""
+"""course_utils.models.training and `course-utils tag`: tagging files with a saved model, bad files reported."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from course_utils import cli, models, tagging
+from course_utils import cli
+from course_utils.core.errors import CourseError
 from course_utils.datasets.magnatagatune import TOP50_TAGS
-from course_utils.errors import CourseError
+from course_utils.models import convnet as models, training
 
 from conftest import SHARED
 
@@ -22,7 +23,7 @@ def tiny_tagger(tmp_path_factory):
     models.set_seed(0)
     model = models.compact_convnet(n_frames=64, n_tags=50)
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
-    tagging.save_tagger(model, path, {"tags": list(TOP50_TAGS), "crop_frames": 64})
+    training.save_tagger(model, path, {"tags": list(TOP50_TAGS), "crop_frames": 64})
     return path
 
 
@@ -33,9 +34,9 @@ def _wav(path: Path, seconds: float):
 
 
 def test_tag_files_long_short_and_bad(tiny_tagger, tmp_path):
-    from course_utils.clip_features import ClipFeatures
+    from course_utils.features.clip_features import ClipFeatures
 
-    model, info = tagging.load_course_tagger(path=tiny_tagger)
+    model, info = training.load_course_tagger(path=tiny_tagger)
     assert info["crop_frames"] == 64 and len(info["tags"]) == 50
     long_file = _wav(tmp_path / "long.wav", 7.0)   # several crops, averaged
     short_file = _wav(tmp_path / "short.wav", 0.5)  # shorter than one crop: repeated to fill it
@@ -70,12 +71,12 @@ def test_cli_tags_real_music(tiny_tagger, capsys, data_root):
 
 def test_missing_model_without_training_is_a_clear_error(data_root):
     with pytest.raises(CourseError, match="course-utils train-tagger --variant mini"):
-        tagging.load_course_tagger("mini", train_if_missing=False)
+        training.load_course_tagger("mini", train_if_missing=False)
 
 
 def test_model_without_sidecar_assumes_the_top50(tiny_tagger, tmp_path):
     copy = tmp_path / "bare.keras"
     copy.write_bytes(tiny_tagger.read_bytes())
-    _, info = tagging.load_course_tagger(path=copy)
+    _, info = training.load_course_tagger(path=copy)
     assert info["tags"] == list(TOP50_TAGS) and info["crop_frames"] == 64
-    assert json.loads(tagging.sidecar_path(tiny_tagger).read_text())["crop_frames"] == 64
+    assert json.loads(training.sidecar_path(tiny_tagger).read_text())["crop_frames"] == 64

@@ -1,4 +1,4 @@
-"""course_utils.tasks: one record per transfer task, and the tables derived from it."""
+"""course_utils.tasks.registry: one record per transfer task, and the tables derived from it."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import datasets, evaluate, release, tasks, transfer
-from course_utils.errors import CourseError
+from course_utils import datasets
+from course_utils.core.errors import CourseError
+from course_utils.tasks import registry, release, splits
 
 
 def test_every_task_agrees_with_its_dataset():
-    for task in tasks.REGISTRY.values():
+    for task in registry.REGISTRY.values():
         spec = datasets.get_spec(task.dataset)
         assert spec.task == task.task_type, task.name
         assert spec.split_column == task.course_split_column, task.name
@@ -19,23 +20,24 @@ def test_every_task_agrees_with_its_dataset():
             assert task.target in spec.label_columns, task.name
 
 
-def test_the_old_tables_are_views_of_the_registry():
-    assert evaluate.TASKS == tasks.names() and len(tasks.names()) == 7
-    assert evaluate.PUBLISHED["emoMusic_valence"] == {"01234": 0.457, "mfcc": 0.267}
-    assert evaluate.TASK_TITLES["jamendo_vd"] == tasks.get("jamendo_vd").title
-    assert list(transfer.RELEASE_TASKS) == list(evaluate.COURSE_TASKS) == [
+def test_the_notebooks_tables_are_views_of_the_registry():
+    assert registry.TASKS == registry.names() and len(registry.names()) == 7
+    assert registry.PUBLISHED["emoMusic_valence"] == {"01234": 0.457, "mfcc": 0.267}
+    assert registry.TASK_TITLES["jamendo_vd"] == registry.get("jamendo_vd").title
+    assert list(registry.release_tasks()) == [
         "ballroom_extended", "gtzan_genre", "gtzan_speechmusic", "emomusic", "jamendo_vocal", "urbansound8k"]
-    assert transfer.RELEASE_TASKS["emomusic"] == "emoMusic"
-    assert [row[1] for row in evaluate.COURSE_TASKS["emomusic"]] == ["regression", "regression"]
-    assert evaluate.COURSE_TASKS["urbansound8k"] == [("UrbanSound8K", "classification", "fold", None)]
-    assert [t.name for t in tasks.for_dataset("emomusic")] == ["emoMusic_arousal", "emoMusic_valence"]
+    assert registry.release_tasks()["emomusic"] == "emoMusic"
+    assert [t.task_type for t in registry.for_dataset("emomusic")] == ["regression", "regression"]
+    (urban,) = registry.for_dataset("urbansound8k")
+    assert (urban.title, urban.task_type, urban.course_split_column, urban.target) == ("UrbanSound8K", "classification", "fold", None)
+    assert [t.name for t in registry.for_dataset("emomusic")] == ["emoMusic_arousal", "emoMusic_valence"]
 
 
 def test_unknown_names_list_the_known_ones():
     with pytest.raises(CourseError, match="gtzan_genre"):
-        tasks.get("gtzan")
+        registry.get("gtzan")
     with pytest.raises(CourseError, match="jamendo_vocal"):
-        tasks.for_dataset("magnatagatune")
+        registry.for_dataset("magnatagatune")
 
 
 def test_release_labels_rescale_ratings_once():
@@ -43,9 +45,9 @@ def test_release_labels_rescale_ratings_once():
     labels = release.release_labels(table)
     assert list(labels.columns) == ["id", "filepath", "label_arousal", "label_valence"]
     np.testing.assert_allclose(labels["label_arousal"], [1.0, 0.5])
-    np.testing.assert_allclose(labels["label_valence"], tasks.get("emoMusic_valence").to_release_scale(table["valence"]))
+    np.testing.assert_allclose(labels["label_valence"], registry.get("emoMusic_valence").to_release_scale(table["valence"]))
     column = table["arousal"]
-    assert tasks.get("gtzan_genre").to_release_scale(column) is column
+    assert registry.get("gtzan_genre").to_release_scale(column) is column
 
 
 def test_written_layout_is_read_back(tmp_path):
@@ -57,4 +59,4 @@ def test_written_layout_is_read_back(tmp_path):
     X, y, groups = release.load_release(tmp_path, "urbansound", "24+mfcc")
     np.testing.assert_allclose(X, np.hstack([convnet[:, 64:96], convnet[:, 128:160], mfcc]), rtol=1e-6)
     assert y.tolist() == [0, 1, 0, 1, 0, 1] and groups.tolist() == [1, 1, 2, 2, 3, 3]
-    assert [len(te) for _, te in evaluate.cv_splits("urbansound", release.load_labels(tmp_path / "features", "urbansound"))] == [2, 2, 2]
+    assert [len(te) for _, te in splits.cv_splits("urbansound", release.load_labels(tmp_path / "features", "urbansound"))] == [2, 2, 2]

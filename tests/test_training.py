@@ -1,4 +1,4 @@
-"""Tests of course_utils.training: the log-mel cache, the batch sequence and the training loop."""
+"""Tests of course_utils.models.training: the log-mel cache, the batch sequence and the training loop."""
 
 import os
 import time
@@ -18,8 +18,9 @@ sf = pytest.importorskip("soundfile")
 
 import keras  # noqa: E402
 
-from course_utils import audio, metrics, models, training  # noqa: E402
-from course_utils.errors import AudioError, CourseError  # noqa: E402
+from course_utils import audio  # noqa: E402
+from course_utils.core.errors import AudioError, CourseError  # noqa: E402
+from course_utils.models import convnet, metrics, training
 
 SR = audio.SR
 DURATION = 1.5  # seconds: 71 frames at 12 kHz with a hop of 256
@@ -98,7 +99,7 @@ def test_cache_is_reused_without_recomputing(toy_dataset, tmp_path, monkeypatch)
 
 def test_a_killed_cache_build_leaves_no_hidden_file_behind_for_long(toy_dataset, tmp_path):
     """Issue 16: the hidden half-written file of a killed build is removed by the next build."""
-    from course_utils import cache
+    from course_utils.core import files as cache
 
     paths, _ = toy_dataset
     stale = tmp_path / ".logmel_0123456789abcdef.tmp-0123abcd.npy"
@@ -120,10 +121,10 @@ def test_cache_duration_pads_and_crops(toy_dataset, tmp_path):
 
 def test_cache_load_and_errors(toy_cache, tmp_path):
     x, _ = toy_cache
-    again = training.load_logmel_cache(x.filename)
+    again = training._open_logmel_cache(x.filename)
     assert isinstance(again, np.memmap) and again.shape == x.shape
     with pytest.raises(CourseError, match="not found"):
-        training.load_logmel_cache(tmp_path / "missing.npy")
+        training._open_logmel_cache(tmp_path / "missing.npy")
     with pytest.raises(ValueError):
         training.build_logmel_cache([], tmp_path)
 
@@ -234,21 +235,21 @@ def test_sequence_rejects_bad_arguments(toy_cache):
 
 
 def test_crop_starts():
-    assert training.crop_starts(1365, 256) == [0, 256, 512, 768, 1024, 1109]
-    assert training.crop_starts(512, 256) == [0, 256]
-    assert training.crop_starts(256, 256) == [0]
+    assert audio.crop_starts(1365, 256) == [0, 256, 512, 768, 1024, 1109]
+    assert audio.crop_starts(512, 256) == [0, 256]
+    assert audio.crop_starts(256, 256) == [0]
     with pytest.raises(ValueError):
-        training.crop_starts(100, 256)
+        audio.crop_starts(100, 256)
 
 
 def test_predict_clips_averages_consecutive_crops(toy_cache):
     x, y = toy_cache
-    models.set_seed(0)
-    model = models.compact_convnet(n_frames=32, n_tags=2)
+    convnet.set_seed(0)
+    model = convnet.compact_convnet(n_frames=32, n_tags=2)
     seq = training.LogMelSequence(x, y, indices=[0, 5, 9])
     probs = training.predict_clips(model, seq, batch_size=4)
     assert probs.shape == (3, 2) and probs.dtype == np.float32
-    starts = training.crop_starts(N_FRAMES, 32)  # 0, 32, 39
+    starts = audio.crop_starts(N_FRAMES, 32)  # 0, 32, 39
     for k, row in enumerate([0, 5, 9]):
         crops = np.stack([x[row, :, s : s + 32] for s in starts]).astype(np.float32)[..., None]
         expected = np.asarray(model.predict_on_batch(crops)).mean(axis=0)
@@ -256,16 +257,18 @@ def test_predict_clips_averages_consecutive_crops(toy_cache):
     # plain arrays, with or without a channel axis, give the same
     np.testing.assert_allclose(training.predict_clips(model, x[[0, 5, 9]]), probs, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(training.predict_clips(model, np.asarray(x[[0, 5, 9]])[..., None]), probs, rtol=1e-5, atol=1e-6)
-    short = models.compact_convnet(n_frames=N_FRAMES + 10, n_tags=2)
-    with pytest.raises(ValueError, match="shorter"):
-        training.predict_clips(short, seq)
+    # a model longer than the clips: each clip is repeated to fill it (the one window policy)
+    longer = convnet.compact_convnet(n_frames=N_FRAMES + 10, n_tags=2)
+    tiled = audio.tile(np.asarray(x[[0, 5, 9]], dtype=np.float32), N_FRAMES + 10, axis=2)
+    np.testing.assert_allclose(training.predict_clips(longer, seq), np.asarray(longer.predict_on_batch(tiled[..., None])),
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_predict_clips_never_passes_more_crops_than_batch_size(toy_cache):
     """Issue 16: an hour-long clip must not go through the network as one batch of every crop."""
     x, y = toy_cache
-    models.set_seed(0)
-    model = models.compact_convnet(n_frames=32, n_tags=2)  # 3 crops per clip
+    convnet.set_seed(0)
+    model = convnet.compact_convnet(n_frames=32, n_tags=2)  # 3 crops per clip
     expected = training.predict_clips(model, x[[0, 5]], batch_size=16)
     sizes = []
     real = model.predict_on_batch
@@ -288,8 +291,8 @@ def _splits(toy_cache, seed=0):
 @pytest.mark.slow
 def test_train_tagger_learns_tone_vs_noise(toy_cache, tmp_path):
     train, val = _splits(toy_cache)
-    models.set_seed(0)
-    model = models.compact_convnet(n_frames=48, n_tags=2)
+    convnet.set_seed(0)
+    model = convnet.compact_convnet(n_frames=48, n_tags=2)
     before = metrics.macro_scores(val.labels, training.predict_clips(model, val))["roc_auc"]
     history = training.train_tagger(model, train, val, epochs=3, learning_rate=3e-3, patience=None, checkpoint_path=tmp_path / "ckpt" / "best.keras")
     assert set(history) >= {"loss", "val_loss", "val_roc_auc", "val_pr_auc"}
@@ -300,7 +303,7 @@ def test_train_tagger_learns_tone_vs_noise(toy_cache, tmp_path):
     # the restored weights are those of the best epoch, and the checkpoint holds them too
     after = metrics.macro_scores(val.labels, training.predict_clips(model, val))["roc_auc"]
     assert after == pytest.approx(best)
-    saved = models.load_model(tmp_path / "ckpt" / "best.keras")
+    saved = convnet.load_model(tmp_path / "ckpt" / "best.keras")
     np.testing.assert_allclose(training.predict_clips(saved, val), training.predict_clips(model, val), rtol=1e-5, atol=1e-6)
 
 
@@ -319,8 +322,8 @@ class _RecordPredictions(keras.callbacks.Callback):
 @pytest.mark.slow
 def test_early_stopping_on_val_roc_auc(toy_cache):
     train, val = _splits(toy_cache, seed=1)
-    models.set_seed(1)
-    model = models.compact_convnet(n_frames=48, n_tags=2)
+    convnet.set_seed(1)
+    model = convnet.compact_convnet(n_frames=48, n_tags=2)
     recorder = _RecordPredictions(val)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -336,8 +339,8 @@ def test_early_stopping_on_val_roc_auc(toy_cache):
 @pytest.mark.slow
 def test_roc_auc_callback_history(toy_cache):
     train, val = _splits(toy_cache)
-    models.set_seed(0)
-    model = models.compact_convnet(n_frames=48, n_tags=2)
+    convnet.set_seed(0)
+    model = convnet.compact_convnet(n_frames=48, n_tags=2)
     model.compile(optimizer="adam", loss="binary_crossentropy")
     callback = training.RocAucCallback(val)
     history = model.fit(train, epochs=2, callbacks=[callback], verbose=0)
@@ -353,8 +356,8 @@ def test_training_repeats_with_the_same_seed(toy_cache):
     runs = []
     for _ in range(2):
         train, val = _splits(toy_cache)
-        models.set_seed(0)
-        model = models.compact_convnet(n_frames=48, n_tags=2)
+        convnet.set_seed(0)
+        model = convnet.compact_convnet(n_frames=48, n_tags=2)
         training.train_tagger(model, train, val, epochs=2, patience=None)
         runs.append(training.predict_clips(model, val))
     np.testing.assert_array_equal(runs[0], runs[1])

@@ -1,4 +1,4 @@
-"""course_utils.transfer: the 160-value feature, its independence of batch size, and `course-utils extract`."""
+"""course_utils.features.transfer: the 160-value feature, its independence of batch size, and `course-utils extract`."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from course_utils import cli, models, tagging, transfer
+from course_utils import cli
+from course_utils.audio.windows import frame_windows
+from course_utils.core.errors import AudioError, CourseError
 from course_utils.datasets.magnatagatune import TOP50_TAGS
-from course_utils.errors import AudioError, CourseError
+from course_utils.features import transfer
+from course_utils.models import convnet as models, training
+from course_utils.tasks import release
 
 
 @pytest.fixture(scope="module")
@@ -31,19 +35,19 @@ def clips(tmp_path):
 
 
 def test_layers_and_columns():
-    assert transfer.parse_layers("42") == [2, 4]
-    assert list(transfer.layer_columns("1")) == list(range(32, 64))
-    assert len(transfer.layer_columns("01234")) == 160
+    assert release.parse_layers("42") == [2, 4]
+    assert list(release.layer_columns("1")) == list(range(32, 64))
+    assert len(release.layer_columns("01234")) == 160
     for bad in ("5", "", "11", "a"):
         with pytest.raises(CourseError, match="digits 0 to 4"):
-            transfer.parse_layers(bad)
+            release.parse_layers(bad)
 
 
 def test_crops_cover_long_clips_and_repeat_short_ones():
     mel = np.arange(96 * 150, dtype=np.float32).reshape(96, 150)
-    crops = transfer.clip_crops(mel, 64)
+    _, crops = frame_windows(mel, 64, axis=1)
     assert crops.shape == (3, 96, 64) and crops[-1][0, -1] == mel[0, -1]
-    short = transfer.clip_crops(mel[:, :20], 64)
+    _, short = frame_windows(mel[:, :20], 64, axis=1)
     assert short.shape == (1, 96, 64)
     np.testing.assert_array_equal(short[0, :, 20:40], mel[:, :20])  # repeated, not zero-padded
 
@@ -55,7 +59,7 @@ def test_features_are_160_values_and_do_not_depend_on_batch_size(convnet, clips)
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
     # a subset of layers is the matching slice of the full feature
     c = transfer.extract_convnet_features(convnet, clips, layers="24", progress=False)
-    np.testing.assert_allclose(c, a[:, transfer.layer_columns("24")], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(c, a[:, release.layer_columns("24")], rtol=1e-5, atol=1e-5)
     # features differ between different sounds
     assert np.linalg.norm(a[0] - a[2]) > 1e-3
 
@@ -73,7 +77,7 @@ def test_mfcc_features(clips):
 
 
 def test_cli_extract_reports_bad_files_and_extracts_the_rest(convnet, clips, tmp_path, capsys, data_root):
-    model_path = tagging.save_tagger(convnet, tmp_path / "m.keras", {"tags": list(TOP50_TAGS), "crop_frames": 64})
+    model_path = training.save_tagger(convnet, tmp_path / "m.keras", {"tags": list(TOP50_TAGS), "crop_frames": 64})
     listing = tmp_path / "list.txt"
     listing.write_text(f"{clips[0]}\n{tmp_path / 'nope.wav'}\n\n{clips[2]}\n")
     out = tmp_path / "feats.npy"
@@ -90,28 +94,30 @@ def test_release_layout_roundtrip(tmp_path):
     table = pd.DataFrame({"clip_id": ["a", "b"], "path": ["/x/a.wav", "/x/b.wav"], "label_id": [0, 1],
                           "split": ["train", "test"]})
     feats = np.arange(2 * 160, dtype=np.float32).reshape(2, 160)
-    transfer.write_release_layout(tmp_path, "jamendo_vocal", table, feats, np.zeros((2, 120), np.float32))
+    release.write_release_layout(tmp_path, "jamendo_vocal", table, feats, np.zeros((2, 120), np.float32))
     assert np.load(tmp_path / "features" / "jamendo_vd_layer_2.npy").tolist() == feats[:, 64:96].tolist()
     labels = pd.read_csv(tmp_path / "labels" / "jamendo_vd.csv", index_col=0)
     assert list(labels.columns) == ["id", "filepath", "label", "category"]
 
 
 def test_rows_accept_a_path_a_list_or_a_table_without_offsets():
+    """The transfer features read their clips as ClipFeatures does: one clip_rows, None and NaN alike."""
     import pandas as pd
 
-    from course_utils.transfer import _rows
+    from course_utils.features.clip_features import clip_rows
 
-    assert _rows("a.wav") == [("a.wav", 0.0, None)]
-    assert _rows(["a.wav", "b.wav"]) == [("a.wav", 0.0, None), ("b.wav", 0.0, None)]
-    (row,) = _rows(pd.DataFrame({"path": ["a.wav"]}))
-    assert row[:2] == ("a.wav", 0.0) and np.isnan(row[2])
+    assert clip_rows("a.wav") == [("a.wav", 0.0, None)]
+    assert clip_rows(["a.wav", "b.wav"]) == [("a.wav", 0.0, None), ("b.wav", 0.0, None)]
+    assert clip_rows(pd.DataFrame({"path": ["a.wav"]})) == [("a.wav", 0.0, None)]
+    table = pd.DataFrame({"path": ["a.wav", "b.wav"], "offset": [1.0, None], "duration": [float("nan"), None]})
+    assert clip_rows(table) == [("a.wav", 1.0, None), ("b.wav", 0.0, None)]
 
 
 def test_convnet_feature_cache_needs_the_model_file(data_root):
     import pandas as pd
 
-    from course_utils.errors import CourseError
-    from course_utils.transfer import features_cache_path
+    from course_utils.core.errors import CourseError
+    from course_utils.features.transfer import features_cache_path
 
     table = pd.DataFrame({"path": ["a.wav"], "offset": [0.0], "duration": [1.0]})
     with pytest.raises(CourseError, match="model_path"):
@@ -152,7 +158,7 @@ def test_a_truncated_feature_cache_is_rebuilt(data_root, clips):
 def test_cli_extract_checks_out_before_extracting(convnet, clips, tmp_path, capsys, monkeypatch, out):
     """OUT is checked first: no extraction whose result cannot be saved."""
     (tmp_path / "folder").mkdir()
-    model_path = tagging.save_tagger(convnet, tmp_path / "m.keras", {"tags": list(TOP50_TAGS), "crop_frames": 64})
+    model_path = training.save_tagger(convnet, tmp_path / "m.keras", {"tags": list(TOP50_TAGS), "crop_frames": 64})
     listing = tmp_path / "list.txt"
     listing.write_text(f"{clips[0]}\n")
     called = []

@@ -176,7 +176,7 @@ def run_notebooks(paths, out_dir="build", *, timeout: int = 1800, html: bool = T
     Returns:
         One :class:`NotebookRun` per notebook.
     """
-    from course_utils.cache import atomic_write_text
+    from course_utils.core.files import atomic_write_text
 
     paths = [Path(p) for p in paths]
     runs = []

@@ -22,8 +22,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course_utils.cache import atomic_write_text
-from course_utils.errors import CourseError
+from course_utils.core.errors import CourseError
+from course_utils.core.files import atomic_write_text
 
 #: reveal.js Markdown separators (the ``data-separator*`` attributes of every deck).
 SLIDE_SEPARATOR = r"^\n---\n$"
@@ -80,7 +80,7 @@ def default_slides_dir() -> Path:
     Returns:
         ``<repo>/slides``; raises :class:`SlidesError` when the package is not run from a checkout.
     """
-    from course_utils.paths import repo_root
+    from course_utils.core.paths import repo_root
 
     root = repo_root()
     if root is None:
@@ -437,17 +437,18 @@ CHROMIUM_ARGS = ("--disable-gpu", "--disable-quic", "--no-first-run", "--disable
 def find_chromium() -> str | None:
     """The Chromium (or Chrome) executable for the browser check.
 
-    Looks at the ``CHROMIUM`` environment variable, then ``chromium``, ``chromium-browser``,
+    Looks at the ``COURSE_CHROMIUM`` environment variable (:func:`course_utils.core.paths.chromium`), then ``chromium``, ``chromium-browser``,
     ``google-chrome`` on the PATH (Debian's package ``chromium`` installs ``/usr/bin/chromium``).
 
     Returns:
         The path, or ``None`` when there is none.
     """
-    import os
     import shutil
 
-    if os.environ.get("CHROMIUM"):
-        return os.environ["CHROMIUM"]
+    from course_utils.core import paths
+
+    if paths.chromium():
+        return paths.chromium()
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
         found = shutil.which(name)
         if found:

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from course_utils import cache, paths
+from course_utils.core import files as cache, paths
+from course_utils.core.errors import CourseError, DatasetError, ParameterError
 from course_utils.datasets import ballroom, emomusic, gtzan, jamendo, magnatagatune, minigen, urbansound
 from course_utils.datasets.base import DatasetSpec
-from course_utils.errors import CourseError, DatasetError
 
 #: The registry, in the order of the course.
 REGISTRY: dict[str, DatasetSpec] = {
@@ -60,7 +60,7 @@ def get_spec(name: str) -> DatasetSpec:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise DatasetError(f"unknown dataset {name!r}; choose one of: {', '.join(REGISTRY)}") from None
+        raise ParameterError(f"unknown dataset {name!r}; choose one of: {', '.join(REGISTRY)}") from None
 
 
 def dataset_dir(name: str, variant: str = "mini", root=None) -> Path:
@@ -76,8 +76,8 @@ def dataset_dir(name: str, variant: str = "mini", root=None) -> Path:
     """
     get_spec(name)
     if variant not in VARIANTS:
-        raise DatasetError(f"unknown variant {variant!r}; choose 'mini' or 'full'")
-    return Path(root).resolve() if root else paths.data_dir() / variant / name
+        raise ParameterError(f"unknown variant {variant!r}; choose 'mini' or 'full'")
+    return Path(root).resolve() if root else paths.data_path(variant, name)
 
 
 def synthesize(name: str, root=None, *, seed: int = minigen.DEFAULT_SEED, force: bool = False, progress: bool = True) -> Path:

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from course_utils import download
+from course_utils.audio.io import write_audio
 from course_utils.datasets import minigen
-from course_utils.datasets.base import DatasetSpec, class_index, finish_frame, require_folder
+from course_utils.datasets.base import class_index, DatasetSpec, finish_frame, require_folder
+from course_utils.fetch import download
 
 STYLES = ("Chacha", "Foxtrot", "Jive", "Pasodoble", "Quickstep", "Rumba", "Salsa", "Samba", "Slowwaltz",
           "Tango", "Viennesewaltz", "Waltz", "Wcswing")
@@ -97,7 +98,7 @@ def render_clip(path: str, style: str, seed: int, index: int) -> None:
         tonic_midi=int(rng.integers(50, 62)), drums=pattern, voice=None if rng.random() < 0.7 else str(rng.choice(["male", "female"])),
         loudness_db=loud, noise_db=loud - float(rng.uniform(25, 40)),
     )
-    minigen.write_audio(Path(path), y, SR)
+    write_audio(Path(path), y, SR)
 
 
 def synthesize(root: Path, seed: int = minigen.DEFAULT_SEED, *, progress: bool = True) -> None:

@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from course_utils.errors import DatasetError
+from course_utils.core.errors import DatasetError
 
 #: Columns every dataset's DataFrame has, whatever its task.
 COMMON_COLUMNS = ("clip_id", "path", "offset", "duration")
@@ -148,12 +148,13 @@ def fetch_archive(root: Path, urls, filename: str, checksum, limits=None) -> Pat
         filename: its name under ``data/downloads/``.
         checksum: SHA-256 hex or ``md5:<hex>``.
         limits: the most members and bytes the archive may expand to
-            (:class:`course_utils.download_checks.ArchiveLimits`, from the dataset's size).
+            (:class:`course_utils.fetch.guards.ArchiveLimits`, from the dataset's size).
 
     Returns:
         ``root``.
     """
-    from course_utils import download, paths
+    from course_utils.core import paths
+    from course_utils.fetch import archives, download
 
-    archive = download.download_first(urls, paths.data_dir() / "downloads" / filename, sha256=checksum)
-    return download.extract(archive, Path(root), limits=limits)
+    archive = download.download_first(urls, paths.data_path("downloads") / filename, sha256=checksum)
+    return archives.extract(archive, Path(root), limits=limits)

@@ -18,10 +18,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_utils import cache, download
+from course_utils.audio.io import write_audio
+from course_utils.core import files
+from course_utils.core.errors import DatasetError
 from course_utils.datasets import minigen
 from course_utils.datasets.base import DatasetSpec, finish_frame, require_folder
-from course_utils.errors import DatasetError
+from course_utils.fetch import download
 
 SR = 22050
 MINI_SECONDS = 8.0
@@ -118,7 +120,7 @@ def render_clip(path: str, seed: int, index: int) -> dict:
     y = synth.render_piece(SR, MINI_SECONDS, rng, instruments=p["instruments"], tempo_bpm=p["tempo"], mode=p["mode"],
                            tonic_midi=int(rng.integers(50, 62)), drums=p["drums"], loudness_db=p["loudness"],
                            noise_db=p["loudness"] - float(rng.uniform(25, 40)))
-    minigen.write_audio(Path(path), y, SR)
+    write_audio(Path(path), y, SR)
     return {k: p[k] for k in ("arousal", "valence", "std_arousal", "std_valence")}
 
 
@@ -136,7 +138,7 @@ def synthesize(root: Path, seed: int = minigen.DEFAULT_SEED, *, progress: bool =
     ratings = minigen.render_clips(render_clip, jobs, desc="emomusic mini", progress=progress)
     lines = ["song_id,mean_arousal,std_arousal,mean_valence,std_valence"]
     lines += [f"{i},{r['arousal']:.2f},{r['std_arousal']:.2f},{r['valence']:.2f},{r['std_valence']:.2f}" for i, r in zip(ids, ratings)]
-    cache.atomic_write_text(root / "annotations" / "static_annotations.csv", "\n".join(lines) + "\n")
+    files.atomic_write_text(root / "annotations" / "static_annotations.csv", "\n".join(lines) + "\n")
 
 
 SPEC = DatasetSpec(

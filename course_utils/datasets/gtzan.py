@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from course_utils.audio.io import write_audio
+from course_utils.core.errors import DatasetError
 from course_utils.datasets import minigen
-from course_utils.datasets.base import DatasetSpec, class_index, fetch_archive, finish_frame, require_folder
-from course_utils.download_checks import ArchiveLimits
-from course_utils.errors import DatasetError
+from course_utils.datasets.base import class_index, DatasetSpec, fetch_archive, finish_frame, require_folder
+from course_utils.fetch.guards import ArchiveLimits
 
 GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
 SPEECHMUSIC = ("music", "speech")
@@ -161,7 +162,7 @@ def render_genre_clip(path: str, genre: str, seed: int, index: int) -> None:
     if genre == "hiphop":  # rap: speech-like voice over the beat
         rap = synth.speech(MINI_SECONDS, SR, rng, register="male" if rng.random() < 0.7 else "female")
         y = synth.set_loudness(y + 0.7 * synth.set_loudness(rap, synth.rms_db(y)), loud)
-    minigen.write_audio(Path(path), y, SR)
+    write_audio(Path(path), y, SR)
 
 
 def render_speechmusic_clip(path: str, label: str, seed: int, index: int) -> None:
@@ -181,7 +182,7 @@ def render_speechmusic_clip(path: str, label: str, seed: int, index: int) -> Non
         y = synth.speech(MINI_SECONDS, SR, rng, register=str(rng.choice(["male", "female", "child"], p=[0.45, 0.45, 0.1])))
         y = synth.add_noise(synth.set_loudness(y, loud), float(rng.uniform(10, 40)), rng)
         y = synth.set_loudness(y, loud)
-        minigen.write_audio(Path(path), y, SR)
+        write_audio(Path(path), y, SR)
     else:
         genre = GENRES[rng.integers(len(GENRES))]
         render_genre_clip(path, genre, seed + 7919, index)

@@ -23,10 +23,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from course_utils import cache, download
+from course_utils.audio.io import write_audio
+from course_utils.core import files as cache
+from course_utils.core.errors import DatasetError
 from course_utils.datasets import minigen
-from course_utils.datasets.base import DatasetSpec, class_index, finish_frame, require_folder
-from course_utils.errors import DatasetError
+from course_utils.datasets.base import class_index, DatasetSpec, finish_frame, require_folder
+from course_utils.fetch import download
 
 CLASSES = ("nosing", "sing")
 SPLITS = ("train", "valid", "test")
@@ -179,7 +181,7 @@ def render_song(path: str, lab_path: str, seed: int, index: int) -> None:
     y, info = synth.render_piece(SR, MINI_SONG_SECONDS, rng, instruments=accompaniment + (lead,), tempo_bpm=tempo,
                                  mode=mode, tonic_midi=tonic, drums=drums, voice=register, voice_segments=spans,
                                  loudness_db=loud, noise_db=loud - 35, return_info=True)
-    minigen.write_audio(Path(path), y, SR)
+    write_audio(Path(path), y, SR)
     cache.atomic_write_text(Path(lab_path), lab_text(info["voice_intervals"], MINI_SONG_SECONDS))
 
 

@@ -23,11 +23,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_utils import cache, download, paths
+from course_utils.audio.io import write_audio
+from course_utils.core import files as cache, paths
+from course_utils.core.errors import DatasetError
 from course_utils.datasets import minigen
 from course_utils.datasets.base import DatasetSpec, finish_frame, require_folder
-from course_utils.download_checks import ArchiveLimits
-from course_utils.errors import DatasetError
+from course_utils.fetch import archives, download
+from course_utils.fetch.guards import ArchiveLimits
 
 #: The 50 most frequent tags, most frequent first, spelled as in ``annotations_final.csv``.
 TOP50_TAGS = (
@@ -143,7 +145,7 @@ def fetch(root: Path) -> None:
         root: the target folder; ends with ``annotations_final.csv`` and ``mp3/``.
     """
     root = Path(root)
-    downloads = paths.data_dir() / "downloads" / "magnatagatune"
+    downloads = paths.data_path("downloads") / "magnatagatune"
     files = {}
     for name in REMOTE_FILES:
         files[name] = download.download_first([f"{base}/{name}" for base in BASE_URLS], downloads / name, sha256=CHECKSUMS[name])
@@ -151,7 +153,7 @@ def fetch(root: Path) -> None:
     cache.atomic_write_bytes(root / "annotations_final.csv", files["annotations_final.csv"].read_bytes())
     if not (root / "mp3").is_dir():
         archive = download.concatenate_parts([files[f"mp3.zip.00{i}"] for i in (1, 2, 3)], downloads / "mp3.zip")
-        download.extract(archive, root / "mp3", limits=MP3_LIMITS)
+        archives.extract(archive, root / "mp3", limits=MP3_LIMITS)
 
 
 # --------------------------------------------------------------------------------------------
@@ -298,7 +300,7 @@ def render_clip(path: str, seed: int, index: int, duration: float = MINI_CLIP_SE
     )
     if p["weird"]:
         y = synth.set_loudness(y * np.sign(np.sin(np.linspace(0, 40 * np.pi, len(y)))), p["loudness"])
-    minigen.write_audio(Path(path), y, SR)
+    write_audio(Path(path), y, SR)
     return sorted(_tags_from_parameters(p, rng))
 
 

@@ -18,28 +18,15 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
-import soundfile as sf
 
-from course_utils import cache
-from course_utils.errors import CourseError, DatasetError
+from course_utils.core import files as cache, paths
+from course_utils.core.errors import CourseError, DatasetError
 
 #: Bump when a generator changes its output, so that stale mini datasets are rebuilt.
 GENERATOR_VERSION = 3
 
 #: Default seed of every mini dataset.
 DEFAULT_SEED = 2017
-
-#: Bit rate of the mini datasets' MP3s (MagnaTagAtune's real MP3s are 32 kb/s).
-MP3_KBPS = 48
-
-#: libsndfile (format, subtype) for each file extension the generators write (MP3 goes through LAME).
-_FORMATS = {
-    ".wav": ("WAV", "PCM_16"),
-    ".au": ("AU", "PCM_16"),
-    ".mp3": ("MP3", "MPEG_LAYER_III"),
-    ".flac": ("FLAC", "PCM_16"),
-}
-
 
 def clip_rng(seed: int, index: int, salt: int = 0) -> np.random.Generator:
     """The random generator of one clip: independent of every other clip's.
@@ -55,60 +42,9 @@ def clip_rng(seed: int, index: int, salt: int = 0) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), int(salt), int(index)]))
 
 
-def write_audio(path: Path, y: np.ndarray, sr: int) -> None:
-    """Write a signal in the format its extension names (WAV/AU 16-bit, MP3, FLAC), atomically.
-
-    Notebooks 02 and 05.
-
-    Args:
-        path: the destination; its suffix chooses the format.
-        y: mono float signal in [-1, 1].
-        sr: sample rate in Hz.
-    """
-    y = np.clip(np.asarray(y, dtype=np.float32), -1.0, 1.0)
-    if Path(path).suffix.lower() == ".mp3":
-        cache.atomic_write_bytes(path, encode_mp3(y, sr))
-        return
-    fmt, subtype = _FORMATS[Path(path).suffix.lower()]
-    with cache.atomic_write(path) as tmp:
-        sf.write(tmp, y, sr, format=fmt, subtype=subtype)
-
-
-def encode_mp3(y: np.ndarray, sr: int, kbps: int = MP3_KBPS) -> bytes:
-    """Encode a mono signal as constant-bitrate MP3 with LAME (fast setting).
-
-    LAME through ``lameenc`` at quality 5 is about five times faster than libsndfile's MP3
-    writer, which matters for the thousands of clips of the mini datasets.
-
-    Args:
-        y: mono float signal in [-1, 1].
-        sr: sample rate in Hz.
-        kbps: bit rate.
-
-    Returns:
-        The MP3 file's bytes.
-    """
-    import lameenc
-
-    encoder = lameenc.Encoder()
-    encoder.set_bit_rate(kbps)
-    encoder.set_in_sample_rate(int(sr))
-    encoder.set_channels(1)
-    encoder.set_quality(5)
-    pcm = np.round(np.clip(y, -1.0, 1.0) * 32767).astype("<i2").tobytes()
-    return bytes(encoder.encode(pcm) + encoder.flush())
-
-
 #: Seconds an idle worker process waits for more clips before it exits (joblib's default is 300,
 #: which kept the workers of a killed synthesis alive for minutes).
 WORKER_IDLE_TIMEOUT = 10
-
-
-def n_workers() -> int:
-    """How many processes render clips: ``COURSE_WORKERS`` or the CPU count, at most 4."""
-    if os.environ.get("COURSE_WORKERS"):
-        return max(1, int(os.environ["COURSE_WORKERS"]))
-    return max(1, min(4, os.cpu_count() or 1))
 
 
 def render_clips(render: Callable, jobs: Sequence[dict], *, desc: str = "", progress: bool = True) -> list:
@@ -130,7 +66,7 @@ def render_clips(render: Callable, jobs: Sequence[dict], *, desc: str = "", prog
     """
     from tqdm.auto import tqdm
 
-    workers = n_workers()
+    workers = paths.workers()
     bar = tqdm(total=len(jobs), desc=desc, unit="clip", disable=not progress, leave=False)
     try:
         if workers == 1 or len(jobs) < 8:

@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from course_utils import cache
+from course_utils.audio.io import write_audio
+from course_utils.core import files as cache
+from course_utils.core.errors import DatasetError
 from course_utils.datasets import minigen
-from course_utils.datasets.base import DatasetSpec, class_index, fetch_archive, finish_frame, require_folder
-from course_utils.download_checks import ArchiveLimits
-from course_utils.errors import DatasetError
+from course_utils.datasets.base import class_index, DatasetSpec, fetch_archive, finish_frame, require_folder
+from course_utils.fetch.guards import ArchiveLimits
 
 CLASSES = ("air_conditioner", "car_horn", "children_playing", "dog_bark", "drilling", "engine_idling",
            "gun_shot", "jackhammer", "siren", "street_music")
@@ -95,7 +96,7 @@ def render_clip(path: str, cls: str, salience: int, duration: float, seed: int, 
     level = float(rng.uniform(-30, -14))
     snr = float(rng.uniform(15, 30)) if salience == 1 else float(rng.uniform(0, 10))
     y = synth.add_noise(synth.set_loudness(y, level), snr, rng)
-    minigen.write_audio(Path(path), synth.set_loudness(y, level), SR)
+    write_audio(Path(path), synth.set_loudness(y, level), SR)
 
 
 def synthesize(root: Path, seed: int = minigen.DEFAULT_SEED, *, progress: bool = True) -> None:

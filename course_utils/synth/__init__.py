@@ -24,15 +24,15 @@ same seed gives bitwise the same ``float32`` samples. Only numpy and scipy are u
 """
 
 from course_utils.synth.dsp import add_noise, hz_to_midi, midi_to_hz, peak_normalize, rms_db, set_loudness
-from course_utils.synth.theory import MODES, chord_progression, melody, scale
 from course_utils.synth.instruments import EXTRA_INSTRUMENTS, INSTRUMENT_RANGE, INSTRUMENTS, note
+from course_utils.synth.theory import chord_progression, melody, MODES, scale
 from course_utils.synth.drums import (DRUM_KINDS, DRUM_METER, DRUM_STYLES, EXTRA_DRUM_STYLES, TYPICAL_TEMPO,
                                       drum_hit, drum_pattern)
-from course_utils.synth.backing import ACCOMPANIMENT_PATTERNS, accompaniment
-from course_utils.synth.voice import VOWELS, choir, singing_voice
-from course_utils.synth.spoken import speech
+from course_utils.synth.backing import accompaniment, ACCOMPANIMENT_PATTERNS
 from course_utils.synth.pieces import render_piece
+from course_utils.synth.spoken import speech
 from course_utils.synth.urban import URBAN_CLASSES, urban_sound
+from course_utils.synth.voice import choir, singing_voice, VOWELS
 
 __all__ = [
     "INSTRUMENTS", "EXTRA_INSTRUMENTS", "INSTRUMENT_RANGE", "MODES", "DRUM_STYLES", "EXTRA_DRUM_STYLES",

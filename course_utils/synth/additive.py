@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from course_utils.synth.dsp import _F32, _TWO_PI, _filt, _white
+from course_utils.synth.dsp import _F32, _filt, _TWO_PI, _white
 
 
 

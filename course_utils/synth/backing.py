@@ -14,6 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
+from course_utils.core.errors import ParameterError
 from course_utils.synth.additive import _velocity_gain
 from course_utils.synth.dsp import _F32, _fade, _nsamp, midi_to_hz, peak_normalize
 from course_utils.synth.instruments import note
@@ -94,7 +95,7 @@ def _chord_events(pattern: str, chord: np.ndarray, meter: int, rng: np.random.Ge
                 continue
             ev.append((float(pos), 0.4, top if i % 2 == 0 else c, 0.8, 0))
     else:
-        raise ValueError(f"unknown accompaniment pattern {pattern!r}; choose one of {ACCOMPANIMENT_PATTERNS}")
+        raise ParameterError(f"unknown accompaniment pattern {pattern!r}; choose one of {ACCOMPANIMENT_PATTERNS}")
     return ev
 
 
@@ -240,9 +241,9 @@ def accompaniment(instrument: str, chords: Sequence, tempo_bpm: float, meter: in
         float32 array of ``round(duration * sr)`` samples, peak 0.9.
     """
     if pattern not in ACCOMPANIMENT_PATTERNS:
-        raise ValueError(f"unknown accompaniment pattern {pattern!r}; choose one of {ACCOMPANIMENT_PATTERNS}")
+        raise ParameterError(f"unknown accompaniment pattern {pattern!r}; choose one of {ACCOMPANIMENT_PATTERNS}")
     if len(chords) == 0:
-        raise ValueError("chords is empty")
+        raise ParameterError("chords is empty")
     n = _nsamp(duration, sr)
     y = _render_accompaniment(instrument, list(chords), tempo_bpm, int(meter), n, int(sr), rng, pattern, velocity,
                               swing, timbre, {})

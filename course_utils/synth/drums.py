@@ -10,8 +10,9 @@ import math
 
 import numpy as np
 
+from course_utils.core.errors import ParameterError
 from course_utils.synth.additive import _noise_burst, _velocity_gain
-from course_utils.synth.dsp import _F32, _TWO_PI, _fade, _filt, _nsamp, _rng, _white, peak_normalize
+from course_utils.synth.dsp import _F32, _fade, _filt, _nsamp, _rng, _TWO_PI, _white, peak_normalize
 from course_utils.synth.theory import _swing_time
 
 __all__ = ["DRUM_KINDS", "DRUM_STYLES", "EXTRA_DRUM_STYLES", "DRUM_METER", "TYPICAL_TEMPO", "drum_hit",
@@ -105,7 +106,7 @@ def _drum(kind: str, sr: int, vel: float, rng: np.random.Generator) -> np.ndarra
         t = np.arange(n, dtype=_F32) / _F32(sr)
         env = (1.0 - np.exp(-t / 0.012)) * np.exp(-t / u(0.035, 0.06))
         return _filt(_white(n, rng), 2, (min(3500.0, 0.5 * nyq), min(9000.0, 0.9 * nyq)), "bandpass", sr) * env.astype(_F32)
-    raise ValueError(f"unknown drum kind {kind!r}; choose one of {DRUM_KINDS}")
+    raise ParameterError(f"unknown drum kind {kind!r}; choose one of {DRUM_KINDS}")
 
 
 def drum_hit(kind: str, sr: int, velocity: float = 0.8, rng=None) -> np.ndarray:
@@ -201,7 +202,7 @@ TYPICAL_TEMPO = {
 
 def _check_style(style: str) -> str:
     if style not in _PATTERNS:
-        raise ValueError(f"unknown drum style {style!r}; choose one of {DRUM_STYLES + EXTRA_DRUM_STYLES}")
+        raise ParameterError(f"unknown drum style {style!r}; choose one of {DRUM_STYLES + EXTRA_DRUM_STYLES}")
     return style
 
 
@@ -288,6 +289,6 @@ def drum_pattern(style: str, tempo_bpm: float, duration: float, sr: int, rng: np
     """
     _check_style(style)
     if tempo_bpm <= 0 or duration <= 0:
-        raise ValueError("tempo_bpm and duration must be positive")
+        raise ParameterError("tempo_bpm and duration must be positive")
     y = _render_drums(style, tempo_bpm, _nsamp(duration, sr), int(sr), rng, swing, float(np.clip(velocity, 0.05, 1)))
     return peak_normalize(_fade(y, sr, 0.0, 0.01), 0.9)

@@ -13,6 +13,7 @@ import numpy as np
 from scipy import signal as _sig
 from scipy.ndimage import minimum_filter1d as _minimum_filter1d
 from scipy.ndimage import uniform_filter1d as _uniform_filter1d
+from course_utils.core.errors import ParameterError
 
 __all__ = ["rms_db", "peak_normalize", "set_loudness", "add_noise", "midi_to_hz", "hz_to_midi"]
 
@@ -157,7 +158,7 @@ def _noise(n: int, rng: np.random.Generator, color: str = "pink") -> np.ndarray:
         return _pink(n, rng)
     if color == "brown":
         return _brown(n, rng)
-    raise ValueError(f"noise colour must be 'white', 'pink' or 'brown', not {color!r}")
+    raise ParameterError(f"noise colour must be 'white', 'pink' or 'brown', not {color!r}")
 
 
 def add_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator, color: str = "pink") -> np.ndarray:

@@ -25,6 +25,7 @@ from course_utils.synth.additive import (_bumps, _const_phases, _decay_layers, _
                                          _velocity_tilt)
 from course_utils.synth.dsp import (_F32, _TWO_PI, _ctrl_to_audio, _fade, _filt, _nsamp, _rng, _smooth_noise,
                                     _white, hz_to_midi, peak_normalize)
+from course_utils.core.errors import ParameterError
 
 __all__ = ["INSTRUMENTS", "EXTRA_INSTRUMENTS", "INSTRUMENT_RANGE", "note"]
 
@@ -363,12 +364,12 @@ def note(instrument: str, f0: float, duration: float, sr: int, velocity: float =
     Notebook 01.
     """
     if instrument not in _RENDERERS:
-        raise ValueError(f"unknown instrument {instrument!r}; choose one of {INSTRUMENTS + EXTRA_INSTRUMENTS}")
+        raise ParameterError(f"unknown instrument {instrument!r}; choose one of {INSTRUMENTS + EXTRA_INSTRUMENTS}")
     f0 = float(f0)
     if not 10.0 <= f0 < 0.45 * sr:
-        raise ValueError(f"f0={f0:.1f} Hz is outside 10 Hz .. 0.45 * sr = {0.45 * sr:.0f} Hz")
+        raise ParameterError(f"f0={f0:.1f} Hz is outside 10 Hz .. 0.45 * sr = {0.45 * sr:.0f} Hz")
     if duration <= 0:
-        raise ValueError(f"duration must be positive, not {duration}")
+        raise ParameterError(f"duration must be positive, not {duration}")
     rng = _rng(rng)
     vel = float(np.clip(velocity, 0.05, 1.0))
     n = _nsamp(duration, sr)

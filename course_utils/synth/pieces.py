@@ -6,12 +6,13 @@ import math
 
 import numpy as np
 
+from course_utils.core.errors import ParameterError
 from course_utils.synth.backing import _bass_events, _bass_note, _render_accompaniment, _render_events, _voice_chord
-from course_utils.synth.drums import DRUM_METER, _STYLE_SWING, _check_style, _render_drums
+from course_utils.synth.drums import _check_style, _render_drums, _STYLE_SWING, DRUM_METER
 from course_utils.synth.dsp import _F32, _fade, _limit, _nsamp, _pink, _reverb, set_loudness
-from course_utils.synth.instruments import EXTRA_INSTRUMENTS, INSTRUMENT_RANGE, INSTRUMENTS, _RENDERERS
-from course_utils.synth.theory import MODES, _check_mode, _melody_rhythm, _swing_time, chord_progression, melody
-from course_utils.synth.voice import _SUNG_CENTRE, _render_choir, _render_singing
+from course_utils.synth.instruments import _RENDERERS, EXTRA_INSTRUMENTS, INSTRUMENT_RANGE, INSTRUMENTS
+from course_utils.synth.theory import _check_mode, _melody_rhythm, _swing_time, chord_progression, melody, MODES
+from course_utils.synth.voice import _render_choir, _render_singing, _SUNG_CENTRE
 
 __all__ = ["render_piece"]
 
@@ -77,13 +78,13 @@ def _render_piece_core(sr: int, n: int, rng: np.random.Generator, *, instruments
     insts = [str(i) for i in ((instruments,) if isinstance(instruments, str) else instruments)]
     for i in insts:
         if i not in _RENDERERS:
-            raise ValueError(f"unknown instrument {i!r}; choose from {INSTRUMENTS + EXTRA_INSTRUMENTS}")
+            raise ParameterError(f"unknown instrument {i!r}; choose from {INSTRUMENTS + EXTRA_INSTRUMENTS}")
     if texture not in ("melody+chords", "chords", "melody", "drone"):
-        raise ValueError(f"texture must be 'melody+chords', 'chords', 'melody' or 'drone', not {texture!r}")
+        raise ParameterError(f"texture must be 'melody+chords', 'chords', 'melody' or 'drone', not {texture!r}")
     if voice not in (None, "male", "female"):
-        raise ValueError(f"voice must be None, 'male' or 'female', not {voice!r}")
+        raise ParameterError(f"voice must be None, 'male' or 'female', not {voice!r}")
     if tempo_bpm <= 0:
-        raise ValueError("tempo_bpm must be positive")
+        raise ParameterError("tempo_bpm must be positive")
     meter = int(meter or DRUM_METER[style])
     swing = max(float(swing or 0.0), _STYLE_SWING[style])
     beat = 60.0 / float(tempo_bpm)
@@ -251,7 +252,7 @@ def render_piece(sr: int, duration: float, rng: np.random.Generator, *, instrume
     Notebooks 01, 02 and 05.
     """
     if duration <= 0:
-        raise ValueError("duration must be positive")
+        raise ParameterError("duration must be positive")
     sr = int(sr)
     n = _nsamp(duration, sr)
     vel = float(np.clip(0.7 + 0.025 * (float(loudness_db) + 20.0), 0.3, 1.0)) if velocity is None else \

@@ -10,7 +10,8 @@ import numpy as np
 
 from course_utils.synth.dsp import (_F32, _ctrl_to_audio, _fade, _nsamp, _reverb, _smooth_noise, add_noise,
                                     peak_normalize)
-from course_utils.synth.voice import _CONSONANT_LEVEL, _consonant, _formant_regions, _formant_sos, _glottal_source
+from course_utils.core.errors import ParameterError
+from course_utils.synth.voice import _consonant, _CONSONANT_LEVEL, _formant_regions, _formant_sos, _glottal_source
 
 __all__ = ["speech"]
 
@@ -181,9 +182,9 @@ def speech(duration: float, sr: int, rng: np.random.Generator, register: str = "
     Notebook 01.
     """
     if register not in _SPEAKERS:
-        raise ValueError(f"register must be one of {sorted(_SPEAKERS)}, not {register!r}")
+        raise ParameterError(f"register must be one of {sorted(_SPEAKERS)}, not {register!r}")
     if duration <= 0:
-        raise ValueError("duration must be positive")
+        raise ParameterError("duration must be positive")
     n = _nsamp(duration, sr)
     y = _reverb(_speech_track(n, int(sr), rng, register), int(sr), rng, float(room))
     if noise_snr_db is not None:

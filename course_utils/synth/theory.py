@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+from course_utils.core.errors import ParameterError
 
 __all__ = ["MODES", "scale", "chord_progression", "melody"]
 
@@ -33,7 +34,7 @@ _MINOR_MODES = ("minor", "harmonic_minor", "dorian", "phrygian", "pentatonic_min
 
 def _check_mode(mode: str) -> str:
     if mode not in MODES:
-        raise ValueError(f"unknown mode {mode!r}; choose one of {sorted(MODES)}")
+        raise ParameterError(f"unknown mode {mode!r}; choose one of {sorted(MODES)}")
     return mode
 
 
@@ -129,11 +130,11 @@ _REGISTERS = {"bass": (31, 52), "low": (43, 64), "mid": (57, 79), "high": (67, 9
 def _register(register) -> tuple:
     if isinstance(register, str):
         if register not in _REGISTERS:
-            raise ValueError(f"unknown register {register!r}; choose one of {sorted(_REGISTERS)} or a (low, high) pair")
+            raise ParameterError(f"unknown register {register!r}; choose one of {sorted(_REGISTERS)} or a (low, high) pair")
         return _REGISTERS[register]
     lo, hi = (int(v) for v in register)
     if hi - lo < 7:
-        raise ValueError(f"register {register!r} spans less than a fifth")
+        raise ParameterError(f"register {register!r} spans less than a fifth")
     return lo, hi
 
 

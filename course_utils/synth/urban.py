@@ -15,6 +15,7 @@ from course_utils.synth.additive import _harmonic_sines, _partial_limit, _track_
 from course_utils.synth.drums import TYPICAL_TEMPO
 from course_utils.synth.dsp import (_F32, _TWO_PI, _brown, _ctrl_to_audio, _fade, _filt, _nsamp, _pink,
                                     _smooth_noise, _white, set_loudness)
+from course_utils.core.errors import ParameterError
 from course_utils.synth.pieces import _render_piece_core
 from course_utils.synth.spoken import _speech_track
 from course_utils.synth.voice import _formant_sos, _glottal_source
@@ -309,9 +310,9 @@ def urban_sound(cls: str, duration: float, sr: int, rng: np.random.Generator, *,
         float32 array of ``round(duration * sr)`` samples, peak <= 0.99.
     """
     if cls not in _URBAN_RENDERERS:
-        raise ValueError(f"unknown urban sound class {cls!r}; choose one of {URBAN_CLASSES}")
+        raise ParameterError(f"unknown urban sound class {cls!r}; choose one of {URBAN_CLASSES}")
     if duration <= 0:
-        raise ValueError("duration must be positive")
+        raise ParameterError("duration must be positive")
     sr = int(sr)
     n = _nsamp(duration, sr)
     y = np.nan_to_num(_URBAN_RENDERERS[cls](n, sr, rng).astype(_F32))

@@ -17,6 +17,7 @@ from scipy import signal as _sig
 from course_utils.synth.additive import _track_phase
 from course_utils.synth.dsp import (_F32, _TWO_PI, _ctrl_to_audio, _fade, _filt, _nsamp, _rng, _smooth_noise,
                                     _white, midi_to_hz, peak_normalize)
+from course_utils.core.errors import ParameterError
 
 __all__ = ["VOWELS", "singing_voice", "choir"]
 
@@ -232,7 +233,7 @@ def _vowel_list(vowels, n_notes: int, rng: np.random.Generator) -> list:
     vowels = list(vowels)
     bad = [v for v in vowels if v not in VOWELS]
     if bad:
-        raise ValueError(f"unknown vowel(s) {bad}; choose from {VOWELS}")
+        raise ParameterError(f"unknown vowel(s) {bad}; choose from {VOWELS}")
     return [vowels[i % len(vowels)] for i in range(n_notes)]
 
 
@@ -272,9 +273,9 @@ def _check_notes(midi_notes, note_durations):
     notes = np.asarray(midi_notes, dtype=float).ravel()
     durs = np.asarray(note_durations, dtype=float).ravel()
     if notes.size == 0 or notes.size != durs.size:
-        raise ValueError("midi_notes and note_durations must be non-empty and of the same length")
+        raise ParameterError("midi_notes and note_durations must be non-empty and of the same length")
     if np.any(durs <= 0):
-        raise ValueError("note durations must be positive")
+        raise ParameterError("note durations must be positive")
     return notes, durs
 
 
@@ -306,7 +307,7 @@ def singing_voice(midi_notes, note_durations, sr: int, register: str = "female",
         float32 array of ``round(sum(note_durations) * sr)`` samples, peak 0.9.
     """
     if register not in _SUNG_FORMANTS:
-        raise ValueError(f"register must be 'male' or 'female', not {register!r}")
+        raise ParameterError(f"register must be 'male' or 'female', not {register!r}")
     rng = _rng(rng)
     notes, durs = _check_notes(midi_notes, note_durations)
     y = _render_singing(notes, durs, int(sr), register, vowels, rng, vibrato, fit_register, velocity)

@@ -1,0 +1,62 @@
+"""One key scheme for every cache the course keeps on disk.
+
+A cached result may be reused only if nothing it was computed from has changed. Three things
+enter every key:
+
+- **the input files**, each as ``[absolute path, size, mtime_ns]``
+  (:func:`course_utils.core.files.file_signature`): rewriting a file at the same path changes its
+  modification time, and so the key, even when the size stays the same;
+- **the parameters** of the computation (sample rate, layers, protocol, ...), as JSON with
+  sorted keys, so that the order in which they are given does not matter;
+- **a code version**: a string the owning module bumps when its computation changes, so that
+  old caches are not read by new code.
+
+Content that is cheap to hash and decisive (a model's weights file, which can be replaced by
+another of the same size within the file system's time resolution) can be added by its SHA-256
+with ``content=``.
+
+The log-mel cache (:mod:`course_utils.models.training`), the feature caches
+(:mod:`course_utils.features.transfer`, :class:`course_utils.features.clip_features.ClipFeatures`) and the
+released-feature score cache (:mod:`course_utils.svm.protocol`) all name their files with
+:func:`cache_key`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import Iterable
+
+from course_utils.core import files as cache
+
+#: Hex digits of a key: 16 (64 bits) make an accidental collision between two caches negligible.
+KEY_LENGTH = 16
+
+
+def cache_key(*, version: str, files: Iterable[str | os.PathLike] = (), params: dict | None = None,
+              content: Iterable[str | os.PathLike] = (), missing_ok: bool = False) -> str:
+    """The key of a cached result: a hash of its input files, parameters, content and code version.
+
+    Args:
+        version: the owning computation's code version, e.g. ``"logmel-3"``.
+        files: the input files, in order; each enters as path, size and ``mtime_ns``.
+        params: the parameters of the computation (JSON-serialisable).
+        content: files whose bytes enter the key (their SHA-256), e.g. a model's weights.
+        missing_ok: let a missing input file enter as ``[path, None, None]`` instead of raising.
+
+    Returns:
+        ``KEY_LENGTH`` lowercase hex digits.
+
+    Raises:
+        FileNotFoundError: an input file is missing (and not ``missing_ok``), or a ``content``
+            file is missing.
+    """
+    blob = {
+        "version": str(version),
+        "files": [cache.file_signature(p, missing_ok=missing_ok) for p in files],
+        "params": params or {},
+        "content": [cache.sha256_file(p) for p in content],
+    }
+    text = json.dumps(blob, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:KEY_LENGTH]

@@ -1,0 +1,1 @@
+"""Your own music: the classifier zoo with nested cross-validation, and saved classifiers."""

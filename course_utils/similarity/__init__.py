@@ -1,0 +1,1 @@
+"""Similarity: tag ground truth, the siamese embedding, retrieval metrics, search indexes."""

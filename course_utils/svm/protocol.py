@@ -1,0 +1,419 @@
+"""SVMs on transferred features: the evaluation protocol of Choi et al. (ISMIR 2017), made fast.
+
+Choi, Fazekas, Sandler and Cho, "Transfer learning for music classification and regression
+tasks", fed convnet features (5 layers x 32 = 160 values per clip) and a 120-value MFCC baseline
+to SVMs on six tasks. This module reproduces their table from the released features
+(:mod:`course_utils.tasks.release`) and evaluates the course's own features the same way. Notebooks 03
+and 04 and ``course-utils paper-table``.
+
+The protocol:
+
+- pipeline: optional standardisation, then an SVC (accuracy) or, for emoMusic arousal and valence
+  separately, an SVR (R²);
+- grid (:func:`~course_utils.svm.grid.param_grid`): C in {0.1, 2, 8, 32} with an RBF kernel and
+  gamma in {2^-3, 2^-5, ..., 2^-13, 'auto' = 1/n_features}, plus a linear kernel with the same C
+  values; searched fast by :class:`~course_utils.svm.grid.SVMGridSearch` (precomputed kernels in
+  threads, an exact interior-point solver, :mod:`course_utils.svm.linear`, where libsvm is slow);
+- splits (:mod:`course_utils.tasks.splits`): 10-fold cross-validation *without shuffling*, as in the
+  authors' code; Jamendo: train+valid against test; UrbanSound8K: its 10 official folds. The
+  tasks, their splits and published scores are the records of :mod:`course_utils.tasks.registry`;
+- the published number is the best mean score over the grid, which selects on the test folds
+  and is optimistic; :func:`evaluate_task` also gives a nested estimate (an inner
+  cross-validation on each outer training set picks the parameters, the outer fold scores them).
+
+Standardisation, and why there are two protocols: in the authors' code the scaler's switch was
+inert (``OptionalStandardScaler`` read its ``on`` flag in ``__init__`` only, and
+``GridSearchCV`` sets parameters after cloning), so every published score is the best of the
+grid *without* standardisation. ``protocol="paper"`` (the default) reproduces that: the scaler is
+off everywhere. ``protocol="corrected"`` really puts standardisation on and off in the grid.
+
+The names of the modules below (tasks, release reading, splits, the grid and its solvers, the
+texts of :mod:`course_utils.svm.report`) stay importable from here.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from course_utils.core.cache import cache_key
+from course_utils.core.errors import CourseError, DatasetError, ParameterError
+from course_utils.svm.grid import check_choice, check_inputs, cv_predictions, METHODS, PROTOCOLS, SVMGridSearch, TASK_TYPES
+from course_utils.svm.report import describe_params, protocol_note
+from course_utils.tasks import registry as transfer_tasks
+from course_utils.tasks.registry import task_type
+from course_utils.tasks.release import feature_files, load_labels, load_release, release_root
+from course_utils.tasks.splits import cv_splits, inner_by_fold, inner_cv_for, inner_train_vs_valid, kfold_splits, predefined_folds, split_vs_test
+
+#: Bump when the scores of :func:`evaluate_release` change for the same inputs (invalidates its cache).
+RELEASE_SCORES_VERSION = 1
+
+#: Layer combinations of the paper's heatmap (single layers, then adjacent runs).
+HEATMAP_COMBOS = ("0", "1", "2", "3", "4", "01", "12", "23", "34", "012", "123", "234", "0123", "1234", "01234")
+
+
+# --------------------------------------------------------------------------------------------
+# The evaluation of one task
+
+
+def evaluate_task(X, y, splits, task_type: str = "classification", protocol: str = "paper", method: str = "fast",
+                  nested: bool = True, n_jobs: int = 2, inner_cv=None, inner_folds: int = 10) -> dict:
+    """Grid-search SVMs on one feature set as the paper did, with an honest nested estimate beside it.
+
+    The grid search is :class:`~course_utils.svm.grid.SVMGridSearch`, run on the splits and, for
+    the nested estimate, on each outer training set.
+
+    Args:
+        X: (n_clips, n_features) features.
+        y: class ids (classification) or targets (regression).
+        splits: ``(train_idx, test_idx)`` pairs (:func:`~course_utils.tasks.splits.cv_splits`).
+        task_type: ``"classification"`` (SVC, accuracy) or ``"regression"`` (SVR, R²).
+        protocol: ``"paper"`` (never standardise, as every published score) or ``"corrected"``
+            (standardisation on and off in the grid).
+        method: ``"fast"`` (precomputed kernels in threads; exact interior-point solver for slow
+            linear kernels) or ``"gridsearch"`` (plain ``GridSearchCV``, slow).
+        nested: also compute the nested estimate: on each outer training set an inner CV
+            (``inner_cv``) picks the setting, the outer test fold scores it.
+        n_jobs: parallel fits.
+        inner_cv: ``callable(train_idx) -> [(train_idx, test_idx), ...]`` in absolute row indices
+            for the nested estimate (default: ``inner_folds`` unshuffled folds of the outer training
+            rows, stratified for classification). It may return ``None`` to fall back to the default.
+        inner_folds: folds of the default inner CV (10; notebook 04 uses 5 to stay fast).
+
+    Returns:
+        A dict: ``best_score`` (best mean score over the grid: the paper's number, optimistic),
+        ``best_params``, ``best_std`` (the standard deviation of that setting's score over the
+        splits; NaN for a single train/test split), ``nested_score`` (``None`` without ``nested``), ``nested_params`` (the
+        setting chosen on each outer fold), ``scores_per_param`` (a DataFrame: the settings,
+        ``mean_score``, ``std_score``, ``rank``, ``solver`` (``libsvm``, or ``ipm`` where the exact
+        linear solver took over), ``fit_seconds`` (summed over splits) and one ``split<k>`` column
+        per split),
+        ``seconds`` (wall time), ``cpu_seconds`` (process CPU time, all threads), ``protocol``,
+        ``method`` and ``note`` (what the protocol does about standardisation).
+    """
+    check_choice("task_type", task_type, TASK_TYPES)
+    check_choice("protocol", protocol, PROTOCOLS)
+    check_choice("method", method, METHODS)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    X, y, splits = check_inputs(X, y, splits, task_type)
+    search = SVMGridSearch(task_type, protocol, method, n_jobs, cv=splits).fit(X, y)
+    result = {"best_score": search.best_score_, "best_params": search.best_params_, "best_std": search.best_std_,
+              "nested_score": None, "nested_params": None, "scores_per_param": search.scores_per_param_}
+    if nested:
+        chosen, outer = [], []
+        for s, (tr, _) in enumerate(splits):
+            inner = inner_cv(tr) if inner_cv is not None else None
+            if inner is None:
+                inner = [(tr[a], tr[b]) for a, b in kfold_splits(y[tr], task_type, inner_folds)]
+            inner_search = SVMGridSearch(task_type, protocol, method, n_jobs, cv=inner).fit(X, y)
+            chosen.append(inner_search.best_params_)
+            outer.append(search.scores_[inner_search.best_index_, s])
+        result["nested_score"] = float(np.mean(outer))
+        result["nested_params"] = chosen
+    result.update(seconds=time.perf_counter() - start, cpu_seconds=time.process_time() - cpu_start, protocol=protocol,
+                  method=method, note=protocol_note(protocol))
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Our own features (notebooks 03 and 04)
+
+_REGRESSION_TARGETS = ("arousal", "valence", "label_arousal", "label_valence", "target")
+
+
+def _target_column(labels: pd.DataFrame, task_type: str, target) -> str:
+    if target is not None:
+        if target not in labels.columns:
+            raise CourseError(f"target column {target!r} not in the labels table (columns: {list(labels.columns)})")
+        return target
+    if task_type == "classification":
+        for col in ("label_id", "label"):
+            if col in labels.columns:
+                return col
+        raise CourseError(f"no 'label_id' or 'label' column in the labels table (columns: {list(labels.columns)})")
+    found = [c for c in _REGRESSION_TARGETS if c in labels.columns]
+    if len(found) != 1:
+        raise CourseError(f"say which column to regress with target=...; candidates: {found or list(labels.columns)}")
+    return found[0]
+
+
+def evaluate_features(X, labels: pd.DataFrame, task_type: str, split_column: str | None = None, target: str | None = None,
+                      protocol: str = "paper", method: str = "fast", nested: bool = True, n_jobs: int = 2,
+                      n_folds: int = 10) -> dict:
+    """Evaluate features from the course's own extractor with the paper's SVM protocol.
+
+    Notebooks 03 and 04, on arrays computed from a dataset table of :mod:`course_utils.datasets`
+    (one row per clip, in the same order as ``X``).
+
+    Args:
+        X: (n_clips, n_features) features.
+        labels: the dataset table: ``label_id`` (or ``label``) for classification, a regression
+            column (``arousal``, ``valence``...) for regression, and the split column if any.
+        task_type: ``"classification"`` or ``"regression"``.
+        split_column: ``None`` (10 unshuffled folds, stratified for classification), ``"split"``
+            (train/valid/test values: train+valid against test; the nested estimate selects on
+            valid) or ``"fold"`` (predefined folds, leave one out).
+        target: the label column (default ``label_id``, or the single regression column).
+        protocol: ``"paper"`` or ``"corrected"`` (see :func:`evaluate_task`).
+        method: ``"fast"`` or ``"gridsearch"``.
+        nested: also compute the nested estimate.
+        n_jobs: parallel fits.
+        n_folds: folds when ``split_column`` is ``None``.
+
+    Returns:
+        The dict of :func:`evaluate_task`, plus ``target`` and ``n_splits``.
+    """
+    check_choice("task_type", task_type, TASK_TYPES)
+    col = _target_column(labels, task_type, target)
+    y = labels[col].to_numpy()
+    if len(y) != len(X):
+        raise CourseError(f"X has {len(X)} rows but the labels table has {len(labels)}")
+    if task_type == "classification" and y.dtype.kind not in "iu":
+        y = np.unique(y, return_inverse=True)[1]
+    inner_cv = None
+    if split_column is None:
+        splits = kfold_splits(y, task_type, n_folds)
+    elif split_column not in labels.columns:
+        raise CourseError(f"split column {split_column!r} not in the labels table (columns: {list(labels.columns)})")
+    elif split_column == "fold":
+        splits = predefined_folds(labels["fold"].to_numpy())
+        inner_cv = inner_by_fold(labels["fold"])
+    elif split_column == "split":
+        splits = split_vs_test(labels["split"].to_numpy().astype(str))
+        inner_cv = inner_train_vs_valid(labels["split"])
+    else:
+        raise ParameterError(f"split_column must be None, 'split' or 'fold', not {split_column!r}")
+    result = evaluate_task(X, y, splits, task_type, protocol, method, nested, n_jobs, inner_cv)
+    result.update(target=col, n_splits=len(splits))
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# The paper's table
+
+
+def evaluate_release(features_dir, task: str, layers: str = "01234", protocol: str = "paper", method: str = "fast",
+                     nested: bool = False, n_jobs: int = 2, cache_dir=None, inner_folds: int = 10) -> dict:
+    """Evaluate one released feature set of one task (one cell of the paper's table).
+
+
+    Args:
+        features_dir: the release folder (``.../choi2017``) or its ``features`` subfolder.
+        task: one of :func:`course_utils.tasks.registry.names`.
+        layers: the feature set (see :func:`load_release`).
+        protocol: ``"paper"`` or ``"corrected"``.
+        method: ``"fast"`` or ``"gridsearch"``.
+        nested: also compute the nested estimate.
+        n_jobs: parallel fits.
+        cache_dir: a folder for cached results (JSON named by :func:`course_utils.core.cache.cache_key`
+            of the feature files and the parameters), or ``None`` for no cache.
+        inner_folds: folds of the nested estimate's inner CV (see :func:`evaluate_task`).
+
+    Returns:
+        The dict of :func:`evaluate_task` (``scores_per_param`` as a DataFrame), plus ``task``,
+        ``layers`` and ``cached`` (whether it came from the cache).
+
+    Raises:
+        DatasetError: a feature or label file is missing.
+    """
+    files = feature_files(features_dir, task, layers)
+    cache_file = None
+    if cache_dir is not None:
+        missing = [p for p in files if not p.is_file()]
+        if not missing:
+            kind = f"nested{inner_folds}" if nested else "flat"
+            key = f"{task}_{layers}_{protocol}_{method}_{kind}_" + cache_key(
+                version=f"release-scores-{RELEASE_SCORES_VERSION}", files=files,
+                params={"task": task, "layers": layers, "protocol": protocol, "method": method, "kind": kind})
+            cache_file = Path(cache_dir) / f"{key.replace('+', 'p')}.json"
+            if cache_file.is_file():
+                stored = json.loads(cache_file.read_text())
+                stored["scores_per_param"] = pd.DataFrame(stored["scores_per_param"])
+                stored["cached"] = True
+                return stored
+    X, y, groups = load_release(features_dir, task, layers)
+    splits = cv_splits(task, load_labels(features_dir, task))
+    result = evaluate_task(X, y, splits, task_type(task), protocol, method, nested, n_jobs, inner_cv_for(task, groups),
+                           inner_folds)
+    result.update(task=task, layers=layers, cached=False)
+    if cache_file is not None:
+        from course_utils.core.files import atomic_write_text
+
+        stored = dict(result, scores_per_param=result["scores_per_param"].to_dict(orient="list"))
+        atomic_write_text(cache_file, json.dumps(stored, default=str))
+    return result
+
+
+def paper_table(features_dir, tasks=None, layer_sets=("01234", "mfcc"), protocol: str = "paper", nested: bool = False,
+                progress: bool = True, method: str = "fast", n_jobs: int = 2, cache_dir=None,
+                inner_folds: int = 10) -> pd.DataFrame:
+    """Reproduce the paper's table of SVM scores from the released features.
+
+    Notebook 04 and ``course-utils paper-table``.
+
+    Args:
+        features_dir: the release folder (``.../choi2017``) or its ``features`` subfolder; ``None`` for
+            the release already on this machine (:func:`course_utils.tasks.release.release_root`).
+        tasks: the rows, task names of :mod:`course_utils.tasks.registry` (``None``: all seven, in the paper's order).
+        layer_sets: the column groups: ``"01234"`` (all layers), ``"mfcc"``, or any feature set of
+            :func:`load_release`.
+        protocol: ``"paper"`` (default: no standardisation, as published) or ``"corrected"``.
+        nested: also compute the nested estimates (about ten times slower).
+        progress: show a progress bar.
+        method: ``"fast"`` or ``"gridsearch"`` (hours: the linear kernels on the MFCCs).
+        n_jobs: parallel fits.
+        cache_dir: reuse and store results in this folder (see :func:`evaluate_release`).
+        inner_folds: folds of the nested estimate's inner CV (10; 5 takes about half the time).
+
+    Returns:
+        A DataFrame, one row per task (index ``task``), columns ``title``, then for each layer set
+        ``<set>_score``, ``<set>_std`` (its standard deviation over the folds), ``<set>_published``,
+        ``<set>_difference`` (score minus published),
+        ``<set>_params`` (the best setting, in words), ``<set>_seconds``, ``<set>_nested`` (with
+        ``nested``), and ``note`` (why a cell is missing, e.g. ``urbansound_mfcc.npy``). Missing
+        feature files give NaN, not an error. ``df.attrs`` holds ``protocol``, ``note`` and
+        ``seconds`` (the total).
+    """
+    from tqdm.auto import tqdm
+
+    check_choice("protocol", protocol, PROTOCOLS)
+    features_dir = release_root(features_dir)
+    rows = []
+    start = time.perf_counter()
+    tasks = list(transfer_tasks.names() if tasks is None else tasks)
+    cells = [(t, ls) for t in tasks for ls in layer_sets]
+    bar = tqdm(total=len(cells), desc="paper table", disable=not progress)
+    for task in tasks:
+        record = transfer_tasks.REGISTRY.get(task)
+        row = {"task": task, "title": record.title if record else task}
+        notes = []
+        for ls in layer_sets:
+            bar.set_postfix_str(f"{task} {ls}")
+            published = record.published.get(ls, np.nan) if record else np.nan
+            row.update({f"{ls}_score": np.nan, f"{ls}_std": np.nan, f"{ls}_published": published,
+                        f"{ls}_difference": np.nan, f"{ls}_params": "", f"{ls}_seconds": np.nan})
+            if nested:
+                row[f"{ls}_nested"] = np.nan
+            try:
+                res = evaluate_release(features_dir, task, ls, protocol, method, nested, n_jobs, cache_dir, inner_folds)
+            except DatasetError as exc:
+                notes.append(f"{ls}: {exc}")
+            else:
+                row[f"{ls}_score"] = res["best_score"]
+                row[f"{ls}_std"] = res.get("best_std", np.nan)  # older cached results lack it
+                row[f"{ls}_difference"] = res["best_score"] - published
+                row[f"{ls}_params"] = describe_params(res["best_params"])
+                row[f"{ls}_seconds"] = res["seconds"]
+                if nested:
+                    row[f"{ls}_nested"] = res["nested_score"]
+            bar.update(1)
+        row["note"] = "; ".join(notes)
+        rows.append(row)
+    bar.close()
+    df = pd.DataFrame(rows).set_index("task")
+    df.attrs.update(protocol=protocol, note=protocol_note(protocol), seconds=time.perf_counter() - start,
+                    layer_sets=list(layer_sets))
+    return df
+
+
+def layer_heatmap_scores(features_dir, task: str, combos=HEATMAP_COMBOS, protocol: str = "paper", n_jobs: int = 2,
+                         progress: bool = True, cache_dir=None) -> pd.DataFrame:
+    """Best grid scores of layer combinations, for the paper's heatmap (fast method only).
+
+    Notebook 04 (the figure of scores per layer combination and task).
+
+    Args:
+        features_dir: the release folder or its ``features`` subfolder.
+        task: one of :func:`course_utils.tasks.registry.names`.
+        combos: layer combinations such as ``"0"``, ``"12"``, ``"01234"``.
+        protocol: ``"paper"`` or ``"corrected"``.
+        n_jobs: parallel fits.
+        progress: show a progress bar.
+        cache_dir: reuse and store results (see :func:`evaluate_release`).
+
+    Returns:
+        A DataFrame indexed by combination with ``score``, ``params`` (in words) and ``seconds``.
+    """
+    from tqdm.auto import tqdm
+
+    rows = []
+    for combo in tqdm(combos, desc=f"{task} layers", disable=not progress):
+        res = evaluate_release(features_dir, task, combo, protocol, "fast", False, n_jobs, cache_dir)
+        rows.append({"combo": combo, "score": res["best_score"], "params": describe_params(res["best_params"]),
+                     "seconds": res["seconds"]})
+    return pd.DataFrame(rows).set_index("combo")
+
+
+# --------------------------------------------------------------------------------------------
+# Where the errors are (notebook 04)
+
+
+def release_confusion_matrix(features_dir, task: str, layers: str = "01234", protocol: str = "paper",
+                             params: dict | None = None, n_jobs: int = 2, cache_dir=None):
+    """The confusion matrix of a classification task of the release at its best setting, over its test folds.
+
+    Every clip is predicted once, by the model of the split that holds it out (for Jamendo only
+    the test clips count). Notebook 04.
+
+    Args:
+        features_dir: a folder in the release layout.
+        task: a classification task of :func:`course_utils.tasks.registry.names`.
+        layers: the feature set (see :func:`load_release`).
+        protocol: ``"paper"`` or ``"corrected"`` (to find the best setting).
+        params: the setting to use instead of the best one of :func:`evaluate_release`.
+        n_jobs: parallel fits when searching the best setting.
+        cache_dir: reuse and store the grid search (see :func:`evaluate_release`).
+
+    Returns:
+        ``(matrix, class_ids)``: counts with true classes in rows and predicted classes in columns,
+        and the class ids of the rows and columns.
+
+    Raises:
+        CourseError: the task is a regression.
+    """
+    from sklearn.metrics import confusion_matrix
+
+    if task_type(task) != "classification":
+        raise CourseError(f"{task} is a regression task: it has no confusion matrix")
+    if params is None:
+        params = evaluate_release(features_dir, task, layers, protocol, "fast", False, n_jobs, cache_dir)["best_params"]
+    X, y, _ = load_release(features_dir, task, layers)
+    pred = cv_predictions(X, y, cv_splits(task, load_labels(features_dir, task)), params)
+    tested = pred >= 0
+    classes = np.unique(y)
+    return confusion_matrix(y[tested], pred[tested], labels=classes), classes
+
+
+# --------------------------------------------------------------------------------------------
+# The course's own datasets
+
+
+def compare_features(name: str, table: pd.DataFrame, features: dict, *, protocol: str = "paper") -> pd.DataFrame:
+    """Best-of-grid scores of several feature sets on one course dataset, with its own split.
+
+    Notebook 03 (the authors' features against the course's).
+
+    Args:
+        name: a course dataset name (a ``dataset`` of :mod:`course_utils.tasks.registry`).
+        table: its table (:func:`course_utils.datasets.load_dataset`), rows in feature order.
+        features: feature-set name -> ``(n_clips, n_features)`` array.
+        protocol: ``"paper"`` or ``"corrected"``.
+
+    Returns:
+        One row per (task, feature set): ``task``, ``feature``, ``score``, ``std`` (over folds).
+    """
+    rows = []
+    for task in transfer_tasks.for_dataset(name):
+        scored = table
+        if task.target is not None:  # ratings on the release's 0-1 scale, as in notebook 04 (SVR's epsilon is absolute)
+            scored = table.assign(**{task.target: task.to_release_scale(table[task.target])})
+        for feature, X in features.items():
+            result = evaluate_features(X, scored, task.task_type, split_column=task.course_split_column,
+                                       target=task.target, protocol=protocol, nested=False)
+            rows.append({"task": task.title, "feature": feature, "score": result["best_score"],
+                         "std": result.get("best_std", np.nan)})
+    return pd.DataFrame(rows)

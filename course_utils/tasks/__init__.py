@@ -1,0 +1,1 @@
+"""The transfer tasks: their registry, the authors' released features, the splits, the GTZAN fault-filtered split lists."""
