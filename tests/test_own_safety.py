@@ -1,0 +1,364 @@
+"""Issue 26: saved classifiers that cannot run code (skops), ``fit --out`` that never overwrites a
+user's file, atomic saves, and the option checks of ``fit`` / ``predict`` / ``tag``.
+
+Each test names the item of the issue it guards."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import threading
+import warnings
+import zipfile
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+import soundfile as sf
+
+from course_utils import classifiers, own_data, saved_classifiers
+from course_utils.cli import main
+from course_utils.errors import CourseError
+
+SR = 12000
+
+
+def _folder(root, per_class=4, classes=("low", "high", "noise")):
+    """Classes of one-second clips that MFCCs tell apart: tones and noise."""
+    rng = np.random.default_rng(0)
+    t = np.arange(SR) / SR
+    sounds = {"low": lambda i: np.sin(2 * np.pi * (200 + 15 * i) * t),
+              "high": lambda i: np.sin(2 * np.pi * (3000 + 100 * i) * t),
+              "noise": lambda i: rng.normal(size=SR)}
+    for i in range(per_class):
+        for label in classes:
+            y = sounds[label](i)
+            path = root / label / f"{label}{i}.wav"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(path, (0.2 * y / np.abs(y).max() + 0.01 * rng.normal(size=SR)).astype(np.float32), SR)
+    return root
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """Two fitted mfcc classifiers (three classes; two classes), fitted once for the module."""
+    base = tmp_path_factory.mktemp("own_safety")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COURSE_DATA_DIR", str(base / "data"))
+        three = own_data.load_folder(_folder(base / "music3"))
+        two = own_data.load_folder(_folder(base / "music2", classes=("low", "high")))
+        m3, r3 = classifiers.fit_classifier("mfcc", three, outer_folds=2, choices=("logreg",))
+        m2, r2 = classifiers.fit_classifier("mfcc", two, outer_folds=2, choices=("logreg",))
+    return {"three": (m3, r3, base / "music3"), "two": (m2, r2, base / "music2")}
+
+
+@pytest.fixture
+def saved(models, tmp_path, data_root):
+    model, report, music = models["three"]
+    path = saved_classifiers.save_classifier(model, tmp_path / "genre.skops", report=report)
+    return path, music
+
+
+class Evil:
+    """A pickle that runs a command when loaded (the attack of issue 26)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.system, (f"touch '{self.marker}'",))
+
+
+def _legacy_joblib(path: Path, payload, sidecar: dict) -> Path:
+    """A .joblib of the old format with a consistent sidecar (its SHA-256 matches)."""
+    joblib.dump(payload, path)
+    import hashlib
+
+    sidecar = dict(sidecar, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+    path.with_name(path.name + ".json").write_text(json.dumps(sidecar))
+    return path
+
+
+# --------------------------------------------------------------------------- item 4: skops, no code
+
+
+def test_item4_saved_classifier_is_one_skops_file_that_loads_without_trust(saved):
+    path, music = saved
+    assert path.suffix == ".skops" and zipfile.is_zipfile(path)
+    assert not saved_classifiers.sidecar_path(path).exists()  # one file: model and description (items 2, 6)
+    meta = saved_classifiers.read_description(path)
+    assert meta["classes"] == ["high", "low", "noise"] and meta["format"] == saved_classifiers.FORMAT
+    model = saved_classifiers.load_classifier(path)
+    assert model.predict([str(music / "low" / "low1.wav")])[0] == "low"
+
+
+def test_item4_malicious_pickle_is_refused_without_trust_and_never_runs(tmp_path, data_root, models, capsys):
+    marker = tmp_path / "pwned"
+    model, _, music = models["three"]
+    meta = {"format": 1, "identity": model.steps[0][1].identity_, "features": {"model": "mfcc"}, "classes": ["a"]}
+    path = _legacy_joblib(tmp_path / "genre.joblib", Evil(marker), meta)
+    song = str(music / "low" / "low1.wav")
+    assert main(["predict", str(path), song]) == 1
+    err = capsys.readouterr().err
+    assert "--trust" in err and "pickle" in err and "Traceback" not in err
+    assert not marker.exists()
+    with pytest.raises(saved_classifiers.UntrustedModelError):
+        saved_classifiers.load_classifier(path)
+    assert not marker.exists()
+
+
+def test_item4_legacy_joblib_loads_only_with_trust_and_a_warning(tmp_path, data_root, models, capsys):
+    model, _, music = models["three"]
+    features = model.steps[0][1]
+    meta = {"format": 1, "identity": features.identity_, "features": saved_classifiers._params(features),
+            "classes": ["high", "low", "noise"], "sklearn": __import__("sklearn").__version__}
+    path = _legacy_joblib(tmp_path / "old.joblib", model, meta)
+    with pytest.warns(saved_classifiers.SavedClassifierWarning, match="pickle"):
+        loaded = saved_classifiers.load_classifier(path, trust=True)
+    assert list(loaded.classes_) == ["high", "low", "noise"]
+    song = str(music / "high" / "high1.wav")
+    assert main(["predict", str(path), song, "--trust"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"{song}: high") and "warning:" in captured.err and "pickle" in captured.err
+
+
+def test_item4_skops_file_with_an_untrusted_type_is_named_and_refused(tmp_path, data_root, models, capsys):
+    import skops.io as sio
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    model, _, music = models["three"]
+    evil = Pipeline([model.steps[0], ("fn", FunctionTransformer(func=os.getpid)), ("classifier", model.steps[1][1])])
+    path = tmp_path / "evil.skops"
+    saved_classifiers.save_classifier(model, path)
+    with zipfile.ZipFile(path) as z:  # the description of a good model, around another pipeline
+        meta = json.loads(z.read(saved_classifiers.DESCRIPTION))
+    body = sio.dumps(evil)
+    with zipfile.ZipFile(__import__("io").BytesIO(body)) as z:  # its checksum made to match, as an attacker would
+        meta["model_sha256"] = saved_classifiers._members_sha256({n: z.read(n) for n in z.namelist()})
+    desc = json.dumps(meta)
+    tmp = tmp_path / "evil2.skops"
+    tmp.write_bytes(body)
+    with zipfile.ZipFile(tmp, "a") as z:
+        z.writestr(saved_classifiers.DESCRIPTION, desc)
+    with pytest.raises(saved_classifiers.UntrustedModelError, match="getpid"):
+        saved_classifiers.load_classifier(tmp, check=False)
+    assert main(["predict", str(tmp), str(music / "low" / "low1.wav")]) == 1
+    err = capsys.readouterr().err
+    assert "getpid" in err and "--trust" in err
+
+
+# --------------------------------------------------------------------------- items 2, 6: atomic, consistent
+
+
+def test_item2_a_failed_save_keeps_the_old_working_classifier(saved, models, monkeypatch):
+    path, music = saved
+    before = {p.name: p.read_bytes() for p in path.parent.iterdir() if p.is_file()}
+    model2, report2, _ = models["two"]
+    real_replace = os.replace
+    calls = []
+
+    def counting(src, dst):
+        calls.append(dst)
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", counting)
+    saved_classifiers.save_classifier(model2, path.with_name("dry.skops"), report=report2)
+    path.with_name("dry.skops").unlink()
+    for failing in range(len(calls)):  # ENOSPC on each rename of a save in turn (the sidecar's, in the old format)
+        seen = []
+
+        def full_disk(src, dst):
+            seen.append(dst)
+            if len(seen) - 1 == failing:
+                raise OSError(28, "No space left on device", str(dst))
+            return real_replace(src, dst)
+
+        monkeypatch.setattr(os, "replace", full_disk)
+        with pytest.raises(OSError):
+            saved_classifiers.save_classifier(model2, path, report=report2)
+        monkeypatch.setattr(os, "replace", real_replace)
+        assert {p.name: p.read_bytes() for p in path.parent.iterdir() if p.is_file()} == before  # nothing half-written
+        assert list(saved_classifiers.load_classifier(path).classes_) == ["high", "low", "noise"]
+
+
+def test_item6_concurrent_saves_never_mix_model_and_description(models, tmp_path, data_root):
+    path = tmp_path / "race.skops"
+    (m3, r3, _), (m2, r2, _) = models["three"], models["two"]
+    for _ in range(10):
+        threads = [threading.Thread(target=saved_classifiers.save_classifier, args=(m, path), kwargs={"report": r})
+                   for m, r in ((m3, r3), (m2, r2))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        meta = saved_classifiers.read_description(path)
+        loaded = saved_classifiers.load_classifier(path)
+        assert meta["classes"] == [str(c) for c in loaded.classes_]
+
+
+# --------------------------------------------------------------------------- item 5: scikit-learn version
+
+
+def _rewrite_description(path: Path, change) -> None:
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    meta = json.loads(members[saved_classifiers.DESCRIPTION])
+    members[saved_classifiers.DESCRIPTION] = json.dumps(change(meta)).encode()
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+
+
+def test_item5_another_sklearn_version_gives_one_warning_saying_what_to_do(saved):
+    path, _ = saved
+    _rewrite_description(path, lambda m: {**m, "sklearn": "0.24.2"})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        saved_classifiers.load_classifier(path)
+    ours = [w for w in caught if issubclass(w.category, saved_classifiers.SavedClassifierWarning)]
+    assert len(ours) == 1 and "0.24.2" in str(ours[0].message) and "fit" in str(ours[0].message)
+    from sklearn.exceptions import InconsistentVersionWarning
+
+    assert not [w for w in caught if issubclass(w.category, InconsistentVersionWarning)]
+
+
+# --------------------------------------------------------------------------- items 16, 17: damaged files
+
+
+@pytest.mark.parametrize("edit", ["identity-string", "bogus-features-key", "a-list", "missing-identity",
+                                  "missing-features", "classes-number"])
+def test_item16_edited_descriptions_give_one_course_error(saved, edit):
+    path, _ = saved
+    change = {"identity-string": lambda m: {**m, "identity": "mfcc"},
+              "bogus-features-key": lambda m: {**m, "features": {**m["features"], "bogus": 1}},
+              "a-list": lambda m: [m],
+              "missing-identity": lambda m: {k: v for k, v in m.items() if k != "identity"},
+              "missing-features": lambda m: {k: v for k, v in m.items() if k != "features"},
+              "classes-number": lambda m: {**m, "classes": 3}}[edit]
+    _rewrite_description(path, change)
+    with pytest.raises(CourseError, match=str(path.name)):
+        saved_classifiers.load_classifier(path)
+
+
+def test_item16_edited_legacy_sidecar_gives_one_course_error(tmp_path, data_root, models):
+    model, _, _ = models["three"]
+    path = _legacy_joblib(tmp_path / "old.joblib", model, {"format": 1, "identity": "x", "features": ["mfcc"]})
+    with pytest.warns(saved_classifiers.SavedClassifierWarning), pytest.raises(CourseError, match="old.joblib"):
+        saved_classifiers.load_classifier(path, trust=True)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "zeroed-middle", "not-a-zip"])
+def test_item17_a_damaged_file_gives_one_course_error(saved, damage):
+    path, _ = saved
+    data = path.read_bytes()
+    if damage == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "zeroed-middle":
+        path.write_bytes(data[:200] + b"\0" * 2000 + data[2200:])
+    else:
+        path.write_bytes(b"hello")
+    with pytest.raises(CourseError, match=str(path.name)):
+        saved_classifiers.load_classifier(path)
+
+
+def test_item17_legacy_joblib_of_a_vanished_module_or_truncated_gives_one_error(tmp_path, data_root, models):
+    model, _, _ = models["three"]
+    features = model.steps[0][1]
+    meta = {"format": 1, "identity": features.identity_, "features": saved_classifiers._params(features),
+            "classes": ["high", "low", "noise"]}
+    gone = tmp_path / "gone.joblib"
+    blob = pickle.dumps(model).replace(b"course_utils.clip_features", b"course_utils.clip_featurez")
+    gone.write_bytes(blob)
+    _legacy_joblib(gone, None, meta)  # sidecar first, then the edited pickle with its own checksum
+    gone.write_bytes(blob)
+    import hashlib
+
+    sidecar = saved_classifiers.sidecar_path(gone)
+    sidecar.write_text(json.dumps({**meta, "sha256": hashlib.sha256(blob).hexdigest()}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(CourseError, match="gone.joblib"):
+            saved_classifiers.load_classifier(gone, trust=True)
+        short = _legacy_joblib(tmp_path / "short.joblib", model, meta)
+        data = short.read_bytes()[:-100]
+        short.write_bytes(data)
+        sidecar = saved_classifiers.sidecar_path(short)
+        sidecar.write_text(json.dumps({**meta, "sha256": hashlib.sha256(data).hexdigest()}))
+        with pytest.raises(CourseError, match="short.joblib"):
+            saved_classifiers.load_classifier(short, trust=True)
+
+
+# --------------------------------------------------------------------------- item 1: fit --out
+
+
+@pytest.mark.parametrize("target", ["label-table", "song", "inside-data", "existing-folder", "parent-is-file",
+                                    "other-zip"])
+def test_item1_fit_out_never_overwrites_a_user_file_and_is_checked_before_fitting(tmp_path, data_root, capsys,
+                                                                                    monkeypatch, target):
+    music = _folder(tmp_path / "music", per_class=2, classes=("low", "high"))
+    song = music / "low" / "low0.wav"
+    table = tmp_path / "labels.csv"
+    table.write_text("path,label\n" + "".join(f"{p},{p.parent.name}\n" for p in sorted(music.rglob("*.wav"))))
+    other = tmp_path / "photos.skops"
+    with zipfile.ZipFile(other, "w") as z:
+        z.writestr("a.txt", "mine")
+    data, out = {"label-table": (table, table), "song": (music, song), "inside-data": (music, music / "genre.skops"),
+                 "existing-folder": (music, tmp_path), "parent-is-file": (music, table / "genre.skops"),
+                 "other-zip": (music, other)}[target]
+    kept = {p: p.read_bytes() for p in (table, song, other)}
+    monkeypatch.setattr(classifiers, "fit_classifier", lambda *a, **k: pytest.fail("fitted before --out was checked"))
+    assert main(["fit", str(data), "--out", str(out)]) != 0
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "--out" in err and "Traceback" not in err
+    assert {p: p.read_bytes() for p in kept} == kept
+    assert not (music / "genre.skops").exists()
+
+
+def test_item1_fit_out_may_replace_a_classifier_of_the_course(tmp_path, data_root, capsys):
+    music = _folder(tmp_path / "music", per_class=3, classes=("low", "high"))
+    out = tmp_path / "genre.skops"
+    assert main(["fit", str(music), "--out", str(out), "--folds", "2"]) == 0
+    first = out.read_bytes()
+    assert main(["fit", str(music), "--out", str(out), "--folds", "2", "--seed", "1"]) == 0
+    assert out.read_bytes() != first and saved_classifiers.load_classifier(out) is not None
+    capsys.readouterr()
+
+
+# --------------------------------------------------------------------------- item 15: option ranges
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["fit", "{music}", "--out", "{out}", "--folds", "0"], "--folds"),
+    (["fit", "{music}", "--out", "{out}", "--folds", "1"], "--folds"),
+    (["fit", "{music}", "--out", "{out}", "--inner-folds", "1"], "--inner-folds"),
+    (["fit", "{music}", "--out", "{out}", "--max-duration", "-1"], "--max-duration"),
+    (["predict", "{out}", "x.wav", "--top", "-1"], "--top"),
+    (["predict", "{out}", "x.wav", "--top", "0"], "--top"),
+    (["tag", "x.wav", "--top", "-48"], "--top"),
+    (["tag", "x.wav", "--max-duration", "-2"], "--max-duration"),
+])
+def test_item15_out_of_range_options_are_refused_with_the_valid_range(tmp_path, data_root, capsys, monkeypatch,
+                                                                        argv, expected):
+    music = _folder(tmp_path / "music", per_class=2, classes=("low", "high"))
+    out = tmp_path / "genre.skops"
+    monkeypatch.setattr(classifiers, "fit_classifier", lambda *a, **k: pytest.fail("fitted with a bad option"))
+    monkeypatch.setattr(saved_classifiers, "load_classifier", lambda *a, **k: pytest.fail("loaded with a bad option"))
+    import course_utils.cli as cli
+
+    monkeypatch.setattr(cli, "_clip_features", lambda *a, **k: pytest.fail("tagged with a bad option"))
+    argv = [a.format(music=music, out=out) for a in argv]
+    assert main(argv) != 0
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and expected in err and ("at least" in err or "positive" in err
+                                                             or "from" in err)
+
+
+def test_item15_report_says_the_inner_folds_actually_used(models, data_root):
+    model, _, music = models["two"]  # 4 clips per class: at most 4 inner folds on all clips, 2 in the outer parts
+    table = own_data.load_folder(music)
+    _, report = classifiers.fit_classifier("mfcc", table, outer_folds=2, inner_folds=10, choices=("logreg",))
+    assert report.inner_folds == 4
+    assert "4-fold inner CV" in report.text() and "10-fold" not in report.text()
