@@ -10,7 +10,9 @@ Notebooks 01, 02, 03, 05 and 06.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 import warnings
 from pathlib import Path
 
@@ -78,6 +80,17 @@ def _decoder_reason(exc: Exception) -> str:
     return text.strip() or type(exc).__name__
 
 
+def _sf_name(path) -> str | bytes:
+    """The name to give libsndfile: the path as text, or as the file system's bytes when it holds
+    bytes that are not text in the file system's encoding (a Latin-1 name on a UTF-8 system)."""
+    name = str(path)
+    try:
+        name.encode(sys.getfilesystemencoding())
+    except UnicodeEncodeError:
+        return os.fsencode(name)
+    return name
+
+
 def audio_info(path) -> dict:
     """Read an audio file's header without decoding it.
 
@@ -94,7 +107,7 @@ def audio_info(path) -> dict:
     path = Path(path).expanduser()
     _check_readable(path)
     try:
-        info = sf.info(str(path))
+        info = sf.info(_sf_name(path))
     except Exception as exc:  # libsndfile's errors are terse; name the file instead
         raise AudioError(path, f"cannot be decoded ({_decoder_reason(exc)})", "the file is corrupt or not audio: delete it and download or generate it again") from None
     if not PLAUSIBLE_RATES[0] <= info.samplerate <= PLAUSIBLE_RATES[1]:
@@ -232,7 +245,7 @@ def _read_mono(path: Path, start: int, stop: int | None, info: dict, target_sr: 
     total = info["frames"] - start if frames < 0 else frames
     try:
         if total * info["channels"] <= _BLOCK_SAMPLES:
-            data, _ = sf.read(str(path), start=start, stop=stop, dtype="float32", always_2d=True)
+            data, _ = sf.read(_sf_name(path), start=start, stop=stop, dtype="float32", always_2d=True)
             y = _mono(path, data)
             peak = float(np.max(np.abs(y))) if len(y) else 0.0
             return resample(y, file_sr, target_sr), len(y), peak
@@ -240,7 +253,7 @@ def _read_mono(path: Path, start: int, stop: int | None, info: dict, target_sr: 
 
         stream = soxr.ResampleStream(file_sr, target_sr, 1, dtype="float32", quality="HQ") if file_sr != target_sr else None
         parts, decoded, peak = [], 0, 0.0
-        with sf.SoundFile(str(path)) as f:
+        with sf.SoundFile(_sf_name(path)) as f:
             f.seek(start)
             for block in f.blocks(blocksize=_BLOCK_FRAMES, frames=frames, dtype="float32", always_2d=True):
                 y = _mono(path, block)

@@ -429,6 +429,23 @@ def extract(features, table: pd.DataFrame):
     return features, X[keep], keep, errors
 
 
+def _refuse_classes_without_features(table: pd.DataFrame, keep, dropped: list) -> None:
+    """A :class:`DatasetError` naming each class left with fewer than 2 clips whose features could
+    be computed (every clip too short, a class of silence...), with its clips' errors."""
+    labels = table["label"].astype(str)
+    usable = labels[np.asarray(keep)].value_counts()
+    parts = []
+    for c in sorted(labels.unique()):
+        n, ok = int((labels == c).sum()), int(usable.get(c, 0))
+        if ok < 2:
+            paths = [str(p) for p in table.loc[(labels == c).to_numpy() & ~np.asarray(keep), "path"]]
+            why = [e for e in dropped if any(p in e for p in paths)][:2] or ["their features are not finite"]
+            parts.append(f"class '{c}': {ok} of its {n} clips give features ({'; '.join(why)})")
+    if parts:
+        raise DatasetError("; ".join(parts) + ". A class needs at least 2 clips with features to be trained and "
+                           "tested: replace those clips (longer, not silent) or remove the class")
+
+
 def fit_classifier(features, table: pd.DataFrame, *, choices=DEFAULT_CHOICES, pca=(False,), grid=None,
                    outer_folds: int = 5, inner_folds: int = 3, seed: int = 0):
     """From a table of labelled audio to a fitted pipeline that predicts files, and an honest report.
@@ -480,6 +497,7 @@ def fit_classifier(features, table: pd.DataFrame, *, choices=DEFAULT_CHOICES, pc
     else:
         pipe, space = _search_space(choices, pca, seed)
     features, X, keep, dropped = extract(features, table)
+    _refuse_classes_without_features(table, keep, dropped)
     used = table[keep]
     y = used["label"].astype(str).to_numpy()
     groups = used["group"].astype(str).to_numpy() if "group" in used.columns else None

@@ -362,3 +362,145 @@ def test_item15_report_says_the_inner_folds_actually_used(models, data_root):
     _, report = classifiers.fit_classifier("mfcc", table, outer_folds=2, inner_folds=10, choices=("logreg",))
     assert report.inner_folds == 4
     assert "4-fold inner CV" in report.text() and "10-fold" not in report.text()
+
+
+# --------------------------------------------------------------------------- items 7-14: the folder and table reader
+
+
+def _clip(path, freq=440.0, seconds=1.0, amp=0.3):
+    t = np.arange(int(seconds * SR)) / SR
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32), SR)
+    return path
+
+
+def test_item7_one_class_with_albums_is_said_not_silently_read_as_classes(tmp_path):
+    root = tmp_path / "my_music"
+    for album in ("kind_of_blue", "time_out"):
+        for i in range(2):
+            _clip(root / "jazz" / album / f"{i}.wav", 300 + 50 * i)
+    with pytest.warns(own_data.LayoutWarning, match="jazz"):
+        table = own_data.load_folder(root)
+    assert "jazz" in table.attrs["layout"] and "kind_of_blue" in table.attrs["layout"]
+
+
+def test_item7_the_courses_own_outputs_never_change_how_a_folder_is_read(tmp_path, models, data_root):
+    root = tmp_path / "collection"
+    for genre in ("rock", "pop"):
+        for i in range(2):
+            _clip(root / "genres" / genre / f"{i}.wav", 300 + 400 * (genre == "pop") + 20 * i)
+    first = own_data.load_folder(root)
+    assert first.attrs["classes"] == ["pop", "rock"] and "classes" in first.attrs["layout"]
+    model, report, _ = models["two"]
+    saved_classifiers.save_classifier(model, root / "genre.skops")  # saved inside by the Python API
+    (root / "old.joblib").write_bytes(b"x")
+    (root / "old.joblib.json").write_text("{}")
+    (root / ".genre.tmp-1234abcd.skops").write_bytes(b"x")
+    again = own_data.load_folder(root)
+    assert again.attrs["classes"] == ["pop", "rock"] and list(again["clip_id"]) == list(first["clip_id"])
+
+
+def test_item8_a_link_back_inside_the_folder_is_not_followed(tmp_path):
+    root = tmp_path / "D"
+    for c in ("a", "b"):
+        for i in range(2):
+            _clip(root / c / f"{c}{i}.wav", 300 + 600 * (c == "b") + 10 * i)
+    (root / "selfroot").symlink_to(root, target_is_directory=True)
+    (root / "a" / "again").symlink_to(root / "b", target_is_directory=True)
+    with pytest.warns(own_data.SkippedFilesWarning, match="selfroot"):
+        table = own_data.load_folder(root)
+    assert table.attrs["classes"] == ["a", "b"] and len(table) == 4
+    outside = tmp_path / "elsewhere"
+    for i in range(2):
+        _clip(outside / f"c{i}.wav", 2000 + 10 * i)
+    (root / "c").symlink_to(outside, target_is_directory=True)  # a link to a folder outside is followed
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert own_data.load_folder(root).attrs["classes"] == ["a", "b", "c"]
+
+
+def test_item9_an_empty_class_or_one_whose_only_entry_is_a_link_inside_is_refused_by_name(tmp_path):
+    root = tmp_path / "D"
+    for c in ("a", "b"):
+        for i in range(2):
+            _clip(root / c / f"{c}{i}.wav", 300 + 600 * (c == "b") + 10 * i)
+    (root / "empty").mkdir()
+    with pytest.raises(own_data.DatasetError, match="'empty' \\(0 clips"):
+        own_data.load_folder(root)
+    (root / "empty").rmdir()
+    (root / "linked").mkdir()
+    (root / "linked" / "album").symlink_to(root / "a", target_is_directory=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(own_data.DatasetError, match="'linked' \\(0 clips.*album"):
+            own_data.load_folder(root)
+
+
+def test_item10_a_latin1_byte_in_a_file_name_is_read(tmp_path):
+    root = tmp_path / "D"
+    for c in ("a", "b"):
+        for i in range(2):
+            _clip(root / c / f"{c}{i}.wav", 300 + 600 * (c == "b") + 10 * i)
+    raw = os.fsencode(root / "a") + b"/caf\xe9.wav"
+    with open(raw, "wb") as f:
+        f.write(_clip(tmp_path / "src.wav").read_bytes())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", own_data.SkippedFilesWarning)
+        table = own_data.load_folder(root)
+    assert len(table) == 5
+    from course_utils import audio
+
+    latin = [p for p in table["path"] if "caf" in p][0]
+    assert len(audio.load_audio(latin)) > 0
+
+
+@pytest.mark.parametrize("case", ["all-tiny", "silent-class"])
+def test_item11_tiny_clips_or_a_silent_class_give_one_course_error(tmp_path, data_root, case):
+    root = tmp_path / "D"
+    for c in ("a", "b"):
+        for i in range(3):
+            if case == "all-tiny":
+                _clip(root / c / f"{c}{i}.wav", 300 + 600 * (c == "b"), seconds=0.02)
+            else:
+                _clip(root / c / f"{c}{i}.wav", 300 + 10 * i, amp=0.0 if c == "b" else 0.3)
+    table = own_data.load_folder(root)
+    with pytest.raises(CourseError) as err:
+        classifiers.fit_classifier("mfcc", table, outer_folds=2, choices=("logreg",))
+    assert isinstance(err.value, own_data.DatasetError)
+    text = str(err.value)
+    assert ("too short" in text or "silent" in text) and ("'b'" in text or "clips" in text)
+
+
+def test_item12_a_repeated_row_is_not_a_tagging_table(tmp_path):
+    for c in ("a", "b"):
+        for i in range(2):
+            _clip(tmp_path / f"{c}{i}.wav", 300 + 600 * (c == "b") + 10 * i)
+    csv = tmp_path / "t.csv"
+    csv.write_text("path,label\na0.wav,a\na0.wav,a\na1.wav,a\nb0.wav,b\nb1.wav,b\n")
+    with pytest.warns(own_data.SkippedFilesWarning, match="repeated"):
+        table = own_data.load_table(csv)
+    assert table.attrs["task"] == "classification" and len(table) == 4
+
+
+@pytest.mark.parametrize("column,value", [("offset", "abc"), ("duration", "1.5s"), ("offset", "-2"),
+                                          ("duration", "0")])
+def test_item13_a_bad_offset_or_duration_is_named_with_its_line(tmp_path, column, value):
+    for c in ("a", "b"):
+        for i in range(2):
+            _clip(tmp_path / f"{c}{i}.wav", 300 + 600 * (c == "b") + 10 * i)
+    csv = tmp_path / "t.csv"
+    csv.write_text(f"path,label,{column}\na0.wav,a,{value}\na1.wav,a,0.1\nb0.wav,b,0.1\nb1.wav,b,0.1\n")
+    with pytest.raises(own_data.DatasetError, match=f"{column}.*line 2|line 2.*{column}"):
+        own_data.load_table(csv)
+
+
+@pytest.mark.parametrize("column", ["fold", "group"])
+def test_item14_a_fold_or_group_column_with_one_value_gives_one_error(tmp_path, data_root, column):
+    for c in ("a", "b"):
+        for i in range(3):
+            _clip(tmp_path / f"{c}{i}.wav", 300 + 600 * (c == "b") + 10 * i)
+    csv = tmp_path / "t.csv"
+    csv.write_text(f"path,label,{column}\n" + "".join(f"{c}{i}.wav,{c},1\n" for c in "ab" for i in range(3)))
+    table = own_data.load_table(csv)
+    with pytest.raises(own_data.DatasetError, match=f"'{column}' column has"):
+        classifiers.fit_classifier("mfcc", table, outer_folds=2, choices=("logreg",))
