@@ -504,3 +504,80 @@ def test_item14_a_fold_or_group_column_with_one_value_gives_one_error(tmp_path, 
     table = own_data.load_table(csv)
     with pytest.raises(own_data.DatasetError, match=f"'{column}' column has"):
         classifiers.fit_classifier("mfcc", table, outer_folds=2, choices=("logreg",))
+
+
+# --------------------------------------------------------------------------- items 3, 19, 20, 21: musicnn's wheel
+
+
+def _fake_wheel(path: Path) -> Path:
+    """A zip with one model's checkpoint members, as the wheel holds them."""
+    config = {"n_frames": 187, "yInput": 96, "audio_rep": {"resample_sr": 16000, "n_fft": 512, "hop": 256}}
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("musicnn/MSD_vgg/.index", b"index" * 100)
+        z.writestr("musicnn/MSD_vgg/.data-00000-of-00001", bytes(range(256)) * 400)
+        z.writestr("musicnn/MSD_vgg/config.json", json.dumps(config))
+    return path
+
+
+def test_item3_a_bad_wheel_in_the_data_folder_is_kept_as_bad(wheel, data_root, monkeypatch):
+    from course_utils import musicnn
+
+    monkeypatch.setattr(musicnn, "_reference_wheels", lambda: [wheel])
+    dest = musicnn.wheel_path()
+    dest.parent.mkdir(parents=True)
+    dest.write_bytes(wheel.read_bytes()[:1000])  # placed by hand, truncated
+    assert musicnn.fetch_wheel() == dest
+    bad = dest.with_name(dest.name + ".bad")
+    assert bad.is_file() and bad.stat().st_size == 1000
+
+
+@pytest.mark.parametrize("damage", ["truncated", "zeroed", "bad-config", "missing"])
+def test_item19_a_damaged_unpacked_checkpoint_is_unpacked_again_from_the_wheel(tmp_path, data_root, monkeypatch,
+                                                                                damage):
+    from course_utils import musicnn
+
+    fake = _fake_wheel(tmp_path / "fake.whl")
+    monkeypatch.setattr(musicnn, "fetch_wheel", lambda: fake)
+    folder = musicnn.checkpoint_files("MSD_vgg")
+    data = folder / ".data-00000-of-00001"
+    good = data.read_bytes()
+    if damage == "truncated":
+        data.write_bytes(good[:100])
+    elif damage == "zeroed":
+        data.write_bytes(b"\0" * len(good))
+    elif damage == "bad-config":
+        (folder / "config.json").write_text("{not json")
+    else:
+        data.unlink()
+    again = musicnn.checkpoint_files("MSD_vgg")
+    assert again == folder and data.read_bytes() == good
+    assert json.loads((folder / "config.json").read_text())["n_frames"] == 187
+
+
+def test_item20_offline_means_no_pip(data_root, monkeypatch, no_reference):
+    import subprocess
+
+    from course_utils import musicnn
+    from course_utils.errors import DownloadError
+
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail("pip ran although COURSE_OFFLINE is set"))
+    with pytest.raises(DownloadError, match="COURSE_OFFLINE"):
+        musicnn.fetch_wheel()
+
+
+@pytest.mark.parametrize("where", ["top", "musicnn"])
+def test_item21_a_wheel_in_course_reference_dir_is_found(wheel, tmp_path, data_root, monkeypatch, where):
+    from course_utils import musicnn
+
+    ref = tmp_path / "my_reference"
+    place = ref / ("musicnn" if where == "musicnn" else "") / musicnn.WHEEL_FILENAME
+    place.parent.mkdir(parents=True, exist_ok=True)
+    os.link(wheel, place) if os.stat(wheel).st_dev == os.stat(place.parent).st_dev else place.write_bytes(
+        wheel.read_bytes())
+    monkeypatch.setenv("COURSE_REFERENCE_DIR", str(ref))
+    monkeypatch.setattr(musicnn, "_pip_download", lambda folder: pytest.fail("pip ran although the reference has it"))
+    got = musicnn.fetch_wheel()
+    from course_utils.cache import sha256_file
+
+    assert sha256_file(got) == musicnn.WHEEL_SHA256
