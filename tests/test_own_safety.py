@@ -581,3 +581,55 @@ def test_item21_a_wheel_in_course_reference_dir_is_found(wheel, tmp_path, data_r
     from course_utils.cache import sha256_file
 
     assert sha256_file(got) == musicnn.WHEEL_SHA256
+
+
+# --------------------------------------------------------------------------- item 18: tag --model M.keras
+
+
+@pytest.fixture(scope="module")
+def keras_taggers(tmp_path_factory):
+    """A tiny compact convnet (sigmoid outputs) and one whose outputs are not probabilities."""
+    import keras
+
+    from course_utils import models, tagging
+    from course_utils.datasets.magnatagatune import TOP50_TAGS
+
+    folder = tmp_path_factory.mktemp("taggers")
+    models.set_seed(0)
+    good = models.compact_convnet(n_frames=96, n_tags=50)
+    tagging.save_tagger(good, folder / "good.keras", {"tags": list(TOP50_TAGS), "crop_frames": 96})
+    good.layers[-1].activation = keras.activations.linear
+    tagging.save_tagger(good, folder / "linear.keras", {"tags": list(TOP50_TAGS), "crop_frames": 96})
+    return folder
+
+
+@pytest.mark.parametrize("case", ["bad-json", "incomplete-json", "json-list", "other-outputs", "not-probabilities"])
+def test_item18_a_bad_tagger_description_or_outputs_give_one_error(keras_taggers, tmp_path, data_root, capsys, case):
+    import shutil
+
+    from course_utils.datasets.magnatagatune import TOP50_TAGS
+
+    name = "linear" if case == "not-probabilities" else "good"
+    model = tmp_path / f"{name}.keras"
+    shutil.copyfile(keras_taggers / f"{name}.keras", model)
+    shutil.copyfile(keras_taggers / f"{name}.json", tmp_path / f"{name}.json")
+    side = model.with_suffix(".json")
+    if case == "bad-json":
+        side.write_text("{not json")
+    elif case == "incomplete-json":
+        side.write_text(json.dumps({"crop_frames": 96}))
+    elif case == "json-list":
+        side.write_text(json.dumps(list(TOP50_TAGS)))
+    elif case == "other-outputs":
+        side.write_text(json.dumps({"tags": list(TOP50_TAGS)[:10], "crop_frames": 96}))
+    song = _clip(tmp_path / "song.wav", seconds=3.0)
+    if case == "other-outputs":  # the untouched tagger tags
+        shutil.copyfile(keras_taggers / "good.json", tmp_path / "ok.json")
+        shutil.copyfile(keras_taggers / "good.keras", tmp_path / "ok.keras")
+        assert main(["tag", str(song), "--model", str(tmp_path / "ok.keras"), "--top", "3"]) == 0
+        assert len(capsys.readouterr().out.splitlines()) == 4
+    assert main(["tag", str(song), "--model", str(model)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err and model.stem in err
+    assert {"bad-json": "json", "incomplete-json": "tags", "json-list": "tags", "other-outputs": "50",
+            "not-probabilities": "probabilit"}[case] in err.lower()
