@@ -538,6 +538,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _sndfile_error():
+    """libsndfile's error class (its writes fail with it on a full disk or a file size limit)."""
+    import soundfile
+
+    return getattr(soundfile, "LibsndfileError", RuntimeError)
+
+
 def main(argv=None) -> int:
     """Entry point of ``course-utils``.
 
@@ -561,6 +568,11 @@ def main(argv=None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {where}{exc.strerror or exc} (check the path, the permissions and the free disk space)",
               file=sys.stderr)
+        return 1
+    except _sndfile_error() as exc:  # writing audio failed: the disk is full or a file size limit was hit
+        print(f"error: cannot write an audio file ({getattr(exc, 'error_string', exc)}): the disk is full or a file "
+              "size limit is set (ulimit -f); free some space or lift the limit, then run the command again (files "
+              "are written under temporary names, so nothing half-written was kept)", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -633,3 +633,26 @@ def test_item18_a_bad_tagger_description_or_outputs_give_one_error(keras_taggers
     assert err.startswith("error: ") and "Traceback" not in err and model.stem in err
     assert {"bad-json": "json", "incomplete-json": "tags", "json-list": "tags", "other-outputs": "50",
             "not-probabilities": "probabilit"}[case] in err.lower()
+
+
+# --------------------------------------------------------------------------- item 22: a file size limit
+
+
+def test_item22_a_file_size_limit_during_synthesis_gives_one_line_and_leaves_nothing(tmp_path):
+    import resource
+    import subprocess
+    import sys
+
+    root = tmp_path / "root"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent), "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200 * 1024, 200 * 1024))
+
+    run = subprocess.run([sys.executable, "-m", "course_utils", "data", "synth", "gtzan_speechmusic", "--root",
+                          str(root)], capture_output=True, text=True, env=env, preexec_fn=limit, timeout=600)
+    assert run.returncode == 1, run.stderr[-2000:]
+    lines = [line for line in run.stderr.splitlines() if line.strip() and "clip/s" not in line]  # progress bars
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in run.stderr
+    assert "disk" in lines[0] and "file size limit" in lines[0]
+    assert [p for p in root.rglob("*") if p.is_file()] == []
