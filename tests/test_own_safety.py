@@ -656,3 +656,25 @@ def test_item22_a_file_size_limit_during_synthesis_gives_one_line_and_leaves_not
     assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in run.stderr
     assert "disk" in lines[0] and "file size limit" in lines[0]
     assert [p for p in root.rglob("*") if p.is_file()] == []
+
+
+# --------------------------------------------------------------------------- item 23: stale features
+
+
+@pytest.mark.parametrize("seconds", [1.0, 30.0])  # under and over cache_keys.SMALL_FILE
+def test_item23_a_file_rewritten_with_its_size_and_mtime_gets_new_features(tmp_path, data_root, seconds):
+    from course_utils.cache_keys import SMALL_FILE, cache_key
+    from course_utils.clip_features import ClipFeatures
+
+    song = _clip(tmp_path / "song.wav", freq=300.0, seconds=seconds)
+    assert (song.stat().st_size > SMALL_FILE) == (seconds > 10)
+    features = ClipFeatures("mfcc").fit()
+    before, key = features.transform([str(song)]), cache_key(version="t", files=[song])
+    st = song.stat()
+    _clip(tmp_path / "other.wav", freq=2500.0, seconds=seconds)
+    song.write_bytes((tmp_path / "other.wav").read_bytes())  # same size, other content
+    os.utime(song, ns=(st.st_atime_ns, st.st_mtime_ns))  # touch -r: the old modification time
+    assert song.stat().st_size == st.st_size and song.stat().st_mtime_ns == st.st_mtime_ns
+    assert cache_key(version="t", files=[song]) != key
+    after = features.transform([str(song)])
+    assert not np.allclose(before, after)
