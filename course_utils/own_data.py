@@ -381,8 +381,25 @@ def load_table(csv, *, min_clips: int = MIN_CLIPS, separator: str = TAG_SEPARATO
     _skip_report(skipped, csv)  # before any refusal, so that the files behind a small class are named
     if not multi:
         _refuse_small_classes(df["label"], min_clips, f"{csv} (label <class>)")
-        return _finish(df, name=csv.stem, root=csv.parent, skipped=skipped)
-    return _tagging_table(df, key, csv, min_clips, separator, skipped)
+        out = _finish(df, name=csv.stem, root=csv.parent, skipped=skipped)
+    else:
+        out = _tagging_table(df, key, csv, min_clips, separator, skipped)
+    out.attrs["layout"] = _describe_table(csv, out)
+    return out
+
+
+def _describe_table(csv: Path, df: pd.DataFrame) -> str:
+    """One line saying how a table was read: the task, and its folds or groups."""
+    what = (f"{len(df.attrs['classes'])} classes from its label column" if df.attrs["task"] == "classification"
+            else f"tagging, {len(df.attrs['tags'])} tags")
+    parts = [f"the table {csv.name}: {len(df)} clips, {what}"]
+    if "fold" in df.columns:
+        parts.append(f"outer folds from its fold column ({df['fold'].nunique()} values)")
+    if "group" in df.columns:
+        parts.append(f"groups from its group column ({df['group'].nunique()} groups, never split)")
+    if "fold" not in df.columns and "group" not in df.columns:
+        parts.append("no folds or groups (clips split at random, stratified)")
+    return "; ".join(parts)
 
 
 def _seconds_column(values: pd.Series, column: str, csv: Path) -> pd.Series:

@@ -502,6 +502,7 @@ def test_item14_a_fold_or_group_column_with_one_value_gives_one_error(tmp_path, 
     csv = tmp_path / "t.csv"
     csv.write_text(f"path,label,{column}\n" + "".join(f"{c}{i}.wav,{c},1\n" for c in "ab" for i in range(3)))
     table = own_data.load_table(csv)
+    assert f"from its {column} column (1 " in table.attrs["layout"]  # item 7: the layout is said
     with pytest.raises(own_data.DatasetError, match=f"'{column}' column has"):
         classifiers.fit_classifier("mfcc", table, outer_folds=2, choices=("logreg",))
 
