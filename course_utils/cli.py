@@ -52,21 +52,51 @@ def _cmd_features(args) -> int:
     status = 0
     for path in args.files:
         try:  # everything about one file, so that one bad file never stops the others
-            y = audio.load_audio(path, max_duration=_max_duration(args))
-            mel = audio.log_mel(y)
-            mfcc = audio.mfcc_summary(y, repeat_short=True)
+            seconds, (bands, frames, low, high), mfcc = _file_features(path, _max_duration(args))
             starts, per_window = extractor.windows(path) if extractor is not None else (None, None)
         except CourseError as exc:
             print(f"error: {_naming(exc, path)}", file=sys.stderr)
             status = 1
             continue
-        print(f"{path}: {len(y) / audio.SR:.2f} s, log-mel {mel.shape[0]}x{mel.shape[1]}, "
-              f"{mel.min():.1f}..{mel.max():.1f} dB, MFCC summary {mfcc.shape[0]} values")
+        print(f"{path}: {seconds:.2f} s, log-mel {bands}x{frames}, "
+              f"{low:.1f}..{high:.1f} dB, MFCC summary {mfcc.shape[0]} values")
         if extractor is not None:
             seconds = extractor.window_seconds() or 3.0
             print(f"  {extractor.model}: {per_window.shape[1]} features (layers {extractor.identity_['layers']}), "
                   f"{len(starts)} window(s) of {seconds:.2f} s")
     return status
+
+
+def _file_features(path, max_duration):
+    """``(seconds, (bands, frames, min dB, max dB), MFCC summary)`` of a file: in one piece up to
+    ten minutes, a segment at a time above (the summary then averaged over the segments)."""
+    import numpy as np
+
+    from course_utils import audio, clip_features
+
+    info = audio.audio_info(path)
+    seconds = info["duration"] if max_duration is None else min(info["duration"], max_duration)
+    if seconds <= clip_features.STREAM_SECONDS:
+        y = audio.load_audio(path, max_duration=max_duration)
+        mel = audio.log_mel(y)
+        return len(y) / audio.SR, (mel.shape[0], mel.shape[1], float(mel.min()), float(mel.max())), \
+            audio.mfcc_summary(y, repeat_short=True)
+    if max_duration is not None and info["duration"] > max_duration:
+        import warnings
+
+        from course_utils.errors import AudioWarning
+
+        warnings.warn(f"{path}: {info['duration']:.0f} s of audio; only the first {max_duration:g} s are analysed "
+                      "(--max-duration 0 reads it all)", AudioWarning, stacklevel=2)
+    segment = int(clip_features.SEGMENT_SECONDS * audio.SR) // audio.HOP_LENGTH * audio.HOP_LENGTH
+    n, bands, low, high, total, count = 0, 0, np.inf, -np.inf, None, 0
+    for y in audio.stream_audio(path, audio.SR, segment_samples=segment, duration=seconds):
+        n += len(y)
+        mel = audio.log_mel(y)
+        bands, low, high = mel.shape[0], min(low, float(mel.min())), max(high, float(mel.max()))
+        summary = audio.mfcc_summary(y, repeat_short=True).astype(np.float64)
+        total, count = (summary if total is None else total + summary), count + 1
+    return n / audio.SR, (bands, audio.n_frames(n), low, high), (total / count).astype(np.float32)
 
 
 def _clip_model(model: str | None) -> str:
@@ -368,11 +398,9 @@ def _cmd_slides(args) -> int:
 
 
 def _add_max_duration(p: argparse.ArgumentParser) -> None:
-    from course_utils.audio import MAX_SECONDS
-
-    p.add_argument("--max-duration", type=float, default=MAX_SECONDS, metavar="SECONDS",
-                   help=f"analyse at most this many seconds of each file (default {MAX_SECONDS:g}; 0: all of it, "
-                        "which needs memory in proportion to the file)")
+    p.add_argument("--max-duration", type=float, default=0, metavar="SECONDS",
+                   help="analyse at most this many seconds of each file (default 0: all of it; a file of more than "
+                        "10 minutes is decoded and analysed a segment at a time, in bounded memory)")
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:

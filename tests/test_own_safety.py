@@ -679,3 +679,65 @@ def test_item23_a_file_rewritten_with_its_size_and_mtime_gets_new_features(tmp_p
     assert cache_key(version="t", files=[song]) != key
     after = features.transform([str(song)])
     assert not np.allclose(before, after)
+
+
+# --------------------------------------------------------------------------- item 24: long files streamed
+
+
+def _long_wav(path: Path, seconds: float, sr: int = SR, channels: int = 1) -> Path:
+    rng = np.random.default_rng(1)
+    t = np.arange(int(seconds * sr)) / sr
+    y = 0.2 * np.sin(2 * np.pi * (200 + 40 * t) * t) + 0.02 * rng.normal(size=len(t))
+    sf.write(path, np.repeat(y[:, None], channels, axis=1).astype(np.float32), sr)
+    return path
+
+
+def test_item24_long_files_are_analysed_whole_by_default():
+    from course_utils.cli import build_parser
+    from course_utils.clip_features import ClipFeatures
+
+    assert ClipFeatures("mfcc").max_duration is None
+    assert build_parser().parse_args(["tag", "x.wav"]).max_duration == 0  # 0: all of it
+
+
+def test_item24_stream_audio_gives_the_same_samples_a_segment_at_a_time(tmp_path):
+    from course_utils import audio
+
+    song = _long_wav(tmp_path / "long.wav", 9.0, sr=22050, channels=2)
+    whole = audio.load_audio(song, sr=12000, max_duration=None)
+    pieces = list(audio.stream_audio(song, 12000, segment_samples=12000 * 2))
+    assert [len(p) for p in pieces[:-1]] == [24000] * (len(pieces) - 1) and 0 < len(pieces[-1]) <= 24000
+    assert np.allclose(np.concatenate(pieces), whole, atol=1e-6)
+
+
+def test_item24_windows_of_a_streamed_file_are_those_of_one_pass(tmp_path, data_root, monkeypatch):
+    from course_utils import clip_features
+    from course_utils.clip_features import ClipFeatures
+
+    song = str(_long_wav(tmp_path / "long.wav", 40.0, sr=12000))
+    features = ClipFeatures("mfcc", cache=False).fit()
+    one_starts, one = features.windows(song)
+    monkeypatch.setattr(clip_features, "STREAM_SECONDS", 5.0)
+    monkeypatch.setattr(clip_features, "SEGMENT_SECONDS", 6.0)
+    starts, streamed = features.windows(song)
+    assert np.array_equal(starts, one_starts) and np.allclose(streamed, one, atol=1e-4)
+    assert starts[-1] == pytest.approx(40.0 - 3.0)  # the last window ends with the file
+    summary = features.transform([song])  # averaged online over the segments: close to one pass
+    assert summary.shape == (1, 120) and np.isfinite(summary).all()
+    cut = ClipFeatures("mfcc", cache=False, max_duration=20.0).fit()
+    with pytest.warns(Warning, match="first 20 s"):
+        cut_starts, _ = cut.windows(song)
+    assert cut_starts[-1] == pytest.approx(17.0)
+
+
+def test_item24_cli_features_of_a_streamed_file(tmp_path, data_root, monkeypatch, capsys):
+    from course_utils import clip_features
+
+    song = str(_long_wav(tmp_path / "long.wav", 30.0, sr=12000))
+    assert main(["features", song]) == 0
+    one = capsys.readouterr().out
+    monkeypatch.setattr(clip_features, "STREAM_SECONDS", 5.0)
+    monkeypatch.setattr(clip_features, "SEGMENT_SECONDS", 6.0)
+    assert main(["features", song]) == 0
+    streamed = capsys.readouterr().out
+    assert one.split(", ")[:2] == streamed.split(", ")[:2]  # the same length and log-mel shape
