@@ -46,13 +46,13 @@ def _cmd_run_notebooks(args) -> int:
 
 
 def _cmd_features(args) -> int:
-    from course_utils import audio
+    from course_utils import clip_features
 
     extractor = _clip_features(args, cache=False, max_duration=_max_duration(args)) if args.model else None
     status = 0
     for path in args.files:
         try:  # everything about one file, so that one bad file never stops the others
-            seconds, (bands, frames, low, high), mfcc = _file_features(path, _max_duration(args))
+            seconds, (bands, frames, low, high), mfcc = clip_features.file_overview(path, _max_duration(args))
             starts, per_window = extractor.windows(path) if extractor is not None else (None, None)
         except CourseError as exc:
             print(f"error: {_naming(exc, path)}", file=sys.stderr)
@@ -65,38 +65,6 @@ def _cmd_features(args) -> int:
             print(f"  {extractor.model}: {per_window.shape[1]} features (layers {extractor.identity_['layers']}), "
                   f"{len(starts)} window(s) of {seconds:.2f} s")
     return status
-
-
-def _file_features(path, max_duration):
-    """``(seconds, (bands, frames, min dB, max dB), MFCC summary)`` of a file: in one piece up to
-    ten minutes, a segment at a time above (the summary then averaged over the segments)."""
-    import numpy as np
-
-    from course_utils import audio, clip_features
-
-    info = audio.audio_info(path)
-    seconds = info["duration"] if max_duration is None else min(info["duration"], max_duration)
-    if seconds <= clip_features.STREAM_SECONDS:
-        y = audio.load_audio(path, max_duration=max_duration)
-        mel = audio.log_mel(y)
-        return len(y) / audio.SR, (mel.shape[0], mel.shape[1], float(mel.min()), float(mel.max())), \
-            audio.mfcc_summary(y, repeat_short=True)
-    if max_duration is not None and info["duration"] > max_duration:
-        import warnings
-
-        from course_utils.errors import AudioWarning
-
-        warnings.warn(f"{path}: {info['duration']:.0f} s of audio; only the first {max_duration:g} s are analysed "
-                      "(--max-duration 0 reads it all)", AudioWarning, stacklevel=2)
-    segment = int(clip_features.SEGMENT_SECONDS * audio.SR) // audio.HOP_LENGTH * audio.HOP_LENGTH
-    n, bands, low, high, total, count = 0, 0, np.inf, -np.inf, None, 0
-    for y in audio.stream_audio(path, audio.SR, segment_samples=segment, duration=seconds):
-        n += len(y)
-        mel = audio.log_mel(y)
-        bands, low, high = mel.shape[0], min(low, float(mel.min())), max(high, float(mel.max()))
-        summary = audio.mfcc_summary(y, repeat_short=True).astype(np.float64)
-        total, count = (summary if total is None else total + summary), count + 1
-    return n / audio.SR, (bands, audio.n_frames(n), low, high), (total / count).astype(np.float32)
 
 
 def _clip_model(model: str | None) -> str:

@@ -95,6 +95,44 @@ def clip_rows(X) -> list[tuple[str, float, float | None]]:
     return [(_expand(p), 0.0, None) for p in values]
 
 
+def file_overview(path, max_duration: float | None = None):
+    """What ``course-utils features`` prints of a file, in bounded memory.
+
+    Args:
+        path: an audio file.
+        max_duration: seconds to analyse at most (``None``: all).
+
+    Returns:
+        ``(seconds, (bands, frames, min dB, max dB), MFCC summary)`` of its log-mel spectrogram at
+        the course's rate: in one piece up to :data:`STREAM_SECONDS`, a segment at a time above
+        (the MFCC summary then averaged over the segments).
+    """
+
+    info = audio.audio_info(path)
+    seconds = info["duration"] if max_duration is None else min(info["duration"], max_duration)
+    if seconds <= STREAM_SECONDS:
+        y = audio.load_audio(path, max_duration=max_duration)
+        mel = audio.log_mel(y)
+        return len(y) / audio.SR, (mel.shape[0], mel.shape[1], float(mel.min()), float(mel.max())), \
+            audio.mfcc_summary(y, repeat_short=True)
+    if max_duration is not None and info["duration"] > max_duration:
+        import warnings
+
+        from course_utils.errors import AudioWarning
+
+        warnings.warn(f"{path}: {info['duration']:.0f} s of audio; only the first {max_duration:g} s are analysed "
+                      "(--max-duration 0 reads it all)", AudioWarning, stacklevel=2)
+    segment = int(SEGMENT_SECONDS * audio.SR) // audio.HOP_LENGTH * audio.HOP_LENGTH
+    n, bands, low, high, total, count = 0, 0, np.inf, -np.inf, None, 0
+    for y in audio.stream_audio(path, audio.SR, segment_samples=segment, duration=seconds):
+        n += len(y)
+        mel = audio.log_mel(y)
+        bands, low, high = mel.shape[0], min(low, float(mel.min())), max(high, float(mel.max()))
+        summary = audio.mfcc_summary(y, repeat_short=True).astype(np.float64)
+        total, count = (summary if total is None else total + summary), count + 1
+    return n / audio.SR, (bands, audio.n_frames(n), low, high), (total / count).astype(np.float32)
+
+
 class ClipFeatures(TransformerMixin, BaseEstimator):
     """Features (or tags) of audio clips from any of the course's clip models, as a transformer.
 

@@ -8,7 +8,11 @@ Two layouts are read:
           jazz/    take_five.mp3, so_what.flac, ...
           metal/   ...
 
-  Each sub-folder is a class; its audio files (also in deeper folders) are its clips;
+  Each sub-folder is a class; its audio files (also in deeper folders) are its clips. Links
+  are followed, except those that lead back inside the folder (their clips would count twice);
+  hidden and temporary files and the course's own outputs (``.skops``, ``.joblib``) are never
+  read. ``df.attrs["layout"]`` says how the folder was read (which folder's sub-folders are the
+  classes), with a :class:`LayoutWarning` when a lone folder's sub-folders became the classes;
 - **a table** (:func:`load_table`): a CSV file with ``path`` and ``label`` columns, paths
   relative to the CSV's folder (or absolute). One label per row is a classification task. For
   tagging, give several tags in one ``label`` cell separated by ``;`` (``rock;guitar;male``), or
@@ -22,7 +26,10 @@ Both return the table every dataset of :mod:`course_utils.datasets` returns (``c
 ``task``, ``root``, ``classes`` (or ``tags``) and ``skipped``. Every file's header is read once:
 files that cannot be read, or are in a format the decoder does not read, are skipped and named
 (a :class:`SkippedFilesWarning` and ``df.attrs["skipped"]``); a class with fewer than two clips
-is refused, as is an empty or missing folder. Notebook 06.
+(an empty class folder included, named with its dropped files) is refused, as is an empty or
+missing folder. A table's exactly repeated rows are kept once (and named); a non-numeric,
+negative or (for ``duration``) zero ``offset`` or ``duration`` is refused with its line numbers.
+Bad parameters raise :class:`ParameterError` (a ``ValueError``) with the valid range. Notebook 06.
 """
 
 from __future__ import annotations
@@ -482,5 +489,5 @@ def arrange_folder(table: pd.DataFrame, dest, *, per_class: int | None = None, l
     return dest
 
 
-__all__ = ["load_folder", "load_table", "class_counts", "arrange_folder", "SkippedFilesWarning", "FOLDER_LAYOUT",
-           "TABLE_LAYOUT", "MIN_CLIPS"]
+__all__ = ["load_folder", "load_table", "class_counts", "arrange_folder", "SkippedFilesWarning", "LayoutWarning",
+           "ParameterError", "check_range", "FOLDER_LAYOUT", "TABLE_LAYOUT", "MIN_CLIPS"]
