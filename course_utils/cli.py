@@ -18,10 +18,10 @@ Subcommands:
 - ``paper-table [--features-dir DIR] [--tasks ...] [--layers ...] [--json] [--gtzan-split filtered]``: the paper's
   SVM table (notebook 04), or GTZAN genre on the fault-filtered split;
 - ``slides [--out build/slides]``: build the slide decks into self-contained reveal.js HTML (``make slides``);
-- ``fit DATA --features mfcc --out genre.joblib``: a classifier of your own labelled audio (a folder of class
+- ``fit DATA --features mfcc --out genre.skops``: a classifier of your own labelled audio (a folder of class
   sub-folders or a CSV of path,label), with a nested cross-validated accuracy (notebook 06);
-- ``predict genre.joblib SONG... [--over-time]``: its label and class probabilities for audio files
-  (a .joblib file is code: load only your own).
+- ``predict genre.skops SONG... [--over-time] [--trust]``: its label and class probabilities for audio files
+  (types outside scikit-learn, NumPy and course_utils, and old pickled .joblib files, only with ``--trust``).
 
 Errors from ``course_utils`` (a bad file, a missing dataset, a failed download) and from the file
 system (a missing input, a full disk) are printed as one clear line and exit with status 1, without a
@@ -46,22 +46,20 @@ def _cmd_run_notebooks(args) -> int:
 
 
 def _cmd_features(args) -> int:
-    from course_utils import audio
+    from course_utils import clip_features
 
     extractor = _clip_features(args, cache=False, max_duration=_max_duration(args)) if args.model else None
     status = 0
     for path in args.files:
         try:  # everything about one file, so that one bad file never stops the others
-            y = audio.load_audio(path, max_duration=_max_duration(args))
-            mel = audio.log_mel(y)
-            mfcc = audio.mfcc_summary(y, repeat_short=True)
+            seconds, (bands, frames, low, high), mfcc = clip_features.file_overview(path, _max_duration(args))
             starts, per_window = extractor.windows(path) if extractor is not None else (None, None)
         except CourseError as exc:
             print(f"error: {_naming(exc, path)}", file=sys.stderr)
             status = 1
             continue
-        print(f"{path}: {len(y) / audio.SR:.2f} s, log-mel {mel.shape[0]}x{mel.shape[1]}, "
-              f"{mel.min():.1f}..{mel.max():.1f} dB, MFCC summary {mfcc.shape[0]} values")
+        print(f"{path}: {seconds:.2f} s, log-mel {bands}x{frames}, "
+              f"{low:.1f}..{high:.1f} dB, MFCC summary {mfcc.shape[0]} values")
         if extractor is not None:
             seconds = extractor.window_seconds() or 3.0
             print(f"  {extractor.model}: {per_window.shape[1]} features (layers {extractor.identity_['layers']}), "
@@ -123,11 +121,23 @@ def _naming(exc: CourseError, path) -> str:
 
 
 def _max_duration(args) -> float | None:
-    """``--max-duration``: seconds of each file to analyse (0: all)."""
+    """``--max-duration``: seconds of each file to analyse (0: all), checked."""
+    from course_utils.own_data import check_range
+
+    check_range("--max-duration", args.max_duration, low=0)
     return None if args.max_duration == 0 else args.max_duration
 
 
+def _check_top(args) -> None:
+    """``--top``: at least 1."""
+    from course_utils.own_data import check_range
+
+    check_range("--top", args.top, low=1, integer=True)
+
+
 def _cmd_tag(args) -> int:
+    _check_top(args)
+    _max_duration(args)
     if args.taggram and Path(args.taggram).suffix.lower() not in (".png", ".pdf", ".svg"):
         raise CourseError(f"--taggram {args.taggram}: give a .png, .pdf or .svg file name")
     tagger = _clip_features(args, cache=False, max_duration=_max_duration(args))
@@ -240,7 +250,12 @@ def _cmd_fit(args) -> int:
     from course_utils.own import classifiers, saved as saved_classifiers
     from course_utils.features.clip_features import ClipFeatures
     from course_utils.core.errors import DatasetError
+    from course_utils.datasets.own import check_range
 
+    check_range("--folds", args.folds, low=2, integer=True)
+    check_range("--inner-folds", args.inner_folds, low=2, integer=True)
+    _max_duration(args)
+    out = saved_classifiers.check_output(args.out, reading=args.data, what="--out")  # before the fit, not after
     try:
         table = _own_table(args.data)
     except DatasetError as exc:  # a bad folder or table: the message says what layout is expected
@@ -252,14 +267,15 @@ def _cmd_fit(args) -> int:
         classifiers.make_classifier(name)  # an unknown name is refused before any extraction
     features = ClipFeatures(args.features, layers=args.layers, max_duration=_max_duration(args))
     counts = table["label"].value_counts().sort_index()
+    if table.attrs.get("layout"):
+        print(f"layout: {table.attrs['layout']}", flush=True)
     print(f"{args.data}: {len(table)} clips in {len(counts)} classes ("
           + ", ".join(f"{c} {n}" for c, n in counts.items()) + f"); {args.features} features ...", flush=True)
     model, report = classifiers.fit_classifier(features, table, choices=choices, pca=(False, True) if args.pca else (False,),
                                                outer_folds=args.folds, inner_folds=args.inner_folds, seed=args.seed)
     print(report.text())
-    saved_classifiers.save_classifier(model, args.out, report=report)
-    print(f"saved to {args.out} (and {saved_classifiers.sidecar_path(args.out).name}); "
-          f"predict with: course-utils predict {args.out} SONG...")
+    saved_classifiers.save_classifier(model, out, report=report)
+    print(f"saved to {out}; predict with: course-utils predict {out} SONG...")
     return 0
 
 
@@ -268,7 +284,8 @@ def _cmd_predict(args) -> int:
 
     from course_utils.own import saved as saved_classifiers
 
-    model = saved_classifiers.load_classifier(args.model)
+    _check_top(args)
+    model = saved_classifiers.load_classifier(args.model, trust=args.trust)
     features, classifier = model.steps[0][1], model[1:]
     classes = [str(c) for c in model.classes_]
     if args.over_time and features.window_seconds() is None:
@@ -353,22 +370,26 @@ def _cmd_slides(args) -> int:
 
 
 def _add_max_duration(p: argparse.ArgumentParser) -> None:
-    from course_utils.audio.io import MAX_SECONDS
-
-    p.add_argument("--max-duration", type=float, default=MAX_SECONDS, metavar="SECONDS",
-                   help=f"analyse at most this many seconds of each file (default {MAX_SECONDS:g}; 0: all of it, "
-                        "which needs memory in proportion to the file)")
+    p.add_argument("--max-duration", type=float, default=0, metavar="SECONDS",
+                   help="analyse at most this many seconds of each file (default 0: all of it; a file of more than "
+                        "10 minutes is decoded and analysed a segment at a time, in bounded memory)")
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Print the course's own warnings (a truncated file, a cut) as one ``warning:`` line."""
-    if issubclass(category, AudioWarning):
+    if issubclass(category, (AudioWarning, _saved_warning())):
         print(f"warning: {message}", file=sys.stderr)
     else:
         _SHOW_WARNING(message, category, filename, lineno, file, line)
 
 
 _SHOW_WARNING = warnings.showwarning
+
+
+def _saved_warning():
+    from course_utils.saved_classifiers import SavedClassifierWarning
+
+    return SavedClassifierWarning
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -403,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a .keras tagger, 'choi2017' for the authors' pre-trained model, or 'musicnn' "
                         "(MTT_musicnn; also MSD_musicnn, MTT_vgg, MSD_vgg) "
                         "(default: the course-trained tagger, trained first if missing)")
-    p.add_argument("--top", type=int, default=10, help="how many tags to print (default 10)")
+    p.add_argument("--top", type=int, default=10, help="how many tags to print (at least 1; default 10)")
     p.add_argument("--taggram", default=None, metavar="PNG",
                    help="draw the first file's tags over time (one column per window) into this image")
     _add_max_duration(p)
@@ -473,23 +494,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--features", default="mfcc",
                    help="the clip features: mfcc (default, no network), choi2017, musicnn, course or siamese")
     p.add_argument("--layers", default=None, help="the feature extractor's layers (default: the model's own)")
-    p.add_argument("--out", required=True, help="the classifier file to write, e.g. genre.joblib (and genre.joblib.json)")
+    p.add_argument("--out", required=True,
+                   help="the classifier file to write, e.g. genre.skops (one file; not inside DATA; an existing file "
+                        "is replaced only if it is a classifier of the course)")
     p.add_argument("--classifiers", nargs="+", default=None, metavar="NAME",  # names checked by the zoo (no sklearn import here)
                    help="what to choose among: logreg, knn, linear_svm, rbf_svm, mlp, random_forest, or all "
                         "(default: logreg knn linear_svm rbf_svm)")
     p.add_argument("--pca", action="store_true", help="also try each classifier after PCA (95%% of the variance)")
-    p.add_argument("--folds", type=int, default=5, help="outer folds of the accuracy estimate (default 5)")
-    p.add_argument("--inner-folds", type=int, default=3, help="folds that choose the classifier (default 3)")
+    p.add_argument("--folds", type=int, default=5,
+                   help="outer folds of the accuracy estimate (at least 2, at most the smallest class's clips; default 5)")
+    p.add_argument("--inner-folds", type=int, default=3,
+                   help="folds that choose the classifier (at least 2; lowered to what the clips allow, and the "
+                        "report says how many were used; default 3)")
     p.add_argument("--seed", type=int, default=0, help="the folds' seed (default 0)")
     _add_max_duration(p)
     p.set_defaults(func=_cmd_fit)
 
     p = sub.add_parser("predict", help="label audio files with a classifier saved by `course-utils fit`",
                        description=f"Print each file's label and class probabilities. Note: {TRUST_NOTE}.")
-    p.add_argument("model", help="a classifier saved by course-utils fit (e.g. genre.joblib)")
+    p.add_argument("model", help="a classifier saved by course-utils fit (e.g. genre.skops)")
     p.add_argument("files", nargs="+", help="audio files")
     p.add_argument("--over-time", action="store_true", help="a label for each window of the file instead")
-    p.add_argument("--top", type=int, default=5, help="how many class probabilities to print (default 5)")
+    p.add_argument("--top", type=int, default=5, help="how many class probabilities to print (at least 1; default 5)")
+    p.add_argument("--trust", action="store_true",
+                   help="load a classifier holding types outside scikit-learn, NumPy and course_utils, or an old "
+                        ".joblib (a pickle, which can run code): only for a file you made or whose author you trust")
     p.set_defaults(func=_cmd_predict)
 
     p = sub.add_parser("data", help="list, inspect, synthesise or download the datasets")
@@ -509,6 +538,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _sndfile_error():
+    """libsndfile's error class (its writes fail with it on a full disk or a file size limit)."""
+    import soundfile
+
+    return getattr(soundfile, "LibsndfileError", RuntimeError)
+
+
 def main(argv=None) -> int:
     """Entry point of ``course-utils``.
 
@@ -523,6 +559,7 @@ def main(argv=None) -> int:
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warning
             warnings.simplefilter("always", AudioWarning)
+            warnings.simplefilter("always", _saved_warning())
             return args.func(args)
     except CourseError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -531,6 +568,11 @@ def main(argv=None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {where}{exc.strerror or exc} (check the path, the permissions and the free disk space)",
               file=sys.stderr)
+        return 1
+    except _sndfile_error() as exc:  # writing audio failed: the disk is full or a file size limit was hit
+        print(f"error: cannot write an audio file ({getattr(exc, 'error_string', exc)}): the disk is full or a file "
+              "size limit is set (ulimit -f); free some space or lift the limit, then run the command again (files "
+              "are written under temporary names, so nothing half-written was kept)", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -99,7 +99,7 @@ def fitted(tmp_path, data_root):
     """A classifier of mfcc features fitted on a tiny folder, saved in tmp_path."""
     table = own.load_folder(_folder(tmp_path / "music"))
     model, report = classifiers.fit_classifier("mfcc", table, outer_folds=3)
-    path = saved_classifiers.save_classifier(model, tmp_path / "models" / "genre.joblib", report=report)
+    path = saved_classifiers.save_classifier(model, tmp_path / "models" / "genre.skops", report=report)
     return table, model, report, path
 
 
@@ -112,7 +112,7 @@ def test_fit_save_load_predict_round_trip(fitted, tmp_path):
     text = report.text()
     assert "nested 3-fold" in text and "confusion matrix" in text and report.chosen in text
     assert "≈" in report.text(approx=True)
-    meta = json.loads(saved_classifiers.sidecar_path(path).read_text())
+    meta = saved_classifiers.read_description(path)
     assert meta["identity"] == model.steps[0][1].identity_ and meta["classes"] == ["high", "low", "noise"]
     assert "code" in meta["note"]
     loaded = saved_classifiers.load_classifier(path)
@@ -136,19 +136,33 @@ def test_fit_with_a_given_pipeline_and_refusals(tmp_path, data_root):
         classifiers.fit_classifier("mfcc", tagging)
 
 
+def _rewrite_description(path, meta=None, drop=False):
+    """Replace (or drop) the description inside a saved classifier, as a hand edit would."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    if drop:
+        del members[saved_classifiers.DESCRIPTION]
+    else:
+        members[saved_classifiers.DESCRIPTION] = json.dumps(meta).encode()
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+
+
 def test_load_refuses_another_extractor_naming_the_field(fitted, monkeypatch):
     _, _, _, path = fitted
-    meta_path = saved_classifiers.sidecar_path(path)
-    meta = json.loads(meta_path.read_text())
+    meta = saved_classifiers.read_description(path)
     changed = dict(meta, identity={**meta["identity"], "course_utils": "0.0.1", "layers": "other"})
-    meta_path.write_text(json.dumps(changed))
+    _rewrite_description(path, changed)
     with pytest.raises(CourseError) as err:
         saved_classifiers.load_classifier(path)
     text = str(err.value)
     assert "course_utils: saved '0.0.1', now" in text and "layers: saved 'other'" in text
     assert "fit it again" in text and "kind" not in text.split("(")[1].split(")")[0]
     assert saved_classifiers.load_classifier(path, check=False) is not None  # on purpose, unchecked
-    meta_path.write_text(json.dumps(meta))
+    _rewrite_description(path, meta)
     monkeypatch.setattr(saved_classifiers, "current_identity", lambda m: {**m["identity"], "weights_sha256": "0" * 64})
     with pytest.raises(CourseError, match="weights_sha256"):
         saved_classifiers.load_classifier(path)
@@ -156,14 +170,15 @@ def test_load_refuses_another_extractor_naming_the_field(fitted, monkeypatch):
 
 def test_load_refuses_a_replaced_file_or_a_missing_description(fitted):
     _, _, _, path = fitted
-    path.write_bytes(path.read_bytes() + b"\0")
+    meta = saved_classifiers.read_description(path)
+    _rewrite_description(path, {**meta, "model_sha256": "0" * 64})  # a description written for another model
     with pytest.raises(CourseError, match="checksum"):
         saved_classifiers.load_classifier(path)
-    saved_classifiers.sidecar_path(path).unlink()
-    with pytest.raises(CourseError, match="description"):
+    _rewrite_description(path, drop=True)
+    with pytest.raises(CourseError, match="not a classifier saved by course_utils"):
         saved_classifiers.load_classifier(path)
     with pytest.raises(CourseError, match="no such classifier"):
-        saved_classifiers.load_classifier(path.with_name("none.joblib"))
+        saved_classifiers.load_classifier(path.with_name("none.skops"))
     with pytest.raises(CourseError, match="first step"):
         saved_classifiers.save_classifier(LogisticRegression(), path)
 
@@ -171,12 +186,12 @@ def test_load_refuses_a_replaced_file_or_a_missing_description(fitted):
 def test_cli_fit_then_predict(tmp_path, data_root, capsys):
     music = _folder(tmp_path / "music", per_class=4)
     (music / "low" / "broken.wav").write_bytes(b"RIFF....WAVE")
-    out = tmp_path / "genre.joblib"
+    out = tmp_path / "genre.skops"
     assert main(["fit", str(music), "--features", "mfcc", "--out", str(out), "--folds", "3"]) == 0
     captured = capsys.readouterr()
     assert "nested 3-fold cross-validated accuracy" in captured.out and "95% bootstrap interval" in captured.out
     assert "confusion matrix" in captured.out and "chosen on all clips" in captured.out
-    assert "broken.wav" in captured.err and out.is_file() and saved_classifiers.sidecar_path(out).is_file()
+    assert "broken.wav" in captured.err and out.is_file() and not saved_classifiers.sidecar_path(out).exists()
     song = str(music / "high" / "high1.wav")
     assert main(["predict", str(out), song, str(music / "low" / "broken.wav")]) == 1  # one bad file: status 1
     captured = capsys.readouterr()
@@ -200,12 +215,12 @@ def test_cli_fit_bad_data_exits_2_with_the_message(tmp_path, data_root, capsys, 
     elif make == "csv-without-label":
         data = tmp_path / "t.csv"
         data.write_text("path\nx.wav\n")
-    assert main(["fit", str(data), "--out", str(tmp_path / "m.joblib")]) == 2
+    assert main(["fit", str(data), "--out", str(tmp_path / "m.skops")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err
     assert {"missing": "folder not found", "empty": "one sub-folder per class", "one-clip": "'low'",
             "csv-without-label": "no label column"}[make] in err
-    assert not (tmp_path / "m.joblib").exists()
+    assert not (tmp_path / "m.skops").exists()
 
 
 def test_cli_help_names_every_classifier_and_the_trust_note(capsys):

@@ -77,7 +77,7 @@ def test_rows_from_paths_series_arrays_and_tables(tmp_path):
 def test_sklearn_conventions(clips):
     est = ClipFeatures("mfcc", batch_size=4, cache=False)
     assert est.get_params() == {"model": "mfcc", "layers": None, "batch_size": 4, "cache": False,
-                                "max_duration": audio.MAX_SECONDS, "framing": "cover", "on_error": "raise",
+                                "max_duration": None, "framing": "cover", "on_error": "raise",
                                 "progress": False}
     with pytest.raises(NotFittedError):
         est.transform(clips)
@@ -88,8 +88,8 @@ def test_sklearn_conventions(clips):
     assert len(names) == est.n_features_out_ == 120 and names[0] == "mfcc_mean_00" and len(set(names)) == 120
     twin = clone(est)
     assert twin.get_params() == est.get_params() and not hasattr(twin, "identity_")
-    twin.set_params(max_duration=None)
-    assert twin.max_duration is None and est.max_duration == audio.MAX_SECONDS
+    twin.set_params(max_duration=60.0)
+    assert twin.max_duration == 60.0 and est.max_duration is None  # the whole file by default (issue 26, item 24)
     assert est.fit_transform(clips).shape == (len(clips), 120)
     assert est.identity_["kind"] == "mfcc" and est.identity_["weights_sha256"] is None
 

@@ -275,7 +275,7 @@ def test_reference_copy_comes_before_pip(wheel, data_root, monkeypatch):
     monkeypatch.setattr(musicnn, "_pip_download", no_pip)
     assert sha256_file(musicnn.fetch_wheel()) == musicnn.WHEEL_SHA256
     folder = musicnn.checkpoint_files("MSD_vgg")
-    assert sorted(p.name for p in folder.iterdir()) == [".data-00000-of-00001", ".index", "config.json"]
+    assert sorted(p.name for p in folder.iterdir()) == [".data-00000-of-00001", ".index", "config.json", "unpacked.json"]
 
 
 def test_offline_pip_gives_one_line(data_root, monkeypatch):

@@ -9,7 +9,9 @@ spectrograms); files are written atomically, MP3 through LAME.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 import warnings
 from pathlib import Path
 
@@ -68,6 +70,17 @@ def _decoder_reason(exc: Exception) -> str:
     return text.strip() or type(exc).__name__
 
 
+def _sf_name(path) -> str | bytes:
+    """The name to give libsndfile: the path as text, or as the file system's bytes when it holds
+    bytes that are not text in the file system's encoding (a Latin-1 name on a UTF-8 system)."""
+    name = str(path)
+    try:
+        name.encode(sys.getfilesystemencoding())
+    except UnicodeEncodeError:
+        return os.fsencode(name)
+    return name
+
+
 def audio_info(path) -> dict:
     """Read an audio file's header without decoding it.
 
@@ -84,7 +97,7 @@ def audio_info(path) -> dict:
     path = Path(path).expanduser()
     _check_readable(path)
     try:
-        info = sf.info(str(path))
+        info = sf.info(_sf_name(path))
     except Exception as exc:  # libsndfile's errors are terse; name the file instead
         raise AudioError(path, f"cannot be decoded ({_decoder_reason(exc)})", "the file is corrupt or not audio: delete it and download or generate it again") from None
     if not PLAUSIBLE_RATES[0] <= info.samplerate <= PLAUSIBLE_RATES[1]:
@@ -222,7 +235,7 @@ def _read_mono(path: Path, start: int, stop: int | None, info: dict, target_sr: 
     total = info["frames"] - start if frames < 0 else frames
     try:
         if total * info["channels"] <= _BLOCK_SAMPLES:
-            data, _ = sf.read(str(path), start=start, stop=stop, dtype="float32", always_2d=True)
+            data, _ = sf.read(_sf_name(path), start=start, stop=stop, dtype="float32", always_2d=True)
             y = _mono(path, data)
             peak = float(np.max(np.abs(y))) if len(y) else 0.0
             return resample(y, file_sr, target_sr), len(y), peak
@@ -230,7 +243,7 @@ def _read_mono(path: Path, start: int, stop: int | None, info: dict, target_sr: 
 
         stream = soxr.ResampleStream(file_sr, target_sr, 1, dtype="float32", quality="HQ") if file_sr != target_sr else None
         parts, decoded, peak = [], 0, 0.0
-        with sf.SoundFile(str(path)) as f:
+        with sf.SoundFile(_sf_name(path)) as f:
             f.seek(start)
             for block in f.blocks(blocksize=_BLOCK_FRAMES, frames=frames, dtype="float32", always_2d=True):
                 y = _mono(path, block)
@@ -244,6 +257,77 @@ def _read_mono(path: Path, start: int, stop: int | None, info: dict, target_sr: 
     except Exception as exc:
         raise AudioError(path, f"cannot be decoded ({_decoder_reason(exc)})", "the file is corrupt or truncated: delete it and download or generate it again") from None
     return np.concatenate(parts) if parts else np.zeros(0, np.float32), decoded, peak
+
+
+def stream_audio(path, sr: int | None = SR, *, segment_samples: int, offset: float = 0.0,
+                 duration: float | None = None, allow_silence: bool = False):
+    """Decode a (long) file as consecutive mono float32 segments, without holding it whole.
+
+    The file is decoded in blocks, mixed to mono and resampled as it comes (a streaming
+    resampler: the same samples as one call), and handed out ``segment_samples`` at a time, so
+    memory holds one segment and one block whatever the file's length (an hour of 44.1 kHz
+    stereo included). :class:`course_utils.clip_features.ClipFeatures` analyses long files this way.
+
+    Args:
+        path: an audio file.
+        sr: the sample rate of the segments (``None``: the file's own).
+        segment_samples: samples per segment at ``sr`` (the last one may be shorter).
+        offset: where to start, in seconds.
+        duration: how much to read, in seconds (``None``: to the end).
+        allow_silence: accept an all-silent file.
+
+    Yields:
+        float32 arrays of ``segment_samples`` samples (the last one shorter).
+
+    Raises:
+        AudioError: the file cannot be decoded, the offset is past its end, or it is silent
+            (raised after its last segment, since silence is known only then).
+    """
+    import soxr
+
+    path = Path(path).expanduser()
+    info = audio_info(path)
+    file_sr = info["samplerate"]
+    start = int(round(offset * file_sr))
+    if offset < 0:
+        raise AudioError(path, f"negative offset {offset} s")
+    if start >= info["frames"] and info["frames"] > 0:
+        raise AudioError(path, f"offset {offset:.2f} s is past the end of the file ({info['duration']:.2f} s)")
+    frames = -1 if duration is None else int(round(duration * file_sr))
+    target_sr = file_sr if sr is None else int(sr)
+    segment_samples = max(1, int(segment_samples))
+    stream = soxr.ResampleStream(file_sr, target_sr, 1, dtype="float32", quality="HQ") if file_sr != target_sr else None
+    held: list = []
+    n_held, decoded, peak = 0, 0, 0.0
+    try:
+        with sf.SoundFile(_sf_name(path)) as f:
+            f.seek(start)
+            for block in f.blocks(blocksize=_BLOCK_FRAMES, frames=frames, dtype="float32", always_2d=True):
+                y = _mono(path, block)
+                decoded += len(y)
+                peak = max(peak, float(np.max(np.abs(y))) if len(y) else 0.0)
+                piece = stream.resample_chunk(y, last=False) if stream else y.copy()
+                held.append(piece)
+                n_held += len(piece)
+                while n_held >= segment_samples:
+                    joined = np.concatenate(held)
+                    yield np.ascontiguousarray(joined[:segment_samples])
+                    held, n_held = [joined[segment_samples:]], len(joined) - segment_samples
+            if stream:
+                tail = stream.resample_chunk(np.zeros(0, np.float32), last=True)
+                held.append(tail)
+                n_held += len(tail)
+    except AudioError:
+        raise
+    except Exception as exc:
+        raise AudioError(path, f"cannot be decoded ({_decoder_reason(exc)})",
+                         "the file is corrupt or truncated: delete it and download or generate it again") from None
+    if n_held:
+        yield np.ascontiguousarray(np.concatenate(held), dtype=np.float32)
+    if frames < 0 and start + decoded < info["frames"]:
+        _warn_if_truncated(path, (start + decoded) / file_sr)
+    if not allow_silence and (decoded == 0 or peak < SILENCE_PEAK):
+        raise AudioError(path, "is silent (every sample is zero or nearly)", "pass allow_silence=True to accept it")
 
 
 def _warn_if_truncated(path: Path, decoded_seconds: float) -> None:

@@ -4,8 +4,12 @@ A cached result may be reused only if nothing it was computed from has changed. 
 enter every key:
 
 - **the input files**, each as ``[absolute path, size, mtime_ns]``
-  (:func:`course_utils.core.files.file_signature`): rewriting a file at the same path changes its
-  modification time, and so the key, even when the size stays the same;
+  (:func:`course_utils.core.files.file_signature`) and a **content sample** (:func:`content_sample`):
+  the SHA-256 of the whole file up to :data:`SMALL_FILE` bytes, of :data:`SAMPLE_BLOCKS` blocks
+  spread over it (the first and the last included) above. So a file rewritten with the same
+  size and its modification time restored (``touch -r``, ``cp -p``, unzip) gets a new key too;
+  measured on the 2,228 clips of the mini datasets (215 MB, warm page cache): 81 µs of CPU per
+  file against 31 µs for the signature alone, 0.11 s more for all of them;
 - **the parameters** of the computation (sample rate, layers, protocol, ...), as JSON with
   sorted keys, so that the order in which they are given does not matter;
 - **a code version**: a string the owning module bumps when its computation changes, so that
@@ -32,6 +36,38 @@ from course_utils.core import files as cache
 
 #: Hex digits of a key: 16 (64 bits) make an accidental collision between two caches negligible.
 KEY_LENGTH = 16
+#: Files up to this size enter a key by the SHA-256 of their whole content.
+SMALL_FILE = 256 << 10
+#: Larger files by this many blocks of :data:`SAMPLE_BYTES`, evenly spread from the first to the last.
+SAMPLE_BLOCKS = 8
+SAMPLE_BYTES = 4 << 10
+
+
+def content_sample(path: str | os.PathLike) -> str | None:
+    """The SHA-256 of a file's content (up to :data:`SMALL_FILE` bytes) or of a sample of it.
+
+    Args:
+        path: the file.
+
+    Returns:
+        Hex digest; ``None`` when the file cannot be read (a missing file enters a key by its
+        signature alone).
+    """
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size <= SMALL_FILE:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+            else:
+                last = size - SAMPLE_BYTES
+                for i in range(SAMPLE_BLOCKS):
+                    f.seek(last * i // (SAMPLE_BLOCKS - 1))
+                    digest.update(f.read(SAMPLE_BYTES))
+    except OSError:
+        return None
+    return digest.hexdigest()
 
 
 def cache_key(*, version: str, files: Iterable[str | os.PathLike] = (), params: dict | None = None,
@@ -40,7 +76,8 @@ def cache_key(*, version: str, files: Iterable[str | os.PathLike] = (), params: 
 
     Args:
         version: the owning computation's code version, e.g. ``"logmel-3"``.
-        files: the input files, in order; each enters as path, size and ``mtime_ns``.
+        files: the input files, in order; each enters as path, size, ``mtime_ns`` and
+            :func:`content_sample`.
         params: the parameters of the computation (JSON-serialisable).
         content: files whose bytes enter the key (their SHA-256), e.g. a model's weights.
         missing_ok: let a missing input file enter as ``[path, None, None]`` instead of raising.
@@ -54,7 +91,7 @@ def cache_key(*, version: str, files: Iterable[str | os.PathLike] = (), params: 
     """
     blob = {
         "version": str(version),
-        "files": [cache.file_signature(p, missing_ok=missing_ok) for p in files],
+        "files": [[*cache.file_signature(p, missing_ok=missing_ok), content_sample(p)] for p in files],
         "params": params or {},
         "content": [cache.sha256_file(p) for p in content],
     }

@@ -8,7 +8,11 @@ Two layouts are read:
           jazz/    take_five.mp3, so_what.flac, ...
           metal/   ...
 
-  Each sub-folder is a class; its audio files (also in deeper folders) are its clips;
+  Each sub-folder is a class; its audio files (also in deeper folders) are its clips. Links
+  are followed, except those that lead back inside the folder (their clips would count twice);
+  hidden and temporary files and the course's own outputs (``.skops``, ``.joblib``) are never
+  read. ``df.attrs["layout"]`` says how the folder was read (which folder's sub-folders are the
+  classes), with a :class:`LayoutWarning` when a lone folder's sub-folders became the classes;
 - **a table** (:func:`load_table`): a CSV file with ``path`` and ``label`` columns, paths
   relative to the CSV's folder (or absolute). One label per row is a classification task. For
   tagging, give several tags in one ``label`` cell separated by ``;`` (``rock;guitar;male``), or
@@ -22,7 +26,10 @@ Both return the table every dataset of :mod:`course_utils.datasets` returns (``c
 ``task``, ``root``, ``classes`` (or ``tags``) and ``skipped``. Every file's header is read once:
 files that cannot be read, or are in a format the decoder does not read, are skipped and named
 (a :class:`SkippedFilesWarning` and ``df.attrs["skipped"]``); a class with fewer than two clips
-is refused, as is an empty or missing folder. Notebook 06.
+(an empty class folder included, named with its dropped files) is refused, as is an empty or
+missing folder. A table's exactly repeated rows are kept once (and named); a non-numeric,
+negative or (for ``duration``) zero ``offset`` or ``duration`` is refused with its line numbers.
+Bad parameters raise :class:`ParameterError` (a ``ValueError``) with the valid range. Notebook 06.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils import audio
-from course_utils.core.errors import AudioError, AudioWarning, DatasetError
+from course_utils.core.errors import AudioError, AudioWarning, CourseError, DatasetError
 
 #: The layout :func:`load_folder` expects, for its error messages.
 FOLDER_LAYOUT = ("one sub-folder per class holding that class's audio files, e.g. "
@@ -54,8 +61,84 @@ _RESERVED = ("clip_id", "path", "offset", "duration", "label", "label_id", "fold
 MIN_CLIPS = 2
 
 
+class ParameterError(CourseError, ValueError):
+    """A parameter or command-line option outside its valid range; the message gives the range.
+
+    (The package redesign's ``core.errors.ParameterError`` takes its place.)
+    """
+
+
+def check_range(name: str, value, *, low=None, high=None, integer: bool = False, allow_none: bool = False):
+    """``value`` if it lies in ``[low, high]`` (and is a whole number when ``integer``).
+
+    Raises:
+        ParameterError: naming ``name``, the value and the valid range.
+    """
+    if value is None and allow_none:
+        return value
+    bad = isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
+    if not bad:
+        bad = (integer and float(value) != int(value)) or not np.isfinite(value) \
+            or (low is not None and value < low) or (high is not None and value > high)
+    if bad:
+        kind = "a whole number" if integer else "a number"
+        span = (f"from {low:g} to {high:g}" if low is not None and high is not None else
+                f"at least {low:g}" if low is not None else f"at most {high:g}")
+        raise ParameterError(f"{name} {value!r}: give {kind} {span}")
+    return value
+
+
 class SkippedFilesWarning(AudioWarning):
     """Some files of a folder or table were not read; the message names each with its reason."""
+
+
+class LayoutWarning(AudioWarning):
+    """The folder's layout was read in a way the user may not mean (its only folder's sub-folders as classes)."""
+
+
+#: Files the course writes (saved classifiers, their descriptions), never read as data or layout.
+_COURSE_OUTPUTS = (".skops", ".joblib", ".joblib.json")
+
+
+def _ignored(path: Path) -> bool:
+    """Hidden files and folders, temporary files, and the course's own outputs."""
+    name = path.name
+    return name.startswith(".") or name.lower().endswith(_COURSE_OUTPUTS)
+
+
+def _inside(target: Path, folder: Path) -> bool:
+    return target == folder or folder in target.parents
+
+
+def _walk(folder: Path, top: Path, skipped: list, seen: set):
+    """The files under ``folder`` in name order, following links except those that lead back
+    inside ``top`` (named in ``skipped``: their clips would count twice) or loop."""
+    try:
+        entries = sorted(folder.iterdir(), key=lambda p: os.fsencode(p.name))
+    except OSError as exc:
+        skipped.append(f"{folder}: cannot be listed ({exc.strerror or exc})")
+        return
+    for entry in entries:
+        if _ignored(entry):
+            continue
+        if entry.is_symlink():
+            try:
+                target = entry.resolve(strict=True)
+            except (OSError, RuntimeError):
+                skipped.append(f"{entry}: a broken or looping link, ignored")
+                continue
+            if _inside(target, top):
+                skipped.append(f"{entry}: a link back inside {top}, ignored (its clips would count twice)")
+                continue
+        if entry.is_dir():
+            real = entry.resolve()
+            if real in seen:
+                skipped.append(f"{entry}: a folder already read (through a link), ignored")
+                continue
+            seen.add(real)
+            yield from _walk(entry, top, skipped, seen)
+        elif entry.is_file():
+            yield entry
 
 
 def inspect_file(path) -> tuple[str | None, float]:
@@ -91,17 +174,12 @@ def _skip_report(skipped: list[str], where: Path) -> None:
         warnings.warn(f"{where}: {len(skipped)} file(s) skipped:\n  {lines}", SkippedFilesWarning, stacklevel=3)
 
 
-def _is_hidden(path: Path, root: Path) -> bool:
-    """A file or folder that starts with a dot (``.DS_Store``, macOS ``._song.wav``) under ``root``."""
-    return any(part.startswith(".") for part in path.relative_to(root).parts)
-
-
 def _class_root(root: Path) -> Path:
     """The folder whose sub-folders are the classes: ``root``, or its only sub-folder when ``root``
-    holds nothing else (``gtzan/genres/<label>/``)."""
-    entries = [p for p in root.iterdir() if not p.name.startswith(".")]
-    if len(entries) == 1 and entries[0].is_dir():
-        inner = [p for p in entries[0].iterdir() if not p.name.startswith(".")]
+    holds nothing else (``gtzan/genres/<label>/``; hidden files and the course's outputs do not count)."""
+    entries = [p for p in root.iterdir() if not _ignored(p)]
+    if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink():
+        inner = [p for p in entries[0].iterdir() if not _ignored(p)]
         if inner and all(p.is_dir() for p in inner) and len(inner) >= 2:
             return entries[0]
     return root
@@ -134,7 +212,17 @@ def load_folder(root, *, min_clips: int = MIN_CLIPS) -> pd.DataFrame:
         hint = " (for a CSV table use load_table)" if root.suffix.lower() == ".csv" else ""
         raise DatasetError(f"{root}: is a file, not a folder{hint}; expected {FOLDER_LAYOUT}")
     base = _class_root(root)
-    classes = sorted(p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
+    top = root.resolve()
+    skipped: list[str] = []
+    classes = []
+    for p in sorted(base.iterdir(), key=lambda p: os.fsencode(p.name)):
+        if _ignored(p) or not p.is_dir():
+            continue
+        if p.is_symlink() and _inside(p.resolve(), top):
+            skipped.append(f"{p}: a link back inside {top}, ignored (its clips would count twice)")
+            continue
+        classes.append(p.name)
+    classes.sort()
     loose = sorted(p.name for p in base.iterdir() if p.is_file() and p.suffix.lower() in audio.SUPPORTED_EXTENSIONS)
     if not classes:
         if loose:
@@ -142,11 +230,14 @@ def load_folder(root, *, min_clips: int = MIN_CLIPS) -> pd.DataFrame:
         else:
             found = " (it holds other files only)" if any(base.iterdir()) else " (it is empty)"
         raise DatasetError(f"{base}: no class sub-folders{found}; expected {FOLDER_LAYOUT}")
-    rows, skipped = [], [f"{base / name}: audio outside a class folder, ignored" for name in loose]
+    rows = []
+    skipped += [f"{base / name}: audio outside a class folder, ignored" for name in loose]
+    deeper = {}
     for label in classes:
-        for path in sorted((base / label).rglob("*")):
-            if not path.is_file() or _is_hidden(path, base):
-                continue
+        seen = {(base / label).resolve()}
+        for path in _walk(base / label, top, skipped, seen):
+            if path.parent != base / label:
+                deeper.setdefault(label, set()).add(path.relative_to(base / label).parts[0])
             problem, seconds = inspect_file(path)
             if problem:
                 skipped.append(f"{path}: {problem}")
@@ -157,23 +248,44 @@ def load_folder(root, *, min_clips: int = MIN_CLIPS) -> pd.DataFrame:
         raise DatasetError(f"{base}: no readable audio in its sub-folders {classes[:10]}; expected {FOLDER_LAYOUT}"
                            + (f". Skipped: {'; '.join(skipped[:5])}" if skipped else ""))
     df = pd.DataFrame(rows)
+    layout = _describe_layout(root, base, classes, deeper)
     _skip_report(skipped, base)
-    _refuse_small_classes(df["label"], min_clips, f"{base}/<class>", skipped)
-    return _finish(df, name=root.name, root=base, skipped=skipped)
+    _refuse_small_classes(df["label"], min_clips, f"{base}/<class>", skipped, classes=classes)
+    out = _finish(df, name=root.name, root=base, skipped=skipped)
+    out.attrs["layout"] = layout
+    return out
 
 
-def _refuse_small_classes(labels: pd.Series, min_clips: int, where: str, skipped=()) -> None:
-    """Raise when a class has fewer than ``min_clips`` clips (naming it, where it is, and its
-    skipped files), or when there are fewer than two classes."""
-    counts = labels.value_counts()
+def _describe_layout(root: Path, base: Path, classes: list, deeper: dict) -> str:
+    """One line saying how the folder was read (which folder's sub-folders are the classes, and
+    which classes hold deeper folders); warns when the only folder of ``root`` was descended into."""
+    names = ", ".join(classes[:12]) + (f", ... ({len(classes)})" if len(classes) > 12 else "")
+    text = f"classes: the sub-folders of {base} ({names})"
+    if deeper:
+        text += "; clips in deeper folders belong to their class (" + "; ".join(
+            f"{c}: {', '.join(sorted(d)[:5])}" for c, d in sorted(deeper.items())) + "), with no groups (for groups, " \
+            "e.g. albums, give a CSV with a group column)"
+    if base != root:
+        text += f"; {root} holds only the folder {base.name}, so its sub-folders are the classes"
+        warnings.warn(f"{root} holds only the folder '{base.name}': its sub-folders ({names}) are read as the classes. "
+                      f"If '{base.name}' is itself a class, put each other class's folder beside it in {root}",
+                      LayoutWarning, stacklevel=3)
+    return text
+
+
+def _refuse_small_classes(labels: pd.Series, min_clips: int, where: str, skipped=(), classes=()) -> None:
+    """Raise when a class (also one with no clip at all, from ``classes``) has fewer than
+    ``min_clips`` clips (naming it, where it is, and its skipped files), or when there are fewer
+    than two classes."""
+    counts = labels.value_counts().reindex(sorted(set(labels) | set(classes)), fill_value=0)
     small = counts[counts < min_clips].sort_index()
     if len(small):
         parts = []
         for c, n in small.items():
             folder = where.replace("<class>", str(c))
-            lost = sum(1 for line in skipped if line.startswith(folder + os.sep) or line.startswith(folder + "/"))
+            lost = [line for line in skipped if line.startswith(folder + os.sep) or line.startswith(folder + "/")]
             parts.append(f"'{c}' ({n} clip{'s' if n != 1 else ''}, in {folder}"
-                         + (f"; {lost} more skipped as unreadable)" if lost else ")"))
+                         + (f"; {len(lost)} more skipped: {'; '.join(lost[:3])})" if lost else ")"))
         raise DatasetError(f"class {', '.join(parts)} has fewer than {min_clips} readable clips: a classifier needs at "
                            f"least {min_clips} per class to be trained and tested; add clips or remove the class")
     if len(counts) < 2:
@@ -240,6 +352,9 @@ def load_table(csv, *, min_clips: int = MIN_CLIPS, separator: str = TAG_SEPARATO
     if len(empty):
         raise DatasetError(f"{csv}: row(s) {[int(i) + 2 for i in empty[:10]]} (line numbers) have no path or no label")
     raw["label"] = raw["label"].str.strip()
+    for column in ("offset", "duration"):
+        if column in raw.columns:
+            raw[column] = _seconds_column(raw[column], column, csv)
     rows, skipped, problems = [], [], {}
     for record in raw.to_dict("records"):
         path = Path(record["path"]).expanduser()
@@ -264,12 +379,48 @@ def load_table(csv, *, min_clips: int = MIN_CLIPS, separator: str = TAG_SEPARATO
                            + "; ".join(skipped[:5]))
     df = pd.DataFrame(rows)
     key = ["clip_id", "offset"]
+    repeated = df.duplicated([*key, "label"])
+    if repeated.any():  # the same clip with the same label twice: one clip, not a tagging table
+        skipped += [f"{csv}: row for {cid} (label {lab!r}) repeated, kept once"
+                    for cid, lab in zip(df.loc[repeated, "clip_id"], df.loc[repeated, "label"])]
+        df = df[~repeated].reset_index(drop=True)
     multi = df["label"].str.contains(separator, regex=False).any() or df.duplicated(key).any()
     _skip_report(skipped, csv)  # before any refusal, so that the files behind a small class are named
     if not multi:
         _refuse_small_classes(df["label"], min_clips, f"{csv} (label <class>)")
-        return _finish(df, name=csv.stem, root=csv.parent, skipped=skipped)
-    return _tagging_table(df, key, csv, min_clips, separator, skipped)
+        out = _finish(df, name=csv.stem, root=csv.parent, skipped=skipped)
+    else:
+        out = _tagging_table(df, key, csv, min_clips, separator, skipped)
+    out.attrs["layout"] = _describe_table(csv, out)
+    return out
+
+
+def _describe_table(csv: Path, df: pd.DataFrame) -> str:
+    """One line saying how a table was read: the task, and its folds or groups."""
+    what = (f"{len(df.attrs['classes'])} classes from its label column" if df.attrs["task"] == "classification"
+            else f"tagging, {len(df.attrs['tags'])} tags")
+    parts = [f"the table {csv.name}: {len(df)} clips, {what}"]
+    if "fold" in df.columns:
+        parts.append(f"outer folds from its fold column ({df['fold'].nunique()} values)")
+    if "group" in df.columns:
+        parts.append(f"groups from its group column ({df['group'].nunique()} groups, never split)")
+    if "fold" not in df.columns and "group" not in df.columns:
+        parts.append("no folds or groups (clips split at random, stratified)")
+    return "; ".join(parts)
+
+
+def _seconds_column(values: pd.Series, column: str, csv: Path) -> pd.Series:
+    """``offset`` or ``duration`` as seconds (empty cells stay NaN), or a :class:`DatasetError`
+    naming the lines with text, negative values or (for ``duration``) zero."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    text = values.notna() & numbers.isna()
+    low = numbers < 0 if column == "offset" else numbers <= 0
+    bad = values.index[text | low.fillna(False)]
+    if len(bad):
+        shown = ", ".join(f"line {int(i) + 2} ({values[i]!r})" for i in bad[:5])
+        need = "a number of seconds, 0 or more" if column == "offset" else "a number of seconds above 0"
+        raise DatasetError(f"{csv}: column {column}: {shown}: give {need} (or leave the cell empty)")
+    return numbers.astype(float)
 
 
 def _tagging_table(df: pd.DataFrame, key: list, csv: Path, min_clips: int, separator: str, skipped) -> pd.DataFrame:
@@ -338,5 +489,5 @@ def arrange_folder(table: pd.DataFrame, dest, *, per_class: int | None = None, l
     return dest
 
 
-__all__ = ["load_folder", "load_table", "class_counts", "arrange_folder", "SkippedFilesWarning", "FOLDER_LAYOUT",
-           "TABLE_LAYOUT", "MIN_CLIPS"]
+__all__ = ["load_folder", "load_table", "class_counts", "arrange_folder", "SkippedFilesWarning", "LayoutWarning",
+           "ParameterError", "check_range", "FOLDER_LAYOUT", "TABLE_LAYOUT", "MIN_CLIPS"]

@@ -31,6 +31,28 @@ CODE_VERSION = "1"
 #: Bytes of decoded windows gathered before they go through the model: bounds memory (23 windows
 #: of 29 s for choi2017, hundreds of the course tagger's 2.7 s crops).
 _BYTES_PER_PASS = 32 << 20
+#: Clips of more than this many seconds (analysed) are decoded and analysed a segment at a time
+#: (:func:`course_utils.audio.stream_audio`): windows as they come, features averaged online,
+#: taggram rows appended, so that an hour (a DJ mix, a concert) is analysed whole in bounded
+#: memory. Up to it, a clip is analysed in one piece, as before.
+STREAM_SECONDS = 600.0
+#: About this many seconds per segment, rounded to whole windows of the model.
+SEGMENT_SECONDS = 120.0
+
+
+def _window_samples(entry) -> int:
+    """The samples one window advances by at ``entry.sr`` (consecutive windows of the cover policy)."""
+    from course_utils import pretrained
+
+    if entry.kind == "choi2017":
+        return int(pretrained.WINDOW_SAMPLES)
+    if entry.kind == "musicnn":
+        from course_utils import musicnn
+
+        return musicnn.PATCH_FRAMES * musicnn.HOP_LENGTH
+    if entry.kind == "mfcc":
+        return int(clip_models.MFCC_WINDOW_SECONDS * entry.sr)
+    return int(entry.crop_frames) * audio.HOP_LENGTH
 
 
 def _is_nan(value) -> bool:
@@ -75,6 +97,44 @@ def clip_rows(X) -> list[tuple[str, float, float | None]]:
     return [(_expand(p), 0.0, None) for p in values]
 
 
+def file_overview(path, max_duration: float | None = None):
+    """What ``course-utils features`` prints of a file, in bounded memory.
+
+    Args:
+        path: an audio file.
+        max_duration: seconds to analyse at most (``None``: all).
+
+    Returns:
+        ``(seconds, (bands, frames, min dB, max dB), MFCC summary)`` of its log-mel spectrogram at
+        the course's rate: in one piece up to :data:`STREAM_SECONDS`, a segment at a time above
+        (the MFCC summary then averaged over the segments).
+    """
+
+    info = audio.audio_info(path)
+    seconds = info["duration"] if max_duration is None else min(info["duration"], max_duration)
+    if seconds <= STREAM_SECONDS:
+        y = audio.load_audio(path, max_duration=max_duration)
+        mel = audio.log_mel(y)
+        return len(y) / audio.SR, (mel.shape[0], mel.shape[1], float(mel.min()), float(mel.max())), \
+            audio.mfcc_summary(y, repeat_short=True)
+    if max_duration is not None and info["duration"] > max_duration:
+        import warnings
+
+        from course_utils.errors import AudioWarning
+
+        warnings.warn(f"{path}: {info['duration']:.0f} s of audio; only the first {max_duration:g} s are analysed "
+                      "(--max-duration 0 reads it all)", AudioWarning, stacklevel=2)
+    segment = int(SEGMENT_SECONDS * audio.SR) // audio.HOP_LENGTH * audio.HOP_LENGTH
+    n, bands, low, high, total, count = 0, 0, np.inf, -np.inf, None, 0
+    for y in audio.stream_audio(path, audio.SR, segment_samples=segment, duration=seconds):
+        n += len(y)
+        mel = audio.log_mel(y)
+        bands, low, high = mel.shape[0], min(low, float(mel.min())), max(high, float(mel.max()))
+        summary = audio.mfcc_summary(y, repeat_short=True).astype(np.float64)
+        total, count = (summary if total is None else total + summary), count + 1
+    return n / audio.SR, (bands, audio.n_frames(n), low, high), (total / count).astype(np.float32)
+
+
 class ClipFeatures(TransformerMixin, BaseEstimator):
     """Features (or tags) of audio clips from any of the course's clip models, as a transformer.
 
@@ -102,7 +162,12 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
         cache: keep each clip's features on disk under ``data_dir()/cache/clip_features``, keyed
             by the file's path, size and modification time, the clip's offset and duration, and
             this extractor's identity (weights included).
-        max_duration: seconds of each file to read at most (``None``: all).
+        max_duration: seconds of each file to read at most (``None``, the default: all of it;
+            a clip longer than :data:`STREAM_SECONDS` is decoded and analysed a segment of about
+            :data:`SEGMENT_SECONDS` at a time, in bounded memory: each segment's windows that lie
+            wholly in it, the last segment's up to the end of the file as for a short clip; its
+            spectrogram is computed per segment, and the MFCC summary of a long clip is the mean
+            of its segments' summaries).
         framing: ``"cover"`` (the course's window policy) or ``"musicnn"`` (musicnn's own
             framing, for the musicnn models only).
         on_error: ``"raise"`` (an undecodable clip stops ``transform``) or ``"nan"`` (its row is
@@ -116,7 +181,7 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
         skipped_: ``[(row, AudioError)]`` of the last ``transform`` (``on_error="nan"``).
     """
 
-    def __init__(self, model="choi2017", *, layers=None, batch_size=None, cache=True, max_duration=audio.MAX_SECONDS,
+    def __init__(self, model="choi2017", *, layers=None, batch_size=None, cache=True, max_duration=None,
                  framing="cover", on_error="raise", progress=False):
         self.model = model
         self.layers = layers
@@ -205,6 +270,63 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
         y = audio.load_audio(path, sr=entry.sr, offset=offset, duration=duration, max_duration=self.max_duration)
         return entry.clip_windows(y, self.framing, over_time=over_time)
 
+    def _streamed(self, row, warn: bool = False) -> float | None:
+        """The seconds of a clip that will be analysed, when more than :data:`STREAM_SECONDS` (else
+        ``None``); ``warn``: say so when ``max_duration`` cuts it."""
+        path, offset, duration = row
+        try:
+            info = audio.audio_info(path)
+        except AudioError:
+            return None  # the one-piece path names the problem
+        seconds = info["duration"] - offset if duration is None else min(duration, info["duration"] - offset)
+        if self.max_duration is not None and seconds > self.max_duration:
+            cut = float(self.max_duration)
+            if not warn or cut <= STREAM_SECONDS:  # the one-piece path's decoder warns itself
+                return cut if cut > STREAM_SECONDS else None
+            import warnings
+
+            from course_utils.errors import AudioWarning
+
+            warnings.warn(f"{path}: {seconds:.0f} s of audio; only the first {self.max_duration:g} s are analysed "
+                          "(max_duration=None, or --max-duration 0 to course-utils, reads it all)", AudioWarning,
+                          stacklevel=4)
+            seconds = float(self.max_duration)
+        return seconds if seconds > STREAM_SECONDS else None
+
+    def _clip_pieces(self, entry, row, *, over_time: bool = False):
+        """``(start_seconds, inputs)`` of a clip's windows: in one piece up to :data:`STREAM_SECONDS`,
+        else one segment at a time (each segment's whole windows; the last two segments together,
+        so that the last window ends with the file as the window policy has it)."""
+        seconds = self._streamed(row, warn=True)
+        if seconds is None:
+            yield self._clip_windows(entry, row, over_time=over_time)
+            return
+        path, offset, _ = row
+        window = _window_samples(entry)
+        per = max(1, int(round(SEGMENT_SECONDS * entry.sr / window)))
+        segment = per * window
+        held, t0 = [], 0.0
+        for piece in audio.stream_audio(path, entry.sr, segment_samples=segment, offset=offset, duration=seconds):
+            held.append(piece)
+            if len(held) == 3:  # the first of three is not one of the last two
+                starts, inputs = entry.clip_windows(held.pop(0), self.framing, over_time=over_time)
+                keep = per if (over_time or entry.kind != "mfcc") else 1
+                yield t0 + np.asarray(starts[:keep], dtype=np.float64), inputs[:keep]
+                t0 += segment / entry.sr
+        if held:
+            starts, inputs = entry.clip_windows(np.concatenate(held), self.framing, over_time=over_time)
+            yield t0 + np.asarray(starts, dtype=np.float64), inputs
+
+    def _streamed_mean(self, entry, row, layers: str) -> np.ndarray:
+        """The mean window output of a long clip, accumulated a segment at a time (float64)."""
+        total, count = None, 0
+        for _, inputs in self._clip_pieces(entry, row):
+            (feats,) = self._run_clips(entry, [inputs], layers)
+            feats = np.asarray(feats, dtype=np.float64)
+            total = feats.sum(axis=0) if total is None else total + feats.sum(axis=0)
+            count += len(feats)
+        return entry.finish((total / count).astype(np.float32))
+
     def _run_clips(self, entry, inputs: list, layers: str) -> list[np.ndarray]:
         """Every clip's window outputs, windows of several clips batched together."""
         if not inputs:
@@ -253,6 +375,11 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
                     except (ValueError, OSError, EOFError):
                         pass  # a damaged cache file: computed again
             try:
+                if self._streamed(row) is not None:  # a long clip: analysed now, a segment at a time
+                    out[i] = self._streamed_mean(entry, row, layers)
+                    if target is not None:
+                        cache.atomic_save_npy(target, out[i])
+                    continue
                 _, windows = self._clip_windows(entry, row)
             except AudioError as exc:
                 if on_error == "raise":
@@ -299,10 +426,12 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
         """
         entry = self._loaded()
         (row,) = clip_rows(path)
-        starts, inputs = self._clip_windows(entry, row, over_time=True)
-        (feats,) = self._run_clips(entry, [inputs], self.identity_["layers"])
-        feats = np.stack([entry.finish(np.asarray(f, dtype=np.float32)) for f in feats])
-        return np.asarray(starts, dtype=np.float64), feats.astype(np.float32)
+        all_starts, all_feats = [], []
+        for starts, inputs in self._clip_pieces(entry, row, over_time=True):
+            (feats,) = self._run_clips(entry, [inputs], self.identity_["layers"])
+            all_feats.append(np.stack([entry.finish(np.asarray(f, dtype=np.float32)) for f in feats]))
+            all_starts.append(np.asarray(starts, dtype=np.float64))
+        return np.concatenate(all_starts), np.concatenate(all_feats).astype(np.float32)
 
     # ------------------------------------------------------------------ tags
 
@@ -347,9 +476,12 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
         """
         entry = self._tagger()
         (row,) = clip_rows(path)
-        starts, inputs = self._clip_windows(entry, row, over_time=True)
-        (probs,) = self._run_clips(entry, [inputs], "tags")
-        return np.asarray(starts, dtype=np.float64), list(entry.tags), np.asarray(probs, dtype=np.float32)
+        all_starts, rows = [], []
+        for starts, inputs in self._clip_pieces(entry, row, over_time=True):  # rows appended as they come
+            (probs,) = self._run_clips(entry, [inputs], "tags")
+            rows.append(np.asarray(probs, dtype=np.float32))
+            all_starts.append(np.asarray(starts, dtype=np.float64))
+        return np.concatenate(all_starts), list(entry.tags), np.concatenate(rows)
 
     def window_seconds(self) -> float | None:
         """The model's window in seconds (``None`` for the MFCC summary: the whole clip)."""

@@ -134,11 +134,11 @@ def checkpoint_dir(name: str = "MTT_musicnn") -> Path:
 
 
 def _reference_wheels() -> list[Path]:
-    """Where a copy of the wheel may lie beside the checkout (``../shared/reference``)."""
-    root = paths.repo_root()
-    if root is None:
+    """Where a copy of the wheel may lie in the reference folder (:func:`course_utils.paths.reference_dir`:
+    ``$COURSE_REFERENCE_DIR``, else ``../shared/reference`` beside the checkout), or its ``musicnn/``."""
+    ref = paths.reference_dir()
+    if ref is None:
         return []
-    ref = root.parent / "shared" / "reference"
     return [ref / WHEEL_FILENAME, ref / "musicnn" / WHEEL_FILENAME]
 
 
@@ -160,11 +160,13 @@ def _pip_download(folder: Path) -> Path:
 def fetch_wheel() -> Path:
     """The musicnn 0.1.0 wheel in the data folder, checked against :data:`WHEEL_SHA256`.
 
-    Looked for in this order: ``data_dir()/models/``; ``../shared/reference/`` beside the checkout
-    (or its ``musicnn/`` folder); the package index, with ``pip download`` (the wheel only,
-    never installed). A copy from elsewhere is checked and moved into ``data_dir()/models/``
-    atomically (:func:`course_utils.fetch.download.download`); a copy with the wrong SHA-256 is refused
-    and not kept. A wrong copy already in the data folder is deleted and fetched again.
+    Looked for in the course's one lookup order: ``data_dir()/models/``; the reference folder
+    (``$COURSE_REFERENCE_DIR``, else ``../shared/reference`` beside the checkout), or its
+    ``musicnn/`` folder; the package index, with ``pip download`` (the wheel only, never
+    installed), unless ``COURSE_OFFLINE`` is set. A copy from elsewhere is checked and copied into
+    ``data_dir()/models/`` atomically (:func:`course_utils.fetch.download.download`); a copy with the
+    wrong SHA-256 is refused and not kept. A wrong copy already in the data folder (placed by
+    hand, truncated) is kept as ``NAME.bad``, never deleted, and the wheel fetched again.
 
     Returns:
         :func:`wheel_path`.
@@ -173,20 +175,29 @@ def fetch_wheel() -> Path:
         DownloadError: pip failed (offline) or a copy had the wrong checksum; one line that says
             where to place the wheel by hand.
     """
+    import os
+
     from course_utils.fetch import download
     from course_utils.fetch.checksums import digest_like
+    from course_utils.fetch.guards import set_aside
 
     dest = wheel_path()
     if dest.is_file():
         if digest_like(dest, WHEEL_SHA256) == WHEEL_SHA256:
             return dest
-        logger.warning("%s has the wrong SHA-256: deleted, fetching it again", dest)
-        dest.unlink()
+        bad = set_aside(dest)
+        logger.warning("%s has the wrong SHA-256: kept as %s, fetching the wheel again", dest, bad.name)
     by_hand = f"place {WHEEL_FILENAME} (sha256 {WHEEL_SHA256}) in {dest.parent} by hand"
     try:
         for candidate in _reference_wheels():
             if candidate.is_file():
+                if digest_like(candidate, WHEEL_SHA256) != WHEEL_SHA256:
+                    logger.warning("%s: reference copy with the wrong SHA-256, not used", candidate)
+                    continue
                 return download.download(candidate.resolve().as_uri(), dest, WHEEL_SHA256, progress=False)
+        if os.environ.get(download.OFFLINE_ENV):
+            raise DownloadError(f"not downloaded with pip, {download.OFFLINE_ENV} is set (offline mode); unset it, "
+                                "or put the wheel in the reference folder ($COURSE_REFERENCE_DIR)")
         dest.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".musicnn-pip-") as tmp:
             got = _pip_download(Path(tmp))
@@ -195,25 +206,56 @@ def fetch_wheel() -> Path:
         raise DownloadError(f"musicnn's checkpoints are not available: {exc} ({by_hand})") from None
 
 
+#: The checkpoint members of one model in the wheel, and the record of what was unpacked.
+_MEMBERS = (".index", ".data-00000-of-00001", "config.json")
+_UNPACKED = "unpacked.json"
+
+
+def _unpacked_intact(folder: Path) -> bool:
+    """Whether an unpacked checkpoint holds exactly the bytes unpacked from the wheel (sizes and
+    SHA-256 recorded in ``unpacked.json`` when it was unpacked)."""
+    import hashlib
+
+    try:
+        record = json.loads((folder / _UNPACKED).read_text())
+        for member in _MEMBERS:
+            data = (folder / member).read_bytes()
+            if len(data) != record[member]["size"] or hashlib.sha256(data).hexdigest() != record[member]["sha256"]:
+                return False
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return True
+
+
 def checkpoint_files(name: str = "MTT_musicnn") -> Path:
     """One model's checkpoint (``.index``, ``.data-00000-of-00001``, ``config.json``), unpacked once.
 
     Read straight out of the wheel (:func:`fetch_wheel`) into :func:`checkpoint_dir`, which
-    appears atomically (complete or not at all).
+    appears atomically (complete or not at all), with the size and SHA-256 of each file. An
+    unpacked folder is checked against that record on each use; a damaged one (truncated,
+    zeroed, a bad ``config.json``) is unpacked again from the wheel.
 
     Returns:
         The folder; ``str(folder) + "/"`` is the checkpoint prefix TensorFlow reads.
     """
+    import hashlib
+
     folder = checkpoint_dir(name)
-    if folder.is_dir():
+    if folder.is_dir() and _unpacked_intact(folder):
         return folder
+    if folder.is_dir():
+        logger.warning("%s: its files differ from the wheel's: unpacking them again", folder)
     wheel = fetch_wheel()
     tmp = cache.temp_path_for(folder, keep_suffix=False)
     tmp.mkdir(parents=True)
     try:
+        record = {}
         with zipfile.ZipFile(wheel) as z:
-            for member in (".index", ".data-00000-of-00001", "config.json"):
-                (tmp / member).write_bytes(z.read(f"musicnn/{name}/{member}"))
+            for member in _MEMBERS:
+                data = z.read(f"musicnn/{name}/{member}")
+                (tmp / member).write_bytes(data)
+                record[member] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        (tmp / _UNPACKED).write_text(json.dumps(record, indent=1))
         cache.replace_folder(tmp, folder)
     except (zipfile.BadZipFile, KeyError) as exc:
         raise CourseError(f"{wheel}: not the musicnn 0.1.0 wheel ({exc}); delete it and run again") from None

@@ -752,9 +752,36 @@ def load_course_tagger(variant: str = "mini", path=None, *, train_if_missing: bo
     model = models.load_model(path, compile=False)
     side = sidecar_path(path)
     if side.is_file():
-        info = json.loads(side.read_text())
+        try:
+            info = json.loads(side.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CourseError(f"{side}: not readable JSON ({exc}); it must describe {path.name} as "
+                              '{"tags": [...], "crop_frames": N}: save the tagger again (training.save_tagger)') from None
     else:  # a model saved without its description: assume MagnaTagAtune's top 50
         from course_utils.datasets.magnatagatune import TOP50_TAGS
 
         info = {"tags": list(TOP50_TAGS), "crop_frames": int(model.input_shape[2])}
+    _check_tagger(model, info, path, side)
     return model, info
+
+
+def _check_tagger(model, info, path: Path, side: Path) -> None:
+    """A :class:`CourseError` naming the file when a tagger's description does not fit it (no tag
+    list, another number of tags than outputs, a bad crop length) or its outputs are not
+    probabilities (the last layer is not a sigmoid or softmax)."""
+    if not isinstance(info, dict) or not isinstance(info.get("tags"), list) or \
+            not all(isinstance(t, str) for t in info["tags"]):
+        raise CourseError(f"{side}: holds no list of tag names ('tags'); it must describe {path.name} as "
+                          '{"tags": [...], "crop_frames": N}: save the tagger again (training.save_tagger)')
+    outputs = model.output_shape[-1] if not isinstance(model.output_shape, list) else None
+    if outputs != len(info["tags"]):
+        raise CourseError(f"{path}: the model has {outputs} outputs but {side.name} names {len(info['tags'])} tags; "
+                          "give the model its own description (save both with training.save_tagger)")
+    crop = info.get("crop_frames")
+    if crop is not None and (isinstance(crop, bool) or not isinstance(crop, int) or crop < 1):
+        raise CourseError(f"{side}: crop_frames {crop!r} is not a positive whole number of frames")
+    activation = getattr(getattr(model.layers[-1], "activation", None), "__name__", None)
+    if activation not in ("sigmoid", "softmax"):
+        raise CourseError(f"{path}: its outputs are not probabilities (the last layer's activation is "
+                          f"{activation or 'unknown'}, not sigmoid or softmax), so they cannot be printed as tag "
+                          "probabilities; give a tagger that ends in a sigmoid")

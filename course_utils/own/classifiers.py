@@ -129,20 +129,45 @@ def outer_splits(y, *, folds=None, groups=None, n_splits: int = 5, seed: int = 0
     Returns:
         A list of ``(train_indices, test_indices)``.
     """
+    from course_utils.own_data import check_range
+
     y = np.asarray(y)
+    check_range("outer folds", n_splits, low=2, integer=True)
     if folds is not None:
-        return list(PredefinedSplit(np.asarray(folds)).split())
+        values = pd.Series(np.asarray(folds))
+        if values.isna().any():
+            raise DatasetError("the 'fold' column has empty cells: give every clip a fold number")
+        kept = sorted(set(values[values != -1]))
+        if len(kept) < 2:
+            raise DatasetError(f"the 'fold' column has {len(kept)} fold number(s) {kept}: cross-validation needs at "
+                               "least 2 (each fold is held out once); give at least two, or remove the column")
+        return list(PredefinedSplit(values.to_numpy()).split())
     k = min(n_splits, int(pd.Series(y).value_counts().min()))
     if k < 2:
         raise DatasetError("a class has fewer than 2 clips: cross-validation needs at least 2 per class")
+    if groups is not None:
+        n_groups = len(set(np.asarray(groups)))
+        if n_groups < 2:
+            raise DatasetError(f"the 'group' column has {n_groups} value(s): clips of one group never straddle a "
+                               "split, so at least 2 groups are needed; give more groups, or remove the column")
+        k = min(k, n_groups)
     return list(_splitter(k, seed, groups is not None).split(np.zeros(len(y)), y, groups))
+
+
+def inner_folds_used(y, inner: int, groups=None) -> int:
+    """The inner folds a search on ``y`` uses: ``inner``, lowered to the smallest class's clips
+    (and the number of groups); below 2, no inner CV (the grid's first setting is fitted)."""
+    k = min(inner, int(pd.Series(np.asarray(y)).value_counts().min()))
+    if groups is not None:
+        k = min(k, len(set(np.asarray(groups))))
+    return k if k >= 2 else 0
 
 
 def _search(pipe, grid, X, y, groups, inner: int, seed: int):
     """Choose the grid's setting by ``inner``-fold CV on ``(X, y)`` and refit it; a fitted pipeline
     and the chosen parameters. With too few clips per class for an inner CV, the grid's first
     setting is fitted as it is."""
-    k = min(inner, int(pd.Series(y).value_counts().min()))
+    k = inner_folds_used(y, inner, groups)
     grid = _feasible(grid, int(len(y) * (k - 1) / max(k, 1)) if k >= 2 else len(y))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # capped iterations on tiny grids: scored as they are
@@ -272,6 +297,9 @@ def compare_classifiers(X, y, *, names=NAMES, pca=(False, True), outer_folds: in
         bootstrap interval), ``fit_s`` (mean seconds of one outer fold's grid search and refit),
         ``chosen`` (the most frequent setting over the folds) and ``name``, ``pca``.
     """
+    from course_utils.own_data import check_range
+
+    check_range("inner_folds", inner_folds, low=2, integer=True)
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
     splits = outer_splits(y, folds=folds, groups=groups, n_splits=outer_folds, seed=seed)
     rows = []
@@ -303,7 +331,10 @@ class FitReport:
         accuracy: the nested cross-validated accuracy (pooled out-of-fold predictions).
         fold_std: its standard deviation over the outer folds.
         interval: its 95% bootstrap interval ``(low, high)``.
-        outer_folds: the number of outer folds; ``inner_folds``: of the inner ones.
+        outer_folds: the number of outer folds; ``inner_folds``: of the inner ones that chose the
+            saved model's setting on all clips (the requested number, lowered to what the clips
+            allow; 0: too few clips for an inner CV, the grid's first setting); ``fold_inner``: the
+            inner folds used in each outer fold's training part.
         confusion: the pooled confusion matrix (rows: true class, columns: predicted).
         chosen: the setting chosen on all clips (the saved model's), as readable text.
         chosen_params: the same as parameters of the classifier pipeline.
@@ -324,6 +355,15 @@ class FitReport:
     n_clips: int
     dropped: list = field(default_factory=list)
     seconds: float = 0.0
+    fold_inner: list = field(default_factory=list)
+
+    def _inner_text(self) -> str:
+        text = f"{self.inner_folds}-fold inner CV" if self.inner_folds else "too few clips for an inner CV"
+        used = sorted(set(self.fold_inner))
+        if used and used != [self.inner_folds]:
+            text += "; in the outer folds' training parts " + " or ".join(
+                f"{k}-fold" if k else "none" for k in used)
+        return text
 
     def text(self, approx: bool = False) -> str:
         """The report as lines of text (``approx``: numbers after ``≈``, as the notebooks print
@@ -336,7 +376,7 @@ class FitReport:
                  f"standard deviation over the folds {num(self.fold_std)}), {self.n_clips} clips",
                  "confusion matrix (rows: true class, columns: predicted), pooled over the outer folds:",
                  self.confusion.to_string(),
-                 f"chosen on all clips ({self.inner_folds}-fold inner CV): {self.chosen}",
+                 f"chosen on all clips ({self._inner_text()}): {self.chosen}",
                  "chosen in the outer folds: " + "; ".join(f"{n}x {c}" for c, n in Counter(self.fold_choices).most_common())]
         if self.dropped:
             lines.append(f"{len(self.dropped)} clip(s) left out, their features could not be computed:\n  "
@@ -389,6 +429,23 @@ def extract(features, table: pd.DataFrame):
     return features, X[keep], keep, errors
 
 
+def _refuse_classes_without_features(table: pd.DataFrame, keep, dropped: list) -> None:
+    """A :class:`DatasetError` naming each class left with fewer than 2 clips whose features could
+    be computed (every clip too short, a class of silence...), with its clips' errors."""
+    labels = table["label"].astype(str)
+    usable = labels[np.asarray(keep)].value_counts()
+    parts = []
+    for c in sorted(labels.unique()):
+        n, ok = int((labels == c).sum()), int(usable.get(c, 0))
+        if ok < 2:
+            paths = [str(p) for p in table.loc[(labels == c).to_numpy() & ~np.asarray(keep), "path"]]
+            why = [e for e in dropped if any(p in e for p in paths)][:2] or ["their features are not finite"]
+            parts.append(f"class '{c}': {ok} of its {n} clips give features ({'; '.join(why)})")
+    if parts:
+        raise DatasetError("; ".join(parts) + ". A class needs at least 2 clips with features to be trained and "
+                           "tested: replace those clips (longer, not silent) or remove the class")
+
+
 def fit_classifier(features, table: pd.DataFrame, *, choices=DEFAULT_CHOICES, pca=(False,), grid=None,
                    outer_folds: int = 5, inner_folds: int = 3, seed: int = 0):
     """From a table of labelled audio to a fitted pipeline that predicts files, and an honest report.
@@ -424,6 +481,10 @@ def fit_classifier(features, table: pd.DataFrame, *, choices=DEFAULT_CHOICES, pc
     """
     from sklearn.metrics import confusion_matrix
 
+    from course_utils.own_data import check_range
+
+    check_range("outer_folds", outer_folds, low=2, integer=True)
+    check_range("inner_folds", inner_folds, low=2, integer=True)
     start = time.perf_counter()
     if table.attrs.get("task") == "tagging":
         raise DatasetError("fit_classifier trains a classifier (one label per clip); this table is a tagging table "
@@ -436,6 +497,7 @@ def fit_classifier(features, table: pd.DataFrame, *, choices=DEFAULT_CHOICES, pc
     else:
         pipe, space = _search_space(choices, pca, seed)
     features, X, keep, dropped = extract(features, table)
+    _refuse_classes_without_features(table, keep, dropped)
     used = table[keep]
     y = used["label"].astype(str).to_numpy()
     groups = used["group"].astype(str).to_numpy() if "group" in used.columns else None
@@ -450,10 +512,13 @@ def fit_classifier(features, table: pd.DataFrame, *, choices=DEFAULT_CHOICES, pc
     model = Pipeline([("features", features), ("classifier", final)])
     low, high = accuracy_interval(y, result.predictions, seed=seed)
     report = FitReport(accuracy=float(np.mean(result.predictions == y)), fold_std=float(np.std(result.fold_scores)),
-                       interval=(low, high), outer_folds=len(splits), inner_folds=inner_folds, confusion=confusion,
+                       interval=(low, high), outer_folds=len(splits),
+                       inner_folds=inner_folds_used(y, inner_folds, groups), confusion=confusion,
                        chosen=_readable(params) or "the pipeline as given", chosen_params=params,
                        fold_choices=[_readable(p) or "as given" for p in result.chosen], n_clips=len(y),
-                       dropped=dropped, seconds=time.perf_counter() - start)
+                       dropped=dropped, seconds=time.perf_counter() - start,
+                       fold_inner=[inner_folds_used(y[train], inner_folds, None if groups is None else groups[train])
+                                   for train, _ in splits])
     return model, report
 
 
