@@ -76,6 +76,38 @@ class PeakMemorySampler:
         self._thread.join()
 
 
+def kernel_manager_config(kernel_name: str = "python3"):
+    """The kernel manager's settings for the runner's kernels: encrypted, or over local sockets.
+
+    ipykernel 7 warns "Kernel is running over TCP without encryption" at every start on the
+    default transport (TCP on 127.0.0.1, in plain text). Where jupyter_client can provision
+    CurveZMQ keys, pyzmq supports them and the kernel declares it, the kernel runs encrypted;
+    otherwise, on POSIX, over Unix domain sockets (``transport="ipc"``); elsewhere as before.
+
+    Args:
+        kernel_name: the kernel spec the notebooks run on.
+
+    Returns:
+        A :class:`traitlets.config.Config` for :class:`nbclient.NotebookClient`.
+    """
+    import os
+
+    import zmq
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+    from jupyter_client.manager import KernelManager
+    from traitlets.config import Config
+
+    try:
+        declared = KernelSpecManager().get_kernel_spec(kernel_name).metadata.get("supported_encryption", [])
+    except (NoSuchKernel, OSError, ValueError):
+        declared = []
+    if "transport_encryption" in KernelManager.class_trait_names() and zmq.has("curve") and "curve" in declared:
+        return Config({"KernelManager": {"transport_encryption": "auto"}})
+    if os.name == "posix":
+        return Config({"KernelManager": {"transport": "ipc"}})
+    return Config()
+
+
 def execute_notebook(path, out_dir, *, timeout: int = 1800, html: bool = True, inplace: bool = False) -> NotebookRun:
     """Run one notebook top to bottom in a fresh kernel, save the executed copy (and HTML).
 
@@ -101,7 +133,8 @@ def execute_notebook(path, out_dir, *, timeout: int = 1800, html: bool = True, i
         nb = nbformat.read(path, as_version=4)
     except Exception as exc:  # missing, not JSON, not a notebook: this notebook fails, the run goes on
         return NotebookRun(path.name, 0.0, 0.0, False, _one_line(f"cannot read the notebook {path} ({exc})"))
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
+                            config=kernel_manager_config())
     ok, error = True, ""
     start = time.perf_counter()
     with PeakMemorySampler() as sampler:
