@@ -22,11 +22,10 @@ import zlib
 from pathlib import Path
 from typing import Iterable
 
-from tqdm.auto import tqdm
-
 from course_utils.cache import replace_folder, temp_path_for
 from course_utils.download_checks import ArchiveLimits, check_totals, member_guard
 from course_utils.errors import DownloadError
+from course_utils.progress import tqdm
 
 try:  # optional codecs of tarfile
     import lzma

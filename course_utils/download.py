@@ -35,8 +35,6 @@ from urllib.error import HTTPError
 from urllib.parse import urlparse
 from urllib.request import Request, url2pathname, urlopen
 
-from tqdm.auto import tqdm
-
 from course_utils import paths
 from course_utils.archives import extract
 from course_utils.cache import atomic_write
@@ -45,6 +43,7 @@ from course_utils.checksums import intact, remember
 from course_utils.checksums import normalise_sha as _normalise_sha
 from course_utils.download_checks import mismatch_note, set_aside
 from course_utils.errors import DatasetError, DownloadError
+from course_utils.progress import tqdm
 
 __all__ = [
     "USER_AGENT",

@@ -128,7 +128,7 @@ def render_clips(render: Callable, jobs: Sequence[dict], *, desc: str = "", prog
     Returns:
         The results, in the order of ``jobs``.
     """
-    from tqdm.auto import tqdm
+    from course_utils.progress import tqdm
 
     workers = n_workers()
     bar = tqdm(total=len(jobs), desc=desc, unit="clip", disable=not progress, leave=False)
