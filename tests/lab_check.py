@@ -74,6 +74,8 @@ class NotebookCheck:
     audio: int = 0
     images: int = 0
     screenshots: list[str] = field(default_factory=list)
+    remote_images: list[str] = field(default_factory=list)  # not checked: the check runs offline
+    blocked: list[str] = field(default_factory=list)  # requests that left the server, refused
 
     @property
     def ok(self) -> bool:
@@ -126,6 +128,25 @@ def requirements_missing() -> str | None:
     return None
 
 
+def link_tree(src: Path, dst: Path) -> int:
+    """``dst`` as a copy of ``src`` made of hard links (copies across file systems); the number of files.
+
+    The course replaces the files it writes atomically, so the kernels of the check can write their
+    caches into ``dst`` without changing a byte of ``src``.
+    """
+    n = 0
+    for dirpath, _dirs, files in os.walk(src):
+        target = dst / Path(dirpath).relative_to(src)
+        target.mkdir(parents=True, exist_ok=True)
+        for name in files:
+            try:
+                os.link(Path(dirpath) / name, target / name)
+            except OSError:
+                shutil.copy2(Path(dirpath) / name, target / name)
+            n += 1
+    return n
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -135,8 +156,8 @@ def _free_port() -> int:
 class LabServer:
     """JupyterLab on 127.0.0.1 over ``root``, with a token, private settings, its log in ``log``."""
 
-    def __init__(self, root: Path, state: Path, log: Path, startup_timeout: float = 180):
-        self.root, self.state, self.log_path = root, state, log
+    def __init__(self, root: Path, state: Path, log: Path, data_dir: Path | None = None, startup_timeout: float = 180):
+        self.root, self.state, self.log_path, self.data_dir = root, state, log, data_dir
         self.port, self.token = _free_port(), secrets.token_hex(24)
         self.startup_timeout = startup_timeout
         self.proc: subprocess.Popen | None = None
@@ -158,10 +179,15 @@ class LabServer:
                "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
                # this checkout's course_utils, wherever the notebooks' copies are
                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+        if self.data_dir is not None:
+            env["COURSE_DATA_DIR"] = str(self.data_dir)
         cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
                f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
                f"--ServerApp.root_dir={self.root}", "--LabApp.expose_app_in_browser=True",
-               "--ServerApp.open_browser=False"]
+               "--ServerApp.open_browser=False", "--ServerApp.terminals_enabled=False",
+               "--LabApp.extension_manager=readonly"]  # no PyPI queries from the extension manager
+        if hasattr(os, "geteuid") and os.geteuid() == 0:  # a container's root: Jupyter asks to be told
+            cmd.append("--allow-root")
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=self.root,
                                      start_new_session=True)
@@ -197,6 +223,7 @@ _JS_READY = """(n) => {
   if (!w || !w.content || !w.context || !w.context.isReady) return false;
   return w.content.widgets.length === n;
 }"""
+_JS_KERNEL = "() => { const w = window.jupyterapp.shell.currentWidget; return !!(w.sessionContext.session && w.sessionContext.session.kernel); }"
 _JS_CLEAR_COUNTS = """() => {
   const w = window.jupyterapp.shell.currentWidget;
   w.content.widgets.forEach(c => { if (c.model.type === 'code') c.model.executionCount = null; });
@@ -218,14 +245,17 @@ _JS_RUN_STATE = """() => {
 }"""
 _JS_MEDIA = """async (timeoutMs) => {
   const audio = [...document.querySelectorAll('.jp-Notebook audio')];
-  const images = [...document.querySelectorAll('.jp-Notebook img')];
+  const remote = (i) => /^(https?:)?\\/\\//.test(i.getAttribute('src') || '');
+  const images = [...document.querySelectorAll('.jp-Notebook img')].filter(i => !remote(i));
   const t0 = Date.now();
   const settled = () => audio.every(a => a.error || (a.readyState >= 1 && a.duration > 0)) && images.every(i => i.complete);
   audio.forEach(a => { if (a.readyState === 0 && !a.error) { a.preload = 'metadata'; a.load(); } });
   while (!settled() && Date.now() - t0 < timeoutMs) await new Promise(r => setTimeout(r, 200));
-  const where = (el) => { const cell = el.closest('.jp-Cell'); const all = [...document.querySelectorAll('.jp-Notebook .jp-Cell')]; return cell ? all.indexOf(cell) : -1; };
+  const cells = [...document.querySelectorAll('.jp-Notebook .jp-Cell')];
+  const where = (el) => cells.indexOf(el.closest('.jp-Cell'));
   return {
     audio: audio.length, images: images.length,
+    remote: [...document.querySelectorAll('.jp-Notebook img')].filter(remote).map(i => i.getAttribute('src')),
     badAudio: audio.filter(a => a.error || !(a.readyState >= 1 && isFinite(a.duration) && a.duration > 0))
                    .map(a => `cell ${where(a)}: <audio> ` + (a.error ? `error ${a.error.code}` : `readyState ${a.readyState}, duration ${a.duration}`)),
     badImages: images.filter(i => !i.complete || !(i.naturalWidth > 0))
@@ -258,6 +288,11 @@ def _screenshot(page, path: Path, width: int) -> str:
     page.wait_for_timeout(500)
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size({"width": width, "height": 900})
+    return _relative(path)
+
+
+def _relative(path: Path) -> str:
+    path = path.resolve()
     return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
 
@@ -270,19 +305,30 @@ def check_notebook(browser, server: LabServer, name: str, out: Path, n_cells: in
     page = context.new_page()
     console_errors: list[str] = []
     page.on("pageerror", lambda exc: console_errors.append(f"uncaught in the page: {exc}"))
+
+    def offline(route):  # the check runs offline: only the server and data: URLs are reached
+        url = route.request.url
+        if url.startswith((server.url, "data:", "blob:")):
+            return route.continue_()
+        if url not in result.blocked:
+            result.blocked.append(url)
+        return route.abort()
+
+    page.route("**/*", offline)
     try:
-        page.goto(f"{server.url}/lab/tree/{name}?reset&token={server.token}", wait_until="domcontentloaded", timeout=120_000)
-        page.wait_for_function(_JS_READY, arg=n_cells, timeout=120_000, polling=250)
+        page.goto(f"{server.url}/lab/tree/{name}?reset&token={server.token}", wait_until="domcontentloaded", timeout=180_000)
+        page.wait_for_function(_JS_READY, arg=n_cells, timeout=180_000, polling=250)
+        page.evaluate("() => window.jupyterapp.shell.collapseLeft()")  # the notebook, not the file browser
         # as stored: give widget views and images time to render, then look
         page.wait_for_timeout(3000)
         media = page.evaluate(_JS_MEDIA, 15_000)
         result.stored_problems += _bad_text(page) + media["badImages"]
+        result.remote_images = media["remote"]
         result.screenshots.append(_screenshot(page, out / f"{stem}-stored.png", width))
         log(f"  {name}: as stored: {len(result.stored_problems)} problem(s), {media['audio']} players, {media['images']} images")
 
         # Restart Kernel and Run All Cells (the restart dialog is switched off in the settings)
-        page.wait_for_function("() => { const w = window.jupyterapp.shell.currentWidget; return w.sessionContext.session && w.sessionContext.session.kernel; }",
-                               timeout=180_000, polling=500)
+        page.wait_for_function(_JS_KERNEL, timeout=180_000, polling=500)
         total = page.evaluate(_JS_CLEAR_COUNTS)
         start = time.perf_counter()
         page.evaluate("() => window.jupyterapp.commands.execute('notebook:restart-run-all')")
@@ -291,9 +337,7 @@ def check_notebook(browser, server: LabServer, name: str, out: Path, n_cells: in
         while time.perf_counter() < deadline:
             page.wait_for_timeout(1000)
             state = page.evaluate(_JS_RUN_STATE)
-            if state["errors"] and state["status"] == "idle":
-                break
-            if state["done"] == total and state["status"] == "idle" and not state["running"]:
+            if state["status"] == "idle" and (state["errors"] or (state["done"] == total and not state["running"])):
                 break
         seconds = time.perf_counter() - start
         if state is None or state["errors"]:
@@ -307,13 +351,13 @@ def check_notebook(browser, server: LabServer, name: str, out: Path, n_cells: in
         result.audio, result.images = media["audio"], media["images"]
         result.run_problems += _bad_text(page) + media["badAudio"] + media["badImages"]
         result.screenshots.append(_screenshot(page, out / f"{stem}-run.png", width))
-        log(f"  {name}: run all: {'%.1f s' % seconds}, {len(result.run_problems)} problem(s), "
+        log(f"  {name}: run all: {seconds:.1f} s, {len(result.run_problems)} problem(s), "
             f"{result.audio} players, {result.images} images")
     except Exception as exc:  # a time-out or a page that broke: this notebook fails, the next runs
         result.run_problems.append(f"the check stopped: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
         try:
             page.screenshot(path=str(out / f"{stem}-failed.png"))
-            result.screenshots.append(str(out / f"{stem}-failed.png"))
+            result.screenshots.append(_relative(out / f"{stem}-failed.png"))
         except Exception:
             pass
     finally:
@@ -326,8 +370,13 @@ def check_notebook(browser, server: LabServer, name: str, out: Path, n_cells: in
     return result
 
 
-def run_lab_check(notebooks: list[Path], out: Path, timeout_s: float = 1200, log=print) -> list[NotebookCheck]:
+def run_lab_check(notebooks: list[Path], out: Path, timeout_s: float = 1200, log=print,
+                  private_data: bool = True) -> list[NotebookCheck]:
     """Check ``notebooks`` in JupyterLab in headless Chromium; write screenshots and ``summary.json`` to ``out``.
+
+    With ``private_data`` (the default) the kernels read and write ``out/data``, a copy of the course's
+    data folder made of hard links, so the check never changes the data folder (the unit tests' rule);
+    without it they use the data folder itself, and keep the caches they compute.
 
     Raises:
         LabCheckUnavailable: Chromium, Playwright or JupyterLab is missing.
@@ -340,8 +389,8 @@ def run_lab_check(notebooks: list[Path], out: Path, timeout_s: float = 1200, log
     from course_utils.authoring.slides import CHROMIUM_ARGS
 
     out = Path(out)
-    work, state = out / "work", out / "state"
-    for folder in (work, state):
+    work, state, data = out / "work", out / "state", out / "data"
+    for folder in (work, state, data):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
     for old in out.glob("*.png"):
@@ -350,7 +399,13 @@ def run_lab_check(notebooks: list[Path], out: Path, timeout_s: float = 1200, log
         shutil.copy2(nb, work / nb.name)
     results: list[NotebookCheck] = []
     began = time.perf_counter()
-    with LabServer(work, state, out / "server.log") as server, sync_playwright() as pw:
+    data_dir = None
+    if private_data:
+        from course_utils import paths
+
+        data_dir = data.resolve()
+        log(f"lab-check: {link_tree(paths.data_dir(), data_dir)} files of the data folder linked into {_relative(data_dir)}")
+    with LabServer(work, state, out / "server.log", data_dir) as server, sync_playwright() as pw:
         log(f"lab-check: JupyterLab at {server.url}, {len(notebooks)} notebook(s), screenshots in {out}")
         browser = pw.chromium.launch(executable_path=find_chromium(), args=list(CHROMIUM_ARGS))
         try:
@@ -382,10 +437,12 @@ def main(argv=None) -> int:
     parser.add_argument("--notebooks", default=None, help=f"numbers or names, e.g. 01,06 (default: ${ENV_SELECTION} or all)")
     parser.add_argument("--out", default=str(REPO / "build" / "lab"))
     parser.add_argument("--timeout", type=float, default=1200, help="seconds one notebook's run may take")
+    parser.add_argument("--shared-data", action="store_true",
+                        help="let the kernels use the data folder itself (and keep their caches) instead of a linked copy")
     args = parser.parse_args(argv)
     notebooks = select_notebooks(args.notebooks)
     try:
-        results = run_lab_check(notebooks, Path(args.out), args.timeout)
+        results = run_lab_check(notebooks, Path(args.out), args.timeout, private_data=not args.shared_data)
     except LabCheckUnavailable as exc:
         print(f"lab-check skipped: {exc}")
         return 2
