@@ -8,7 +8,7 @@ Starts JupyterLab on 127.0.0.1 (a free port, a random token) over a copy of the 
 with Playwright for Python, and for each notebook:
 
 1. opens it **as stored**, takes a full-page screenshot (``build/lab/NN_name-stored.png``) and checks
-   that no output shows "Error displaying widget", "model not found" or a traceback;
+   that no output shows "Error displaying widget", "model not found", a traceback or a bar at 0%;
 2. runs it with **Restart Kernel and Run All Cells**, waits for every cell to run and the kernel to
    go idle, and checks that no cell shows an error or a traceback, that every ``<audio>`` has loaded
    its media with a positive duration, and every ``<img>`` a positive natural width; records the
@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -47,6 +48,10 @@ ENV_SELECTION = "LAB_CHECK_NOTEBOOKS"
 
 #: Text that must not appear in any output, as stored or after the run.
 BAD_TEXT = ("Error displaying widget", "model not found", "Traceback (most recent call last)")
+
+#: A progress bar drawn at 0 % ("desc:   0%|", not the "100%|" of a finished one): what a stored
+#: widget bar shows without its kernel, read as an extraction that never ran.
+ZERO_BAR = re.compile(r"(?<![\d.])0%\|")
 
 #: JupyterLab's settings for the check (a private settings folder; the user's are not touched):
 #: every cell in the page (no windowing), so that every player and image can be checked and the
@@ -77,9 +82,11 @@ class NotebookCheck:
     remote_images: list[str] = field(default_factory=list)  # not checked: the check runs offline
     blocked: list[str] = field(default_factory=list)  # requests that left the server, refused
 
+    run: bool = True  # False: opened as stored only
+
     @property
     def ok(self) -> bool:
-        return not self.stored_problems and not self.run_problems and self.seconds is not None
+        return not self.stored_problems and not self.run_problems and (self.seconds is not None or not self.run)
 
 
 class LabCheckUnavailable(RuntimeError):
@@ -271,6 +278,7 @@ _JS_CONTENT_HEIGHT = """() => {
 
 
 def _bad_text(page) -> list[str]:
+    """What the outputs on the page show that they must not: BAD_TEXT, and a progress bar at 0%."""
     problems = []
     for cell, text in page.evaluate("""() => { const cells = [...document.querySelectorAll('.jp-Notebook .jp-Cell')];
         return [...document.querySelectorAll('.jp-Notebook .jp-OutputArea-output')].map(o => [cells.indexOf(o.closest('.jp-Cell')), o.innerText]); }"""):
@@ -278,7 +286,18 @@ def _bad_text(page) -> list[str]:
             if bad in text:
                 line = next((ln.strip() for ln in text.splitlines() if bad in ln), bad)
                 problems.append(f"cell {cell}: an output shows {bad!r}: {line[:160]}")
+        zero = ZERO_BAR.search(text)
+        if zero:
+            problems.append(f"cell {cell}: an output shows a progress bar at 0%: {text[max(0, zero.start() - 40):zero.end() + 20].strip()!r}")
     return problems
+
+
+def _accept_kernel_dialog(page, wait_ms: int = 2000) -> None:
+    """A notebook without kernel metadata asks which kernel to start: take the one offered."""
+    try:
+        page.locator(".jp-Dialog .jp-mod-accept").click(timeout=wait_ms)
+    except Exception:
+        pass
 
 
 def _screenshot(page, path: Path, width: int) -> str:
@@ -297,9 +316,9 @@ def _relative(path: Path) -> str:
 
 
 def check_notebook(browser, server: LabServer, name: str, out: Path, n_cells: int, timeout_s: float,
-                   width: int = 1280, log=print) -> NotebookCheck:
-    """Open one notebook as stored, then restart and run it all; see the module's docstring."""
-    result = NotebookCheck(name, cells=n_cells)
+                   width: int = 1280, log=print, run: bool = True) -> NotebookCheck:
+    """Open one notebook as stored, then (``run``) restart and run it all; see the module's docstring."""
+    result = NotebookCheck(name, cells=n_cells, run=run)
     stem = Path(name).stem
     context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
@@ -319,6 +338,7 @@ def check_notebook(browser, server: LabServer, name: str, out: Path, n_cells: in
         page.goto(f"{server.url}/lab/tree/{name}?reset&token={server.token}", wait_until="domcontentloaded", timeout=180_000)
         page.wait_for_function(_JS_READY, arg=n_cells, timeout=180_000, polling=250)
         page.evaluate("() => window.jupyterapp.shell.collapseLeft()")  # the notebook, not the file browser
+        _accept_kernel_dialog(page)
         # as stored: give widget views and images time to render, then look
         page.wait_for_timeout(3000)
         media = page.evaluate(_JS_MEDIA, 15_000)
@@ -327,6 +347,8 @@ def check_notebook(browser, server: LabServer, name: str, out: Path, n_cells: in
         result.screenshots.append(_screenshot(page, out / f"{stem}-stored.png", width))
         log(f"  {name}: as stored: {len(result.stored_problems)} problem(s), {media['audio']} players, {media['images']} images")
 
+        if not run:
+            return result
         # Restart Kernel and Run All Cells (the restart dialog is switched off in the settings)
         page.wait_for_function(_JS_KERNEL, timeout=180_000, polling=500)
         total = page.evaluate(_JS_CLEAR_COUNTS)
@@ -371,7 +393,7 @@ def check_notebook(browser, server: LabServer, name: str, out: Path, n_cells: in
 
 
 def run_lab_check(notebooks: list[Path], out: Path, timeout_s: float = 1200, log=print,
-                  private_data: bool = True) -> list[NotebookCheck]:
+                  private_data: bool = True, run: bool = True) -> list[NotebookCheck]:
     """Check ``notebooks`` in JupyterLab in headless Chromium; write screenshots and ``summary.json`` to ``out``.
 
     With ``private_data`` (the default) the kernels read and write ``out/data``, a copy of the course's
@@ -411,7 +433,7 @@ def run_lab_check(notebooks: list[Path], out: Path, timeout_s: float = 1200, log
         try:
             for nb in notebooks:
                 n_cells = len(json.loads(nb.read_text(encoding="utf-8"))["cells"])
-                results.append(check_notebook(browser, server, nb.name, out, n_cells, timeout_s, log=log))
+                results.append(check_notebook(browser, server, nb.name, out, n_cells, timeout_s, log=log, run=run))
         finally:
             browser.close()
     summary = {"notebooks": [{**asdict(r), "ok": r.ok} for r in results],
@@ -437,12 +459,14 @@ def main(argv=None) -> int:
     parser.add_argument("--notebooks", default=None, help=f"numbers or names, e.g. 01,06 (default: ${ENV_SELECTION} or all)")
     parser.add_argument("--out", default=str(REPO / "build" / "lab"))
     parser.add_argument("--timeout", type=float, default=1200, help="seconds one notebook's run may take")
+    parser.add_argument("--stored-only", action="store_true", help="only open each notebook as stored (no run)")
     parser.add_argument("--shared-data", action="store_true",
                         help="let the kernels use the data folder itself (and keep their caches) instead of a linked copy")
     args = parser.parse_args(argv)
     notebooks = select_notebooks(args.notebooks)
     try:
-        results = run_lab_check(notebooks, Path(args.out), args.timeout, private_data=not args.shared_data)
+        results = run_lab_check(notebooks, Path(args.out), args.timeout, private_data=not args.shared_data,
+                                run=not args.stored_only)
     except LabCheckUnavailable as exc:
         print(f"lab-check skipped: {exc}")
         return 2

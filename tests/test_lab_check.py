@@ -6,6 +6,7 @@ which. ``LAB_CHECK_NOTEBOOKS="01 06"`` restricts it to some notebooks while you 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -66,3 +67,32 @@ def test_every_notebook_opens_and_runs_in_jupyterlab():
     for r in results:
         for shot in r.screenshots:
             assert (REPO / shot).is_file() and (REPO / shot).stat().st_size > 10_000, shot
+
+
+@pytest.mark.slow
+def test_lab_check_reports_a_broken_notebook_instead_of_passing_it(tmp_path):
+    """A widget view without state and a stored traceback as stored; a cell that raises when run."""
+    why = lab_check.requirements_missing()
+    if why:
+        pytest.skip(why)
+    import nbformat
+
+    v4 = nbformat.v4
+    view = v4.new_output("display_data", data={
+        "application/vnd.jupyter.widget-view+json": {"model_id": "0123456789abcdef", "version_major": 2, "version_minor": 0},
+        "text/plain": "bar:   0%|          | 0/9"})
+    error = v4.new_output("error", ename="ValueError", evalue="stored", traceback=["Traceback (most recent call last):", "ValueError: stored"])
+    cells = [v4.new_code_cell("print('widget')", outputs=[view]), v4.new_code_cell("print('stored error')", outputs=[error]),
+             v4.new_code_cell("raise ValueError('boom')"), v4.new_code_cell("print('never')")]
+    nb = tmp_path / "99_broken.ipynb"
+    kernelspec = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nbformat.write(v4.new_notebook(cells=cells, metadata={"kernelspec": kernelspec}), nb)
+    (result,) = lab_check.run_lab_check([nb], tmp_path / "lab", timeout_s=300, private_data=False)
+    assert not result.ok
+    stored = "\n".join(result.stored_problems)
+    # without its model a widget view shows an error, or its text fallback: here the bar at 0%
+    assert re.search(r"cell 0: an output shows ('Error displaying widget'|'model not found'|a progress bar at 0%)", stored), stored
+    assert "cell 1: an output shows 'Traceback (most recent call last)'" in stored, stored
+    assert any(p.startswith("cell 2: ValueError: boom") for p in result.run_problems), result.run_problems
+    assert result.seconds is None
+    assert [Path(s).name for s in result.screenshots] == ["99_broken-stored.png", "99_broken-run.png"]
