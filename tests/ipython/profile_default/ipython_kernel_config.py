@@ -33,6 +33,8 @@ def _quiet_tensorflow_import():
             return self.loader.create_module(spec)
 
         def exec_module(self, module):
+            if finder in sys.meta_path:  # once: the first import is the one that logs
+                sys.meta_path.remove(finder)
             module.__spec__.loader = module.__loader__ = self.loader
             with tempfile.TemporaryFile() as capture:
                 saved = os.dup(2)
@@ -51,16 +53,18 @@ def _quiet_tensorflow_import():
         def find_spec(self, fullname, path=None, target=None):
             if fullname != "tensorflow":
                 return None
-            sys.meta_path.remove(self)  # once: the first import is the one that logs
-            for finder in sys.meta_path:
-                spec = finder.find_spec(fullname, path, target) if hasattr(finder, "find_spec") else None
+            for other in sys.meta_path:
+                if other is self:
+                    continue
+                spec = other.find_spec(fullname, path, target) if hasattr(other, "find_spec") else None
                 if spec is not None:
                     if spec.loader is not None and hasattr(spec.loader, "exec_module"):
                         spec.loader = QuietLoader(spec.loader)
                     return spec
             return None
 
-    sys.meta_path.insert(0, QuietTensorFlowFinder())
+    finder = QuietTensorFlowFinder()
+    sys.meta_path.insert(0, finder)
 
 
 _quiet_tensorflow_import()
