@@ -56,7 +56,8 @@ def pin_to_one_core(cpu: int = 0) -> list[int]:
     """
     if not hasattr(os, "sched_setaffinity"):
         raise SystemExit("--one-core needs Linux's sched_setaffinity; run the benchmark under `taskset -c 0` instead")
-    os.sched_setaffinity(0, {cpu})
+    allowed = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {cpu if cpu in allowed else min(allowed)})  # a container may not offer CPU 0
     return sorted(os.sched_getaffinity(0))
 
 

@@ -89,6 +89,22 @@ def test_runner_kernels_start_without_the_tcp_warning(tmp_path, capfd):
     assert "error" not in (out + err).lower() and "warning" not in (out + err).lower(), out + err
 
 
+def test_kernels_fall_back_to_ipc_where_curve_encryption_is_unavailable(monkeypatch):
+    import zmq
+
+    from course_utils.authoring.runner import kernel_manager_config
+
+    monkeypatch.setattr(zmq, "has", lambda capability: False)
+    config = kernel_manager_config()
+    if os.name == "posix":
+        assert config.KernelManager.transport == "ipc" and "transport_encryption" not in config.KernelManager
+    else:
+        assert "KernelManager" not in config
+    monkeypatch.undo()  # curve available, but a kernel that does not declare it: ipc as well
+    if os.name == "posix":
+        assert kernel_manager_config("no-such-kernel").KernelManager.transport == "ipc"
+
+
 @pytest.mark.slow
 def test_tensorflow_import_under_the_course_profile_is_quiet(tmp_path):
     """The kernel profile drops absl's pre-initialisation lines when TensorFlow is imported."""
