@@ -9,9 +9,12 @@ spectrograms); files are written atomically, MP3 through LAME.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
+import tempfile
+import threading
 import warnings
 from pathlib import Path
 
@@ -202,7 +205,8 @@ def load_audio(
                       "(pass max_duration=None, or --max-duration 0 to course-utils, to read it all)",
                       AudioWarning, stacklevel=2)
     target_sr = file_sr if sr is None else int(sr)
-    y, decoded, peak = _read_mono(path, start, stop, info, target_sr)
+    with _without_mpg123_reservoir_lines(start > 0 and info["format"] == "MP3"):
+        y, decoded, peak = _read_mono(path, start, stop, info, target_sr)
     if stop is None or start + decoded < stop:
         _warn_if_truncated(path, (start + decoded) / file_sr)
     got = decoded / file_sr
@@ -221,6 +225,44 @@ def _mono(path: Path, data: np.ndarray) -> np.ndarray:
     if not np.all(np.isfinite(y)):
         raise AudioError(path, "contains NaN or infinite samples", "the file is corrupt: re-create it")
     return y
+
+
+# libmpg123 (libsndfile's MP3 decoder) writes straight to the process's stderr when a read starts
+# at an offset into an MP3: the frame the seek lands on points back into a bit reservoir that was not
+# read, and it prints "[src/libmpg123/layer3.c:INT123_do_layer3():1774] error: part2_3_length (1216)
+# too large for available bit count (1152)" on a read that works. Starting a little earlier does not
+# help (the frame it lands on complains just the same), so during such a read the native stderr
+# (fd 2) goes to a temporary file; afterwards every line but that complaint is written back to
+# stderr, so a real message still shows. Reads at an offset into an MP3 take turns (a lock).
+_MPG123_RESERVOIR = re.compile(rb"^\[src/libmpg123/[^\]]*\] error: part2_3_length \(\d+\) too large for "
+                               rb"available bit count \(\d+\)\s*$")
+_FD2_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _without_mpg123_reservoir_lines(active: bool = True):
+    """Keep libmpg123's bit-reservoir complaints off fd 2 during the block; pass every other line on."""
+    if not active:
+        yield
+        return
+    with _FD2_LOCK, tempfile.TemporaryFile() as capture:
+        try:
+            saved = os.dup(2)
+        except OSError:  # no stderr at all (a daemon): nothing to keep clean
+            saved = None
+        else:
+            os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            if saved is not None:
+                os.dup2(saved, 2)
+                os.close(saved)
+                capture.seek(0)
+                kept = b"".join(line for line in capture.read().splitlines(keepends=True)
+                                if not _MPG123_RESERVOIR.match(line))
+                if kept:
+                    os.write(2, kept)
 
 
 def _read_mono(path: Path, start: int, stop: int | None, info: dict, target_sr: int):

@@ -29,6 +29,9 @@ class NotebookRun:
             notebook successfully).
         error: one line, without colour codes, when ``ok`` is false: the exception, the time
             limit that was exceeded, or why the notebook could not be read.
+        cpu_seconds: user + system CPU time of the kernel and its children (sampled, so the last
+            tenth of a second may be missing): unlike wall time, it hardly depends on what else
+            the machine is doing.
     """
 
     notebook: str
@@ -36,12 +39,14 @@ class NotebookRun:
     peak_rss_mb: float
     ok: bool
     error: str = ""
+    cpu_seconds: float = 0.0
 
 
 class PeakMemorySampler:
     """Sample the summed RSS of this process's child processes (the kernels) in a thread.
 
-    Use as a context manager; read ``peak_bytes`` afterwards.
+    Use as a context manager; read ``peak_bytes`` and ``cpu_seconds`` (the CPU time the child
+    processes used while it ran, as last sampled) afterwards.
 
     Args:
         interval: seconds between samples.
@@ -50,6 +55,9 @@ class PeakMemorySampler:
     def __init__(self, interval: float = 0.1):
         self.interval = interval
         self.peak_bytes = 0
+        self._cpu_start: dict[int, float] = {}
+        self._cpu_last: dict[int, float] = {}
+        self._started = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -58,9 +66,17 @@ class PeakMemorySampler:
         for child in psutil.Process().children(recursive=True):
             try:
                 total += child.memory_info().rss
+                t = child.cpu_times()
+                cpu = t.user + t.system
             except psutil.Error:
-                pass
+                continue
+            self._cpu_start.setdefault(child.pid, 0.0 if self._started else cpu)
+            self._cpu_last[child.pid] = cpu
         return total
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(self._cpu_last[p] - self._cpu_start[p] for p in self._cpu_last)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -68,12 +84,47 @@ class PeakMemorySampler:
             self._stop.wait(self.interval)
 
     def __enter__(self) -> "PeakMemorySampler":
+        self._started = False
+        self._sample()  # children that exist already count from now on, new ones from their start
+        self._started = True
         self._thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def kernel_manager_config(kernel_name: str = "python3"):
+    """The kernel manager's settings for the runner's kernels: encrypted, or over local sockets.
+
+    ipykernel 7 warns "Kernel is running over TCP without encryption" at every start on the
+    default transport (TCP on 127.0.0.1, in plain text). Where jupyter_client can provision
+    CurveZMQ keys, pyzmq supports them and the kernel declares it, the kernel runs encrypted;
+    otherwise, on POSIX, over Unix domain sockets (``transport="ipc"``); elsewhere as before.
+
+    Args:
+        kernel_name: the kernel spec the notebooks run on.
+
+    Returns:
+        A :class:`traitlets.config.Config` for :class:`nbclient.NotebookClient`.
+    """
+    import os
+
+    import zmq
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+    from jupyter_client.manager import KernelManager
+    from traitlets.config import Config
+
+    try:
+        declared = KernelSpecManager().get_kernel_spec(kernel_name).metadata.get("supported_encryption", [])
+    except (NoSuchKernel, OSError, ValueError):
+        declared = []
+    if "transport_encryption" in KernelManager.class_trait_names() and zmq.has("curve") and "curve" in declared:
+        return Config({"KernelManager": {"transport_encryption": "auto"}})
+    if os.name == "posix":
+        return Config({"KernelManager": {"transport": "ipc"}})
+    return Config()
 
 
 def execute_notebook(path, out_dir, *, timeout: int = 1800, html: bool = True, inplace: bool = False) -> NotebookRun:
@@ -101,7 +152,8 @@ def execute_notebook(path, out_dir, *, timeout: int = 1800, html: bool = True, i
         nb = nbformat.read(path, as_version=4)
     except Exception as exc:  # missing, not JSON, not a notebook: this notebook fails, the run goes on
         return NotebookRun(path.name, 0.0, 0.0, False, _one_line(f"cannot read the notebook {path} ({exc})"))
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
+                            config=kernel_manager_config())
     ok, error = True, ""
     start = time.perf_counter()
     with PeakMemorySampler() as sampler:
@@ -125,7 +177,8 @@ def execute_notebook(path, out_dir, *, timeout: int = 1800, html: bool = True, i
 
         body, _ = HTMLExporter().from_notebook_node(nb)
         (out_dir / path.with_suffix(".html").name).write_text(body, encoding="utf-8")
-    return NotebookRun(path.name, round(seconds, 1), round(sampler.peak_bytes / 2**20, 1), ok, error)
+    return NotebookRun(path.name, round(seconds, 1), round(sampler.peak_bytes / 2**20, 1), ok, error,
+                       round(sampler.cpu_seconds, 1))
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")

@@ -64,7 +64,7 @@ def render_clips(render: Callable, jobs: Sequence[dict], *, desc: str = "", prog
     Returns:
         The results, in the order of ``jobs``.
     """
-    from tqdm.auto import tqdm
+    from course_utils.core.progress import tqdm
 
     workers = paths.workers()
     bar = tqdm(total=len(jobs), desc=desc, unit="clip", disable=not progress, leave=False)

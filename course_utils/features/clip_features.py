@@ -357,7 +357,7 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
             pending.clear()
             owners.clear()
 
-        from tqdm.auto import tqdm
+        from course_utils.core.progress import tqdm
 
         for i, row in enumerate(tqdm(rows, desc=f"{self.model} features", unit="clip", disable=not self.progress)):
             target = None

@@ -55,7 +55,7 @@ def extract_convnet_features(model, table, *, crop_frames: int | None = None, la
     Returns:
         float32 array ``(n_clips, 32 * len(layers))``.
     """
-    from tqdm.auto import tqdm
+    from course_utils.core.progress import tqdm
 
     crop_frames = int(crop_frames or model.input_shape[2])
     extractor = feature_extractor(model, layers)
@@ -105,7 +105,7 @@ def extract_mfcc_features(table, *, progress: bool = True) -> np.ndarray:
     Returns:
         float32 array ``(n_clips, 120)``.
     """
-    from tqdm.auto import tqdm
+    from course_utils.core.progress import tqdm
 
     rows = clip_rows(table)
     out = np.zeros((len(rows), 6 * audio.N_MFCC), dtype=np.float32)

@@ -22,10 +22,9 @@ import zlib
 from pathlib import Path
 from typing import Iterable
 
-from tqdm.auto import tqdm
-
 from course_utils.core.errors import DownloadError, ParameterError
 from course_utils.core.files import replace_folder, temp_path_for
+from course_utils.core.progress import tqdm
 from course_utils.fetch.guards import ArchiveLimits, check_totals, member_guard
 
 try:  # optional codecs of tarfile

@@ -34,11 +34,10 @@ from urllib.error import HTTPError
 from urllib.parse import urlparse
 from urllib.request import Request, url2pathname, urlopen
 
-from tqdm.auto import tqdm
-
 from course_utils.core import paths
 from course_utils.core.errors import DatasetError, DownloadError, ParameterError
 from course_utils.core.files import atomic_write
+from course_utils.core.progress import tqdm
 from course_utils.fetch.checksums import digest_like as _digest_like, intact, normalise_sha as _normalise_sha, remember
 from course_utils.fetch.guards import mismatch_note, set_aside
 

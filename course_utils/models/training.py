@@ -196,7 +196,7 @@ def build_logmel_cache(
     if _cache_is_valid(npy, sidecar, key, len(paths), n_mels, dtype):
         return _open_logmel_cache(npy)
 
-    from tqdm.auto import tqdm
+    from course_utils.core.progress import tqdm
 
     jobs = [(str(p), int(sr), duration, int(n_mels)) for p in paths]
     if n_jobs == 1:

@@ -278,7 +278,7 @@ def paper_table(features_dir, tasks=None, layer_sets=("01234", "mfcc"), protocol
         feature files give NaN, not an error. ``df.attrs`` holds ``protocol``, ``note`` and
         ``seconds`` (the total).
     """
-    from tqdm.auto import tqdm
+    from course_utils.core.progress import tqdm
 
     check_choice("protocol", protocol, PROTOCOLS)
     features_dir = release_root(features_dir)
@@ -338,7 +338,7 @@ def layer_heatmap_scores(features_dir, task: str, combos=HEATMAP_COMBOS, protoco
     Returns:
         A DataFrame indexed by combination with ``score``, ``params`` (in words) and ``seconds``.
     """
-    from tqdm.auto import tqdm
+    from course_utils.core.progress import tqdm
 
     rows = []
     for combo in tqdm(combos, desc=f"{task} layers", disable=not progress):
