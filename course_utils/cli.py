@@ -46,7 +46,7 @@ def _cmd_run_notebooks(args) -> int:
 
 
 def _cmd_features(args) -> int:
-    from course_utils import clip_features
+    from course_utils.features import clip_features
 
     extractor = _clip_features(args, cache=False, max_duration=_max_duration(args)) if args.model else None
     status = 0
@@ -122,7 +122,7 @@ def _naming(exc: CourseError, path) -> str:
 
 def _max_duration(args) -> float | None:
     """``--max-duration``: seconds of each file to analyse (0: all), checked."""
-    from course_utils.own_data import check_range
+    from course_utils.datasets.own import check_range
 
     check_range("--max-duration", args.max_duration, low=0)
     return None if args.max_duration == 0 else args.max_duration
@@ -130,7 +130,7 @@ def _max_duration(args) -> float | None:
 
 def _check_top(args) -> None:
     """``--top``: at least 1."""
-    from course_utils.own_data import check_range
+    from course_utils.datasets.own import check_range
 
     check_range("--top", args.top, low=1, integer=True)
 
@@ -387,7 +387,7 @@ _SHOW_WARNING = warnings.showwarning
 
 
 def _saved_warning():
-    from course_utils.saved_classifiers import SavedClassifierWarning
+    from course_utils.own.saved import SavedClassifierWarning
 
     return SavedClassifierWarning
 

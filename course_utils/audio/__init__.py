@@ -12,12 +12,12 @@ Notebooks 01, 02, 03, 05 and 06.
 """
 
 from course_utils.audio.features import FMAX, HOP_LENGTH, log_mel, mfcc_summary, N_FFT, n_frames, N_MELS, N_MFCC
-from course_utils.audio.io import audio_info, fix_length, load_audio, MAX_SECONDS, resample, SR, SUPPORTED_EXTENSIONS, write_audio
+from course_utils.audio.io import audio_info, fix_length, load_audio, MAX_SECONDS, resample, SR, stream_audio, SUPPORTED_EXTENSIONS, write_audio
 from course_utils.audio.signal import alias_frequency, quantize, snr_db, spectral_centroid
 from course_utils.audio.windows import crop_starts, frame_windows, tile
 
 __all__ = [
     "FMAX", "HOP_LENGTH", "MAX_SECONDS", "N_FFT", "N_MELS", "N_MFCC", "SR", "SUPPORTED_EXTENSIONS",
     "alias_frequency", "audio_info", "crop_starts", "fix_length", "frame_windows", "tile", "load_audio", "log_mel", "mfcc_summary",
-    "n_frames", "quantize", "resample", "snr_db", "spectral_centroid", "write_audio",
+    "n_frames", "quantize", "resample", "snr_db", "spectral_centroid", "stream_audio", "write_audio",
 ]

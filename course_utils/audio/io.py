@@ -308,7 +308,7 @@ def stream_audio(path, sr: int | None = SR, *, segment_samples: int, offset: flo
     The file is decoded in blocks, mixed to mono and resampled as it comes (a streaming
     resampler: the same samples as one call), and handed out ``segment_samples`` at a time, so
     memory holds one segment and one block whatever the file's length (an hour of 44.1 kHz
-    stereo included). :class:`course_utils.clip_features.ClipFeatures` analyses long files this way.
+    stereo included). :class:`course_utils.features.clip_features.ClipFeatures` analyses long files this way.
 
     Args:
         path: an audio file.

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils import audio
-from course_utils.core.errors import AudioError, AudioWarning, CourseError, DatasetError
+from course_utils.core.errors import AudioError, AudioWarning, CourseError, DatasetError, ParameterError
 
 #: The layout :func:`load_folder` expects, for its error messages.
 FOLDER_LAYOUT = ("one sub-folder per class holding that class's audio files, e.g. "
@@ -59,13 +59,6 @@ UNREADABLE_AUDIO = (".m4a", ".aac", ".mp4", ".wma", ".ape", ".alac", ".webm", ".
 _RESERVED = ("clip_id", "path", "offset", "duration", "label", "label_id", "fold", "group")
 #: The smallest number of clips a class (or tag) must have: one to train on and one to test.
 MIN_CLIPS = 2
-
-
-class ParameterError(CourseError, ValueError):
-    """A parameter or command-line option outside its valid range; the message gives the range.
-
-    (The package redesign's ``core.errors.ParameterError`` takes its place.)
-    """
 
 
 def check_range(name: str, value, *, low=None, high=None, integer: bool = False, allow_none: bool = False):
@@ -490,4 +483,4 @@ def arrange_folder(table: pd.DataFrame, dest, *, per_class: int | None = None, l
 
 
 __all__ = ["load_folder", "load_table", "class_counts", "arrange_folder", "SkippedFilesWarning", "LayoutWarning",
-           "ParameterError", "check_range", "FOLDER_LAYOUT", "TABLE_LAYOUT", "MIN_CLIPS"]
+           "check_range", "FOLDER_LAYOUT", "TABLE_LAYOUT", "MIN_CLIPS"]

@@ -42,12 +42,12 @@ SEGMENT_SECONDS = 120.0
 
 def _window_samples(entry) -> int:
     """The samples one window advances by at ``entry.sr`` (consecutive windows of the cover policy)."""
-    from course_utils import pretrained
+    from course_utils.models import choi2017 as pretrained
 
     if entry.kind == "choi2017":
         return int(pretrained.WINDOW_SAMPLES)
     if entry.kind == "musicnn":
-        from course_utils import musicnn
+        from course_utils.models import musicnn
 
         return musicnn.PATCH_FRAMES * musicnn.HOP_LENGTH
     if entry.kind == "mfcc":
@@ -120,7 +120,7 @@ def file_overview(path, max_duration: float | None = None):
     if max_duration is not None and info["duration"] > max_duration:
         import warnings
 
-        from course_utils.errors import AudioWarning
+        from course_utils.core.errors import AudioWarning
 
         warnings.warn(f"{path}: {info['duration']:.0f} s of audio; only the first {max_duration:g} s are analysed "
                       "(--max-duration 0 reads it all)", AudioWarning, stacklevel=2)
@@ -285,7 +285,7 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
                 return cut if cut > STREAM_SECONDS else None
             import warnings
 
-            from course_utils.errors import AudioWarning
+            from course_utils.core.errors import AudioWarning
 
             warnings.warn(f"{path}: {seconds:.0f} s of audio; only the first {self.max_duration:g} s are analysed "
                           "(max_duration=None, or --max-duration 0 to course-utils, reads it all)", AudioWarning,

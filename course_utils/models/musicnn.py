@@ -134,7 +134,7 @@ def checkpoint_dir(name: str = "MTT_musicnn") -> Path:
 
 
 def _reference_wheels() -> list[Path]:
-    """Where a copy of the wheel may lie in the reference folder (:func:`course_utils.paths.reference_dir`:
+    """Where a copy of the wheel may lie in the reference folder (:func:`course_utils.core.paths.reference_dir`:
     ``$COURSE_REFERENCE_DIR``, else ``../shared/reference`` beside the checkout), or its ``musicnn/``."""
     ref = paths.reference_dir()
     if ref is None:
@@ -195,8 +195,8 @@ def fetch_wheel() -> Path:
                     logger.warning("%s: reference copy with the wrong SHA-256, not used", candidate)
                     continue
                 return download.download(candidate.resolve().as_uri(), dest, WHEEL_SHA256, progress=False)
-        if os.environ.get(download.OFFLINE_ENV):
-            raise DownloadError(f"not downloaded with pip, {download.OFFLINE_ENV} is set (offline mode); unset it, "
+        if paths.offline():
+            raise DownloadError(f"not downloaded with pip, {paths.OFFLINE_ENV} is set (offline mode); unset it, "
                                 "or put the wheel in the reference folder ($COURSE_REFERENCE_DIR)")
         dest.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".musicnn-pip-") as tmp:

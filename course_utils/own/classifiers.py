@@ -129,7 +129,7 @@ def outer_splits(y, *, folds=None, groups=None, n_splits: int = 5, seed: int = 0
     Returns:
         A list of ``(train_indices, test_indices)``.
     """
-    from course_utils.own_data import check_range
+    from course_utils.datasets.own import check_range
 
     y = np.asarray(y)
     check_range("outer folds", n_splits, low=2, integer=True)
@@ -297,7 +297,7 @@ def compare_classifiers(X, y, *, names=NAMES, pca=(False, True), outer_folds: in
         bootstrap interval), ``fit_s`` (mean seconds of one outer fold's grid search and refit),
         ``chosen`` (the most frequent setting over the folds) and ``name``, ``pca``.
     """
-    from course_utils.own_data import check_range
+    from course_utils.datasets.own import check_range
 
     check_range("inner_folds", inner_folds, low=2, integer=True)
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
@@ -481,7 +481,7 @@ def fit_classifier(features, table: pd.DataFrame, *, choices=DEFAULT_CHOICES, pc
     """
     from sklearn.metrics import confusion_matrix
 
-    from course_utils.own_data import check_range
+    from course_utils.datasets.own import check_range
 
     check_range("outer_folds", outer_folds, low=2, integer=True)
     check_range("inner_folds", inner_folds, low=2, integer=True)

@@ -130,12 +130,12 @@ def check_output(path, *, reading=None, what: str = "the classifier file") -> Pa
         ``path`` as a :class:`~pathlib.Path`.
 
     Raises:
-        ValueError: (a :class:`course_utils.own_data.ParameterError`) the name does not end in
+        ValueError: (a :class:`course_utils.core.errors.ParameterError`) the name does not end in
             ``.skops``.
         CourseError: ``path`` is a folder, its parent is a file, it lies inside the folder being
             read, or it exists and is not a classifier of the course (nothing is overwritten).
     """
-    from course_utils.own_data import ParameterError
+    from course_utils.core.errors import ParameterError
 
     path = Path(path).expanduser()
     if path.suffix != SUFFIX:
@@ -214,7 +214,7 @@ def _params(features) -> dict:
 
 def _check_description(meta, where: Path) -> dict:
     """The description, or a :class:`CourseError` naming the file and the field that is wrong."""
-    from course_utils.clip_features import ClipFeatures
+    from course_utils.features.clip_features import ClipFeatures
 
     again = "fit the classifier again (course-utils fit DATA --out NAME.skops)"
     if not isinstance(meta, dict):
