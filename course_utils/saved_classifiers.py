@@ -138,12 +138,12 @@ def check_output(path, *, reading=None, what: str = "the classifier file") -> Pa
     from course_utils.own_data import ParameterError
 
     path = Path(path).expanduser()
-    if path.suffix != SUFFIX:
-        raise ParameterError(f"{what} {path}: give a file name ending in {SUFFIX}, e.g. "
-                             f"{path.with_suffix(SUFFIX).name if path.name and path.suffix != '' else 'genre.skops'}"
-                             " (the course saves classifiers in the skops format, which holds no code)")
     if path.is_dir():
         raise CourseError(f"{what} {path}: is a folder; give a file name, e.g. {path / 'genre.skops'}")
+    if path.suffix != SUFFIX:
+        raise ParameterError(f"{what} {path}: give a file name ending in {SUFFIX}, e.g. "
+                             f"{path.with_suffix(SUFFIX).name if path.stem else 'genre.skops'}"
+                             " (the course saves classifiers in the skops format, which holds no code)")
     for parent in path.parents:
         if parent.exists():
             if not parent.is_dir():
