@@ -758,3 +758,19 @@ def test_item24_a_streamed_taggram_has_the_windows_of_one_pass(keras_taggers, tm
     assert tags2 == tags and np.allclose(starts, one_starts) and probs.shape == one.shape
     assert np.abs(probs - one).max() < 0.05  # each segment's spectrogram: close to one pass
     assert np.abs(tagger.transform([song]) - one_mean).max() < 0.05  # averaged online
+
+
+def test_item17_a_skops_file_of_a_module_that_moved_gives_one_error(saved):
+    path, _ = saved
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    members["schema.json"] = members["schema.json"].replace(b"course_utils.clip_features", b"course_utils.clip_featurez")
+    meta = json.loads(members[saved_classifiers.DESCRIPTION])
+    meta["model_sha256"] = saved_classifiers._members_sha256(members)
+    members[saved_classifiers.DESCRIPTION] = json.dumps(meta).encode()
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    with pytest.raises(CourseError, match="no longer exist.*fit the classifier again") as err:
+        saved_classifiers.load_classifier(path, trust=True)
+    assert "clip_featurez" in str(err.value)
