@@ -28,7 +28,6 @@ import hashlib
 import importlib
 import io
 import json
-import os
 import warnings
 import zipfile
 from pathlib import Path
