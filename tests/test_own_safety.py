@@ -642,6 +642,7 @@ def test_item18_a_bad_tagger_description_or_outputs_give_one_error(keras_taggers
 # --------------------------------------------------------------------------- item 22: a file size limit
 
 
+@pytest.mark.slow
 def test_item22_a_file_size_limit_during_synthesis_gives_one_line_and_leaves_nothing(tmp_path):
     import resource
     import subprocess
@@ -744,3 +745,35 @@ def test_item24_cli_features_of_a_streamed_file(tmp_path, data_root, monkeypatch
     assert main(["features", song]) == 0
     streamed = capsys.readouterr().out
     assert one.split(", ")[:2] == streamed.split(", ")[:2]  # the same length and log-mel shape
+
+
+def test_item24_a_streamed_taggram_has_the_windows_of_one_pass(keras_taggers, tmp_path, data_root, monkeypatch):
+    from course_utils import clip_features
+    from course_utils.clip_features import ClipFeatures
+
+    song = str(_long_wav(tmp_path / "long.wav", 40.0, sr=12000))
+    tagger = ClipFeatures(f"course:{keras_taggers / 'good.keras'}", cache=False).fit()
+    one_starts, tags, one = tagger.taggram(song)
+    one_mean = tagger.transform([song])
+    monkeypatch.setattr(clip_features, "STREAM_SECONDS", 5.0)
+    monkeypatch.setattr(clip_features, "SEGMENT_SECONDS", 6.0)
+    starts, tags2, probs = tagger.taggram(song)  # rows appended a segment at a time
+    assert tags2 == tags and np.allclose(starts, one_starts) and probs.shape == one.shape
+    assert np.abs(probs - one).max() < 0.05  # each segment's spectrogram: close to one pass
+    assert np.abs(tagger.transform([song]) - one_mean).max() < 0.05  # averaged online
+
+
+def test_item17_a_skops_file_of_a_module_that_moved_gives_one_error(saved):
+    path, _ = saved
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    members["schema.json"] = members["schema.json"].replace(b"course_utils.clip_features", b"course_utils.clip_featurez")
+    meta = json.loads(members[saved_classifiers.DESCRIPTION])
+    meta["model_sha256"] = saved_classifiers._members_sha256(members)
+    members[saved_classifiers.DESCRIPTION] = json.dumps(meta).encode()
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    with pytest.raises(CourseError, match="no longer exist.*fit the classifier again") as err:
+        saved_classifiers.load_classifier(path, trust=True)
+    assert "clip_featurez" in str(err.value)

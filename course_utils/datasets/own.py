@@ -260,6 +260,7 @@ def _describe_layout(root: Path, base: Path, classes: list, deeper: dict) -> str
             "e.g. albums, give a CSV with a group column)"
     if base != root:
         text += f"; {root} holds only the folder {base.name}, so its sub-folders are the classes"
+    if base != root and base.name.lower() != "genres":  # GTZAN's genres/<label>/ is the documented case
         warnings.warn(f"{root} holds only the folder '{base.name}': its sub-folders ({names}) are read as the classes. "
                       f"If '{base.name}' is itself a class, put each other class's folder beside it in {root}",
                       LayoutWarning, stacklevel=3)

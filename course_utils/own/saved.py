@@ -28,7 +28,6 @@ import hashlib
 import importlib
 import io
 import json
-import os
 import warnings
 import zipfile
 from pathlib import Path
@@ -138,12 +137,12 @@ def check_output(path, *, reading=None, what: str = "the classifier file") -> Pa
     from course_utils.core.errors import ParameterError
 
     path = Path(path).expanduser()
-    if path.suffix != SUFFIX:
-        raise ParameterError(f"{what} {path}: give a file name ending in {SUFFIX}, e.g. "
-                             f"{path.with_suffix(SUFFIX).name if path.name and path.suffix != '' else 'genre.skops'}"
-                             " (the course saves classifiers in the skops format, which holds no code)")
     if path.is_dir():
         raise CourseError(f"{what} {path}: is a folder; give a file name, e.g. {path / 'genre.skops'}")
+    if path.suffix != SUFFIX:
+        raise ParameterError(f"{what} {path}: give a file name ending in {SUFFIX}, e.g. "
+                             f"{path.with_suffix(SUFFIX).name if path.stem else 'genre.skops'}"
+                             " (the course saves classifiers in the skops format, which holds no code)")
     for parent in path.parents:
         if parent.exists():
             if not parent.is_dir():
@@ -352,6 +351,18 @@ def _trusted_type(name: str) -> bool:
     return isinstance(obj, type)
 
 
+def _missing_type(name: str) -> bool:
+    """A name in a trusted package that this installation does not have (a module that moved)."""
+    module, _, attr = name.rpartition(".")
+    if module.split(".")[0] not in TRUSTED_PACKAGES or not attr:
+        return False
+    try:
+        getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError):
+        return True
+    return False
+
+
 def untrusted_types(path) -> list[str]:
     """The types a ``.skops`` classifier holds outside the trusted list (nothing is built).
 
@@ -428,6 +439,10 @@ def _load_skops(path: Path, data: bytes, check: bool, trust: bool):
     except Exception as exc:  # noqa: BLE001  (a damaged schema)
         raise CourseError(f"{path}: damaged (its skops schema does not read: {type(exc).__name__}); fit the "
                           "classifier again") from None
+    missing = [t for t in found if _missing_type(t)]
+    if missing:
+        raise CourseError(f"{path}: saved by another version: its type(s) {', '.join(missing)} no longer exist in this "
+                          f"installation; fit the classifier again (course-utils fit DATA --out {path.name})")
     untrusted = [t for t in found if not _trusted_type(t)]
     if untrusted and not trust:
         raise UntrustedModelError(
