@@ -748,8 +748,8 @@ def test_item24_cli_features_of_a_streamed_file(tmp_path, data_root, monkeypatch
 
 
 def test_item24_a_streamed_taggram_has_the_windows_of_one_pass(keras_taggers, tmp_path, data_root, monkeypatch):
-    from course_utils import clip_features
-    from course_utils.clip_features import ClipFeatures
+    from course_utils.features import clip_features
+    from course_utils.features.clip_features import ClipFeatures
 
     song = str(_long_wav(tmp_path / "long.wav", 40.0, sr=12000))
     tagger = ClipFeatures(f"course:{keras_taggers / 'good.keras'}", cache=False).fit()
@@ -767,7 +767,7 @@ def test_item17_a_skops_file_of_a_module_that_moved_gives_one_error(saved):
     path, _ = saved
     with zipfile.ZipFile(path) as z:
         members = {n: z.read(n) for n in z.namelist()}
-    members["schema.json"] = members["schema.json"].replace(b"course_utils.clip_features", b"course_utils.clip_featurez")
+    members["schema.json"] = members["schema.json"].replace(b"course_utils.features.clip_features", b"course_utils.clip_featurez")
     meta = json.loads(members[saved_classifiers.DESCRIPTION])
     meta["model_sha256"] = saved_classifiers._members_sha256(members)
     members[saved_classifiers.DESCRIPTION] = json.dumps(meta).encode()
