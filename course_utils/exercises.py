@@ -333,6 +333,28 @@ def _draw_confusion(rng: np.random.Generator) -> tuple:
     return (cm,)
 
 
+# --- notebook 01 ---
+def _authors_mfcc_summary(y) -> np.ndarray:
+    """The paper's MFCC baseline as its authors computed it (``_path_to_mfccs`` in their
+    ``1. feature extraction for 6 tasks.ipynb``): librosa's defaults at 12 kHz (n_fft 2048, hop 512,
+    128 mel bands; the librosa of 2017 padded by reflection) and plain frame differences."""
+    import librosa
+
+    mfcc = librosa.feature.mfcc(y=np.asarray(y, dtype=np.float64), sr=12000, n_mfcc=20, pad_mode="reflect")
+    d1 = mfcc[:, 1:] - mfcc[:, :-1]
+    d2 = d1[:, 1:] - d1[:, :-1]
+    return np.concatenate([f(m, axis=1) for m in (mfcc, d1, d2) for f in (np.mean, np.std)])
+
+
+def _draw_signal_12k(rng: np.random.Generator) -> tuple:
+    """A random signal of 0.5 to 3 s at 12 kHz: noise, sometimes with a tone, at a random level."""
+    n = int(rng.integers(6000, 36000))
+    y = rng.normal(0, rng.uniform(0.01, 0.3), n)
+    if rng.random() < 0.5:
+        y += rng.uniform(0.05, 0.5) * np.sin(2 * np.pi * rng.uniform(50, 5000) * np.arange(n) / 12000)
+    return (y,)
+
+
 EXERCISES: dict[str, Exercise | CodeExercise] = {
     "01-aliasing": Exercise(
         lambda: audio.alias_frequency(5000, 8000),
@@ -372,13 +394,23 @@ EXERCISES: dict[str, Exercise | CodeExercise] = {
     "01-alias-frequency": CodeExercise(
         audio.alias_frequency,
         _draw_tone_and_rate,
-        "Sampling cannot tell f from f + sr or f \u2212 sr. Which of those lies between 0 and sr/2?",
+        "sampling cannot tell f from f + k\u00b7sr for any whole number k, nor a tone from its mirror image "
+        "\u2212f (a cosine is the same at \u2212x as at x). Work 7,000 Hz at 8,000 Hz through on paper: which of the "
+        "frequencies that sound the same lands between 0 and sr/2?",
     ),
     "01-rarest-labels": CodeExercise(
         _rarest_labels,
         _draw_label_table,
         "pandas can count the rows of each distinct value in a column; then keep every label that has the "
         "smallest count",
+    ),
+    "01-authors-mfcc": CodeExercise(
+        _authors_mfcc_summary,
+        _draw_signal_12k,
+        "start from librosa.feature.mfcc and pass only what the authors passed (and the padding that their "
+        "librosa used); for the deltas, subtract neighbouring columns with NumPy slicing rather than calling "
+        "librosa.feature.delta. Compare the shapes: each difference has one frame fewer",
+        tolerance=1e-3,
     ),
     "02-pooled-shape": CodeExercise(
         _pooled_shape,
