@@ -355,6 +355,47 @@ def _draw_signal_12k(rng: np.random.Generator) -> tuple:
     return (y,)
 
 
+# --- notebook 06 ---
+def _group_fold_scores(X, y, groups, n_splits) -> list:
+    """Balanced accuracy of each fold of ``StratifiedGroupKFold(n_splits)`` (no shuffling), a fresh
+    ``StandardScaler`` + ``LogisticRegression(max_iter=1000)`` fitted on each training part."""
+    import warnings
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.model_selection import StratifiedGroupKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, groups = np.asarray(X), np.asarray(y), np.asarray(groups)
+    scores = []
+    for train, test in StratifiedGroupKFold(n_splits).split(X, y, groups):
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X[train], y[train])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # a class missing from a test fold
+            scores.append(float(balanced_accuracy_score(y[test], model.predict(X[test]))))
+    return scores
+
+
+def _draw_grouped_folder(rng: np.random.Generator) -> tuple:
+    """Features of excerpts of songs: 2 to 4 unbalanced classes, each song (group) one label and 2
+    to 5 excerpts that resemble each other (a song offset), and a number of folds."""
+    n_splits = int(rng.integers(3, 6))
+    k, d = int(rng.integers(2, 5)), int(rng.integers(3, 9))
+    centres = rng.normal(0, 1.0, size=(k, d))
+    X, y, groups = [], [], []
+    song = 0
+    for c in range(k):
+        for _ in range(int(rng.integers(2 * n_splits, 4 * n_splits))):
+            offset = centres[c] + rng.normal(0, 1.0, d)
+            for _ in range(int(rng.integers(2, 6))):
+                X.append(offset + rng.normal(0, 0.5, d))
+                y.append(f"class{c}")
+                groups.append(f"song{song:03d}")
+            song += 1
+    return np.array(X), np.array(y), np.array(groups), n_splits
+
+
 EXERCISES: dict[str, Exercise | CodeExercise] = {
     "01-aliasing": Exercise(
         lambda: audio.alias_frequency(5000, 8000),
@@ -411,6 +452,14 @@ EXERCISES: dict[str, Exercise | CodeExercise] = {
         "librosa used); for the deltas, subtract neighbouring columns with NumPy slicing rather than calling "
         "librosa.feature.delta. Compare the shapes: each difference has one frame fewer",
         tolerance=1e-3,
+    ),
+    "06-group-folds": CodeExercise(
+        _group_fold_scores,
+        _draw_grouped_folder,
+        "give the groups to the splitter's split(), not to the model; build a new pipeline in every fold so "
+        "that nothing learnt on one fold's training part leaks into the next; score each held-out part on "
+        "its own and return the scores in the splitter's order",
+        tolerance=1e-9,
     ),
     "02-pooled-shape": CodeExercise(
         _pooled_shape,
