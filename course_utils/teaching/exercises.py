@@ -333,6 +333,69 @@ def _draw_confusion(rng: np.random.Generator) -> tuple:
     return (cm,)
 
 
+# --- notebook 01 ---
+def _authors_mfcc_summary(y) -> np.ndarray:
+    """The paper's MFCC baseline as its authors computed it (``_path_to_mfccs`` in their
+    ``1. feature extraction for 6 tasks.ipynb``): librosa's defaults at 12 kHz (n_fft 2048, hop 512,
+    128 mel bands; the librosa of 2017 padded by reflection) and plain frame differences."""
+    import librosa
+
+    mfcc = librosa.feature.mfcc(y=np.asarray(y, dtype=np.float64), sr=12000, n_mfcc=20, pad_mode="reflect")
+    d1 = mfcc[:, 1:] - mfcc[:, :-1]
+    d2 = d1[:, 1:] - d1[:, :-1]
+    return np.concatenate([f(m, axis=1) for m in (mfcc, d1, d2) for f in (np.mean, np.std)])
+
+
+def _draw_signal_12k(rng: np.random.Generator) -> tuple:
+    """A random signal of 0.5 to 3 s at 12 kHz: noise, sometimes with a tone, at a random level."""
+    n = int(rng.integers(6000, 36000))
+    y = rng.normal(0, rng.uniform(0.01, 0.3), n)
+    if rng.random() < 0.5:
+        y += rng.uniform(0.05, 0.5) * np.sin(2 * np.pi * rng.uniform(50, 5000) * np.arange(n) / 12000)
+    return (y,)
+
+
+# --- notebook 06 ---
+def _group_fold_scores(X, y, groups, n_splits) -> list:
+    """Balanced accuracy of each fold of ``StratifiedGroupKFold(n_splits)`` (no shuffling), a fresh
+    ``StandardScaler`` + ``LogisticRegression(max_iter=1000)`` fitted on each training part."""
+    import warnings
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.model_selection import StratifiedGroupKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, groups = np.asarray(X), np.asarray(y), np.asarray(groups)
+    scores = []
+    for train, test in StratifiedGroupKFold(n_splits).split(X, y, groups):
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X[train], y[train])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # a class missing from a test fold
+            scores.append(float(balanced_accuracy_score(y[test], model.predict(X[test]))))
+    return scores
+
+
+def _draw_grouped_folder(rng: np.random.Generator) -> tuple:
+    """Features of excerpts of songs: 2 to 4 unbalanced classes, each song (group) one label and 2
+    to 5 excerpts that resemble each other (a song offset), and a number of folds."""
+    n_splits = int(rng.integers(3, 6))
+    k, d = int(rng.integers(2, 5)), int(rng.integers(3, 9))
+    centres = rng.normal(0, 1.0, size=(k, d))
+    X, y, groups = [], [], []
+    song = 0
+    for c in range(k):
+        for _ in range(int(rng.integers(2 * n_splits, 4 * n_splits))):
+            offset = centres[c] + rng.normal(0, 1.0, d)
+            for _ in range(int(rng.integers(2, 6))):
+                X.append(offset + rng.normal(0, 0.5, d))
+                y.append(f"class{c}")
+                groups.append(f"song{song:03d}")
+            song += 1
+    return np.array(X), np.array(y), np.array(groups), n_splits
+
+
 EXERCISES: dict[str, Exercise | CodeExercise] = {
     "01-aliasing": Exercise(
         lambda: audio.alias_frequency(5000, 8000),
@@ -372,13 +435,31 @@ EXERCISES: dict[str, Exercise | CodeExercise] = {
     "01-alias-frequency": CodeExercise(
         audio.alias_frequency,
         _draw_tone_and_rate,
-        "Sampling cannot tell f from f + sr or f \u2212 sr. Which of those lies between 0 and sr/2?",
+        "sampling cannot tell f from f + k\u00b7sr for any whole number k, nor a tone from its mirror image "
+        "\u2212f (a cosine is the same at \u2212x as at x). Work 7,000 Hz at 8,000 Hz through on paper: which of the "
+        "frequencies that sound the same lands between 0 and sr/2?",
     ),
     "01-rarest-labels": CodeExercise(
         _rarest_labels,
         _draw_label_table,
         "pandas can count the rows of each distinct value in a column; then keep every label that has the "
         "smallest count",
+    ),
+    "01-authors-mfcc": CodeExercise(
+        _authors_mfcc_summary,
+        _draw_signal_12k,
+        "start from librosa.feature.mfcc and pass only what the authors passed (and the padding that their "
+        "librosa used); for the deltas, subtract neighbouring columns with NumPy slicing rather than calling "
+        "librosa.feature.delta. Compare the shapes: each difference has one frame fewer",
+        tolerance=1e-3,
+    ),
+    "06-group-folds": CodeExercise(
+        _group_fold_scores,
+        _draw_grouped_folder,
+        "give the groups to the splitter's split(), not to the model; build a new pipeline in every fold so "
+        "that nothing learnt on one fold's training part leaks into the next; score each held-out part on "
+        "its own and return the scores in the splitter's order",
+        tolerance=1e-9,
     ),
     "02-pooled-shape": CodeExercise(
         _pooled_shape,
