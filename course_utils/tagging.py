@@ -82,7 +82,7 @@ def load_tagger_data(variant: str = "mini", *, progress: bool = True) -> TaggerD
 def batches(data: TaggerData, subset: str, variant: str = "mini", *, seed: int = 0):
     """The batches of one split: random crops for ``train``, whole clips otherwise.
 
-    Notebook 02.
+    The command line's copy of notebook 02's ``CropSequence`` (a test checks that they agree).
 
     Args:
         data: from :func:`load_tagger_data`.
@@ -157,7 +157,7 @@ def train_course_tagger(variant: str = "mini", *, epochs: int | None = None, see
 def evaluate_tagger(model, data: TaggerData, variant: str = "mini", subset: str = "test") -> dict:
     """Macro ROC-AUC and PR-AUC of a tagger on a split, plus the per-tag table.
 
-    Notebook 02.
+    The command line's copy of notebook 02's evaluation (``predict_clips`` and ``tag_scores``).
 
     Args:
         model: a trained tagger.

@@ -459,7 +459,8 @@ class RocAucCallback(keras.callbacks.Callback):
     ``val_roc_auc``, ``val_pr_auc`` and ``val_loss`` (binary cross-entropy of the
     crop-averaged probabilities) to the epoch's logs. Place it before ``EarlyStopping`` and
     ``ModelCheckpoint`` in the callback list; they can then monitor ``"val_roc_auc"`` with
-    ``mode="max"``, and the values also land in ``model.fit``'s history. Notebook 02.
+    ``mode="max"``, and the values also land in ``model.fit``'s history. Notebook 02 writes its own
+    (``ValidationAUC``); a test checks that both log the same values.
 
     Args:
         val_data: a :class:`LogMelSequence` with labels.
