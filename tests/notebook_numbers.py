@@ -76,8 +76,31 @@ class Masked:
         return self.regex, "MASKED"
 
 
+NB02 = "02_training_the_tagger.ipynb"
+
 #: Every entry, grouped by notebook (one block per notebook; keep each block together).
 ENTRIES: list[Number | Masked] = [
+    # --- notebook 02 ---
+    Number(NB02, r"untrained network, validation ROC-AUC \(macro\): ", 0.35, 0.65),
+    Number(NB02, r"epochs trained: ", 4, 11),          # below MAX_EPOCHS (12): early stopping stopped it
+    Number(NB02, r"weights restored from epoch: ", 2, 10),
+    Number(NB02, r"validation ROC-AUC \(macro\) of that epoch: ", 0.85, 0.96),
+    Masked(NB02, r"validation ROC-AUC per epoch: [0-9., ]*[0-9]"),
+    Number(NB02, r"loop over roc_auc_score: ", 0.82, 0.96),
+    Number(NB02, r"rank formula: ", 0.82, 0.96),
+    Number(NB02, r"test ROC-AUC \(macro\): ", 0.82, 0.96),
+    Number(NB02, r"95% bootstrap interval ", 0.80, 0.95),
+    Number(NB02, r"test PR-AUC \(macro\): ", 0.35, 0.75),
+    Number(NB02, r"central crop only: ", 0.80, 0.95),
+    Number(NB02, r"gain of averaging 3 crops: ", -0.005, 0.012),   # the prose: small next to the test interval
+    Number(NB02, r"95% paired bootstrap interval ", -0.015, 0.012),
+    Masked(NB02, r"(?<= to )-?[0-9]+\.[0-9]+"),                       # the upper ends of the intervals
+    Number(NB02, r"ROC-AUC of the absence tags: mean ", 0.5, 0.8),   # the prose: below every other tag's mean
+    Number(NB02, r"ROC-AUC of all other tags: mean ", 0.82, 0.97),
+    Masked(NB02, r"\(lowest [0-9.]+, highest [0-9.]+\)"),
+    Masked(NB02, r"predicted: [^\n]*"),
+    Masked(NB02, r"demo_violin_cello_voice\.mp3: [^\n]*"),
+    Masked(NB02, r"ours, trained on synthetic clips: [^\n]*"),
 ]
 
 

@@ -51,41 +51,88 @@ def test_set_answers_accept_a_list_or_array_of_all_tied_answers():
     assert not is_correct("01-rarest-style", [counts.idxmax()])
 
 
-def _pooled_shape(n_mels, n_frames, pools):
-    for pf, pt in pools:
-        n_mels, n_frames = n_mels // pf, n_frames // pt
-    return n_mels, n_frames
-
-
-def _macro_roc_auc(y_true, y_score):
-    from sklearn.metrics import roc_auc_score
-
-    values = [roc_auc_score(y_true[:, j], y_score[:, j]) for j in range(y_true.shape[1])
-              if 0 < y_true[:, j].sum() < len(y_true)]
-    return float(np.mean(values))
-
-
 def test_code_exercises_accept_a_right_function_and_reject_wrong_ones(capsys):
     """Code exercises run the learner's function on random inputs against the reference."""
-    assert is_correct("02-pooled-shape", _pooled_shape)
-    assert is_correct("02-macro-roc-auc", _macro_roc_auc)
-    assert not is_correct("02-pooled-shape", lambda m, f, p: (m // 2, f // 2))
-    assert not is_correct("02-pooled-shape", (3, 4))  # a result, not a function
-    # a mean over every tag (also those without positives) is the classic mistake: NaN or wrong
-    assert not is_correct("02-macro-roc-auc", lambda y, s: float(np.nanmean(
-        [np.mean(s[y[:, j] == 1, j]) for j in range(y.shape[1])])))
-    check("02-pooled-shape", _pooled_shape)
-    check("02-pooled-shape", lambda m, f, p: None)
-    check("02-pooled-shape", lambda m, f, p: 1 / 0)
+    assert is_correct("01-n-frames", lambda n, hop: 1 + n // hop)
+    assert not is_correct("01-n-frames", lambda n, hop: n // hop)
+    assert not is_correct("01-n-frames", 1365)  # a result, not a function
+    check("01-n-frames", lambda n, hop: 1 + n // hop)
+    check("01-n-frames", lambda n, hop: None)
+    check("01-n-frames", lambda n, hop: 1 / 0)
     out = capsys.readouterr().out.splitlines()
     assert "correct!" in out[0] and "not answered yet" in out[1]
     assert "raised ZeroDivisionError" in out[2] and "Hint" in out[2]
 
 
+# --- notebook 02 ---
+def _crop_sampler(bound=1, shuffle=True, seeded=True):
+    """A crop sampler for clips of different lengths, right by default, or with one typical mistake."""
+    import math
+
+    import keras
+
+    class Sampler(keras.utils.PyDataset):
+        def __init__(self, clips, y, crop_frames, batch_size=16, seed=0, **kwargs):
+            super().__init__(**kwargs)
+            self.clips, self.y, self.crop, self.batch, self.seed = clips, y, crop_frames, batch_size, seed
+            self.lengths = np.array([c.shape[1] for c in clips])
+            self.epoch = 0
+            self.draw()
+
+        def draw(self):
+            rng = np.random.default_rng((self.seed, self.epoch) if seeded else None)
+            self.order = rng.permutation(len(self.clips)) if shuffle else np.arange(len(self.clips))
+            self.starts = rng.integers(0, self.lengths[self.order] - self.crop + bound)
+
+        def __len__(self):
+            return math.ceil(len(self.clips) / self.batch)
+
+        def __getitem__(self, i):
+            part = slice(i * self.batch, (i + 1) * self.batch)
+            crops = [self.clips[r][:, s:s + self.crop] for r, s in zip(self.order[part], self.starts[part])]
+            return np.stack(crops)[..., None].astype("float32"), self.y[self.order[part]]
+
+        def on_epoch_end(self):
+            self.epoch += 1
+            self.draw()
+
+    return Sampler
+
+
+def test_crop_sampler_exercise_accepts_a_right_sampler_and_names_typical_mistakes(capsys):
+    assert is_correct("02-crop-sampler", _crop_sampler())
+    check("02-crop-sampler", _crop_sampler(bound=0))      # a clip exactly one crop long has no start left
+    check("02-crop-sampler", _crop_sampler(shuffle=False))
+    check("02-crop-sampler", _crop_sampler(seeded=False))
+    out = capsys.readouterr().out.splitlines()
+    assert all("not quite" in line and "Hint" in line for line in out)
+    assert "same order every epoch" in out[1] and "same seed" in out[2]
+    assert "clips of" in out[0] and "array([" not in out[0]   # the clips are described, not printed
+
+
+def test_variant_exercise_wants_a_changed_network_that_still_tags(capsys):
+    import keras
+
+    from course_utils.models.convnet import compact_convnet
+
+    def narrower(n_frames, n_mels=96, n_tags=50):
+        inputs = keras.Input(shape=(n_mels, n_frames, 1))
+        x = inputs
+        for pool in [(2, 4), (3, 4), (2, 2), (2, 2), (4, 2)]:
+            x = keras.layers.Conv2D(16, 3, padding="same", use_bias=False)(x)
+            x = keras.layers.MaxPooling2D(pool)(keras.layers.ELU()(keras.layers.BatchNormalization()(x)))
+        return keras.Model(inputs, keras.layers.Dense(n_tags, activation="sigmoid")(keras.layers.Flatten()(x)))
+
+    assert is_correct("02-variant", narrower)
+    assert not is_correct("02-variant", lambda n_frames, n_mels=96, n_tags=50: compact_convnet(n_mels=n_mels, n_frames=n_frames, n_tags=n_tags))
+    check("02-variant", lambda n_frames, n_mels=96, n_tags=50: None)
+    assert "not answered yet" in capsys.readouterr().out
+
+
 def test_code_exercise_hints_do_not_contain_the_solution():
-    for name in ("02-pooled-shape", "02-macro-roc-auc"):
+    for name in ("02-crop-sampler", "02-variant"):
         hint = EXERCISES[name].hint
-        assert "//" not in hint and "def " not in hint and "np.mean" not in hint
+        assert "rng.integers" not in hint and "def " not in hint and "permutation" not in hint
 
 
 def test_fixed_scaler_exercise_rejects_the_published_bug_and_accepts_a_fix():

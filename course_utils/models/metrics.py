@@ -123,7 +123,7 @@ def binary_cross_entropy(y_true, y_score, eps: float = 1e-7) -> float:
 
 
 def top_k_tags(scores, tags, k: int = 5) -> list[tuple[str, float]]:
-    """The ``k`` most probable tags of one clip, best first. Notebook 02.
+    """The ``k`` most probable tags of one clip, best first.
 
     Args:
         scores: ``(n_tags,)`` probabilities of one clip.

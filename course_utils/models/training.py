@@ -479,7 +479,8 @@ class RocAucCallback(keras.callbacks.Callback):
     ``val_roc_auc``, ``val_pr_auc`` and ``val_loss`` (binary cross-entropy of the
     crop-averaged probabilities) to the epoch's logs. Place it before ``EarlyStopping`` and
     ``ModelCheckpoint`` in the callback list; they can then monitor ``"val_roc_auc"`` with
-    ``mode="max"``, and the values also land in ``model.fit``'s history. Notebook 02.
+    ``mode="max"``, and the values also land in ``model.fit``'s history. Notebook 02 writes its own
+    (``ValidationAUC``); a test checks that both log the same values.
 
     Args:
         val_data: a :class:`LogMelSequence` with labels.
@@ -635,7 +636,7 @@ def load_tagger_data(variant: str = "mini", *, progress: bool = True) -> TaggerD
 def batches(data: TaggerData, subset: str, variant: str = "mini", *, seed: int = 0):
     """The batches of one split: random crops for ``train``, whole clips otherwise.
 
-    Notebook 02.
+    The command line's copy of notebook 02's ``CropSequence`` (a test checks that they agree).
 
     Args:
         data: from :func:`load_tagger_data`.
@@ -708,7 +709,7 @@ def train_course_tagger(variant: str = "mini", *, epochs: int | None = None, see
 def evaluate_tagger(model, data: TaggerData, variant: str = "mini", subset: str = "test") -> dict:
     """Macro ROC-AUC and PR-AUC of a tagger on a split, plus the per-tag table.
 
-    Notebook 02.
+    The command line's copy of notebook 02's evaluation (``predict_clips`` and ``tag_scores``).
 
     Args:
         model: a trained tagger.

@@ -10,9 +10,9 @@ A *code* exercise (:class:`CodeExercise`) asks for a function instead: :func:`ch
 learner's function and a reference implementation on the same random inputs (seeded, so the
 verdict is repeatable) and reports the first input on which they disagree::
 
-    def pooled_shape(n_mels, n_frames, pools):
+    def n_frames(n_samples, hop_length):
         ...                # your code here
-    check("02-pooled-shape", pooled_shape)
+    check("01-n-frames", n_frames)
 
 Notebooks 01, 02, 03, 04, 05 and 06.
 """
@@ -137,33 +137,6 @@ def _draw_samples_and_hop(rng: np.random.Generator) -> tuple:
     return n, hop
 
 
-def _pooled_shape(n_mels: int, n_frames: int, pools) -> tuple[int, int]:
-    for pf, pt in pools:
-        n_mels, n_frames = n_mels // pf, n_frames // pt
-    return n_mels, n_frames
-
-
-def _draw_pools(rng: np.random.Generator) -> tuple:
-    pools = [(int(rng.integers(1, 6)), int(rng.integers(1, 6))) for _ in range(5)]
-    return int(rng.integers(32, 200)), int(rng.integers(32, 1500)), pools
-
-
-def _macro_roc_auc(y_true, y_score) -> float:
-    from course_utils.models.metrics import macro_scores
-
-    return macro_scores(y_true, y_score)["roc_auc"]
-
-
-def _draw_tagging(rng: np.random.Generator) -> tuple:
-    n, tags = int(rng.integers(20, 120)), int(rng.integers(2, 9))
-    y = (rng.random((n, tags)) < rng.uniform(0.05, 0.5, size=tags)).astype(int)
-    y[:, int(rng.integers(0, tags))] = 0 if rng.random() < 0.5 else y[:, 0]  # sometimes a tag with no positive
-    y[0, :] = np.where(y.sum(0) == n, 0, y[0, :])  # no tag on every clip
-    if y.sum() == 0:
-        y[0, 0] = 1
-    return y, rng.random((n, tags))
-
-
 def _as_grid_search_would(scaler_class):
     """Fit a scaler class the way GridSearchCV does: clone, then set the switch, then fit."""
     from sklearn.base import clone
@@ -239,12 +212,6 @@ def _draw_tag_pair(rng: np.random.Generator) -> tuple:
     if rng.random() < 0.1:
         a[:], b[:] = 0, 0  # two clips without tags: no overlap, similarity 0
     return a, b
-
-
-def _pools(n_mels: int, n_frames: int):
-    from course_utils.models.convnet import pool_sizes
-
-    return pool_sizes(n_mels, n_frames)
 
 
 def transfer_columns(layers: str):
@@ -394,6 +361,122 @@ def _draw_grouped_folder(rng: np.random.Generator) -> tuple:
                 groups.append(f"song{song:03d}")
             song += 1
     return np.array(X), np.array(y), np.array(groups), n_splits
+# --- notebook 02 ---
+class CheckFailed(Exception):
+    """What a learner's class or network (notebook 02's exercises) does wrong, in words."""
+
+
+class _Clips(list):
+    """A list of clips that a verdict describes in one line."""
+
+    def __repr__(self) -> str:
+        lengths = [c.shape[1] for c in self]
+        return f"{len(self)} clips of {self[0].shape[0]} bands, {min(lengths)} to {max(lengths)} frames"
+
+
+def _draw_ragged_clips(rng: np.random.Generator) -> tuple:
+    """Clips of different lengths (a list of ``(n_mels, frames)`` arrays), their labels, a crop length,
+    a batch size and a seed. Band 0 of clip ``i`` holds ``1000 * i + frame``, so that a crop tells
+    which clip and which frames it came from; one clip is exactly one crop long (one possible start)."""
+    n, n_mels, crop = int(rng.integers(5, 30)), int(rng.integers(2, 9)), int(rng.integers(4, 40))
+    lengths = rng.integers(crop, crop + 200, size=n)
+    lengths[int(rng.integers(0, n))] = crop
+    clips = _Clips()
+    for i, length in enumerate(lengths):
+        clip = rng.normal(-40, 15, size=(n_mels, int(length))).astype(np.float32)
+        clip[0] = 1000 * i + np.arange(length)
+        clips.append(clip)
+    y = (rng.random((n, int(rng.integers(2, 7)))) < 0.3).astype(np.float32)
+    return clips, y, crop, int(rng.integers(2, 9)), int(rng.integers(0, 1000))
+
+
+def _epochs_served(sequence, epochs: int) -> list | None:
+    """The batches a sampler serves over a few epochs (``None`` while its methods are empty)."""
+    served = []
+    for _ in range(epochs):
+        n_batches = sequence.__len__()
+        if n_batches is None:
+            return None
+        batches = [sequence[i] for i in range(n_batches)]
+        if any(b is None for b in batches):
+            return None
+        served.append(batches)
+        sequence.on_epoch_end()
+    return served
+
+
+def _audit_crop_sampler(sampler_class):
+    """Turn a learner's sampler class into a function that returns True when it samples right and
+    raises :class:`CheckFailed` (naming what is wrong) when not; ``None`` while unanswered."""
+
+    def audit(clips, y, crop, batch_size, seed):
+        served = _epochs_served(sampler_class(clips, y, crop, batch_size=batch_size, seed=seed), 3)
+        if served is None:
+            return None
+        again = _epochs_served(sampler_class(clips, y, crop, batch_size=batch_size, seed=seed), 1)
+        n, n_mels = len(clips), clips[0].shape[0]
+        orders, starts = [], []
+        for epoch, batches in enumerate(served, start=1):
+            if len(batches) != -(-n // batch_size):
+                raise CheckFailed(f"{len(batches)} batches for {n} clips in batches of {batch_size}")
+            rows, first = [], []
+            for k, batch in enumerate(batches):
+                if not (isinstance(batch, tuple) and len(batch) == 2):
+                    raise CheckFailed("a batch must be a pair (x, y)")
+                xb, yb = np.asarray(batch[0]), np.asarray(batch[1])
+                size = batch_size if k < len(batches) - 1 else n - batch_size * (len(batches) - 1)
+                if xb.shape != (size, n_mels, crop, 1) or xb.dtype != np.float32:
+                    raise CheckFailed(f"batch {k} of epoch {epoch} has x {xb.shape} {xb.dtype}, expected "
+                                         f"({size}, {n_mels}, {crop}, 1) float32")
+                for x_crop, y_row in zip(xb[..., 0], yb):
+                    i, s = divmod(int(x_crop[0, 0]), 1000)
+                    if not (0 <= i < n and 0 <= s and s + crop <= clips[i].shape[1]
+                            and np.array_equal(x_crop, clips[i][:, s:s + crop])):
+                        raise CheckFailed(f"epoch {epoch} serves a crop that is not {crop} consecutive frames "
+                                             "inside one clip")
+                    if not np.array_equal(y_row, y[i]):
+                        raise CheckFailed(f"epoch {epoch} serves a crop of clip {i} with another clip's labels")
+                    rows.append(i)
+                    first.append(s)
+            if sorted(rows) != list(range(n)):
+                raise CheckFailed(f"epoch {epoch} does not serve each of the {n} clips exactly once")
+            orders.append(rows)
+            starts.append(dict(zip(rows, first)))
+        if orders[0] == orders[1] == orders[2]:
+            raise CheckFailed("the clips come in the same order every epoch: shuffle them anew each epoch")
+        movable = [i for i in range(n) if clips[i].shape[1] > crop + 20]
+        if movable and all(starts[0][i] == starts[1][i] == starts[2][i] for i in movable):
+            raise CheckFailed("each clip gives the same crop every epoch: draw a new start each epoch")
+        if not all(np.array_equal(np.asarray(a[0]), np.asarray(b[0])) for a, b in zip(served[0], again[0])):
+            raise CheckFailed("two samplers with the same seed serve different first epochs: seed the random draws")
+        return True
+
+    return audit
+
+
+def _audit_variant(build_variant):
+    """Turn a learner's network builder into a function that returns True when it builds a tagger
+    for ``(n_mels, n_frames, 1)`` inputs that differs from the compact convnet, ``None`` while
+    unanswered, and raises :class:`CheckFailed` otherwise."""
+
+    def audit(n_frames, n_mels, n_tags, seed):
+        from course_utils.models.convnet import compact_convnet
+
+        model = build_variant(n_frames, n_mels=n_mels, n_tags=n_tags)
+        if model is None:
+            return None
+        x = np.random.default_rng(seed).normal(-40, 15, size=(2, n_mels, n_frames, 1)).astype(np.float32)
+        p = np.asarray(model(x, training=False))
+        if p.shape != (2, n_tags) or not np.all((p >= 0) & (p <= 1)):
+            raise CheckFailed(f"for input {x.shape} the network gives {p.shape}, expected (2, {n_tags}) probabilities")
+
+        def rows(m):
+            return [(type(layer).__name__, tuple(layer.output.shape[1:])) for layer in m.layers]
+        if rows(model) == rows(compact_convnet(n_mels=n_mels, n_frames=n_frames, n_tags=n_tags)):
+            raise CheckFailed("this is the compact convnet unchanged: change its pools or its filter count")
+        return True
+
+    return audit
 
 
 EXERCISES: dict[str, Exercise | CodeExercise] = {
@@ -461,28 +544,22 @@ EXERCISES: dict[str, Exercise | CodeExercise] = {
         "its own and return the scores in the splitter's order",
         tolerance=1e-9,
     ),
-    "02-pooled-shape": CodeExercise(
-        _pooled_shape,
-        _draw_pools,
-        "Keras' MaxPooling2D moves by its own size and has no padding: try "
-        "keras.layers.MaxPooling2D((3, 4))(np.zeros((1, 7, 10, 1))).shape and count what is left over",
+    "02-crop-sampler": CodeExercise(
+        lambda *args: True,
+        _draw_ragged_clips,
+        "start from CropSequence: which of its lines assume that every clip has x.shape[2] frames? A clip's "
+        "last possible start is the one whose crop ends on its last frame, and a clip exactly crop_frames "
+        "long has one possible start",
+        cases=10,
+        adapt=_audit_crop_sampler,
     ),
-    "02-macro-roc-auc": CodeExercise(
-        _macro_roc_auc,
-        _draw_tagging,
-        "sklearn.metrics.roc_auc_score scores one tag (one column) at a time, and it is undefined for a "
-        "column with only one class in y_true: leave such tags out of the average",
-        tolerance=1e-9,
-    ),
-    "02-time-pools": Exercise(
-        lambda: int(np.prod([t for _, t in _pools(96, 1360)])),
-        "multiply the second number of each pool pair printed for 96 x 1360: 4 x 4 x 5 x 4 x 4",
-        tolerance=0.0,
-    ),
-    "02-crop-seconds": Exercise(
-        lambda: 256 * audio.HOP_LENGTH / audio.SR,
-        "frames x hop_length / sample_rate",
-        tolerance=0.01,
+    "02-variant": CodeExercise(
+        lambda *args: True,
+        lambda rng: (128, 96, 50, int(rng.integers(0, 1000))),
+        "copy build_compact_convnet and conv_block under new names, then change the pool sizes (their "
+        "products must still reach 1 x 1 on 96 x 128) or the number of filters, and return the keras.Model",
+        cases=2,
+        adapt=_audit_variant,
     ),
     "03-layer-values": Exercise(
         lambda: len(transfer_columns("24")),

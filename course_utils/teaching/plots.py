@@ -82,7 +82,7 @@ def plot_spectrogram(S_db: np.ndarray, sr: int, hop_length: int, ax=None, title:
                      fmax: float | None = None, colorbar: bool = True):
     """A spectrogram (linear-frequency or mel) in dB, time on the x axis.
 
-    Notebooks 01 and 02.
+    Notebook 01.
 
     Args:
         S_db: array ``(n_bins, n_frames)`` in dB.
@@ -303,7 +303,7 @@ def plot_tag_frequencies(df, tags, ax=None, title: str = "tag frequency"):
 def plot_learning_curve(history: dict, ax=None):
     """Training loss and validation ROC-AUC per epoch, on two y axes.
 
-    Notebook 02.
+    The command line's training report (notebook 02 draws its own, marking the restored epoch).
 
     Args:
         history: the dict returned by :func:`course_utils.models.training.train_tagger`.
