@@ -1,7 +1,5 @@
 """Where the course keeps its data (downloads, generated mini datasets, caches and models), and
 where it finds reference copies of external files.
-
-Notebook 03.
 """
 
 from __future__ import annotations
