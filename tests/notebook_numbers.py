@@ -101,6 +101,24 @@ ENTRIES: list[Number | Masked] = [
     Masked(NB02, r"predicted: [^\n]*"),
     Masked(NB02, r"demo_violin_cello_voice\.mp3: [^\n]*"),
     Masked(NB02, r"ours, trained on synthetic clips: [^\n]*"),
+    # --- notebook 03 ---
+    Number("03_transfer_features.ipynb", r"test macro ROC-AUC \(notebook 02\): ", 0.80, 0.95),
+    Number("03_transfer_features.ipynb", r"convnet feature \(160 values\): PC 1 keeps ", 50, 95),
+    Number("03_transfer_features.ipynb", r"convnet feature \(160 values\): PC 1 keeps \S+ of the variance; "
+           r"its correlation with the clips' level \(dB\): ", 0.7, 1.0),
+    Number("03_transfer_features.ipynb", r"convnet feature: accuracy ", 0.5, 0.95),
+    Number("03_transfer_features.ipynb", r"convnet feature: accuracy \S+ on 100 test clips, 95% interval ", 0.4, 0.9),
+    Number("03_transfer_features.ipynb", r"convnet feature: accuracy \S+ on 100 test clips, 95% interval \S+ to ",
+           0.6, 1.0),
+    Number("03_transfer_features.ipynb", r"clips right with the convnet feature only: ", 0, 40),
+    Number("03_transfer_features.ipynb", r"with the MFCC summary only: ", 0, 40),
+    Number("03_transfer_features.ipynb", r"accuracy difference \(convnet - MFCC\): \+?", -0.15, 0.2),
+    # the prose says that the paired interval includes 0
+    Number("03_transfer_features.ipynb", r"accuracy difference \(convnet - MFCC\): \S+, 95% interval \+?", -0.35, 0.0),
+    Number("03_transfer_features.ipynb", r"accuracy difference \(convnet - MFCC\): \S+, 95% interval \S+ to \+?",
+           0.0, 0.4),
+    Masked("03_transfer_features.ipynb", r"(?<=, predicted )[a-z]+"),
+    # --- end of notebook 03 ---
 ]
 
 

@@ -193,10 +193,11 @@ def test_notebook_01_code_exercise_hints_do_not_contain_the_solution():
 
 def test_code_exercises_of_notebooks_03_to_05():
     """Right functions pass; the usual mistakes fail."""
-    assert is_correct("03-global-average", lambda m: np.asarray(m).mean(axis=(0, 1)))
-    assert not is_correct("03-global-average", lambda m: np.asarray(m).mean(axis=(1, 2)))
-    assert is_correct("03-tile-to", lambda mel, n: np.concatenate([mel] * (n // mel.shape[1] + 1), axis=1)[:, :n])
-    assert not is_correct("03-tile-to", lambda mel, n: np.pad(mel, ((0, 0), (0, n - mel.shape[1]))))  # silence
+    assert is_correct("03-average-blocks", lambda maps: np.concatenate([m.mean(axis=(1, 2)) for m in maps], axis=1).mean(axis=0))
+    assert is_correct("03-average-blocks", lambda maps: np.concatenate([m.mean(axis=(0, 1, 2)) for m in maps]))
+    assert not is_correct("03-average-blocks", lambda maps: np.concatenate([m.mean(axis=(1, 2)) for m in maps], axis=1))  # crops kept
+    assert not is_correct("03-average-blocks", lambda maps: np.concatenate([m.mean(axis=(0, 2, 3)) for m in maps]))  # wrong axes
+    assert not is_correct("03-average-blocks", lambda maps: np.concatenate([m.mean(axis=(0, 1, 2)) for m in maps[::-1]]))  # order
     assert is_correct("04-r2", lambda y, p: 1 - np.sum((y - p) ** 2) / np.sum((y - np.mean(y)) ** 2))
     assert not is_correct("04-r2", lambda y, p: float(np.corrcoef(y, p)[0, 1] ** 2))  # never negative
     assert is_correct("05-jaccard-code", lambda a, b: float(np.sum(a & b) / max(np.sum(a | b), 1)))

@@ -11,8 +11,6 @@ Every setting is an environment variable prefixed ``COURSE_``, read here and now
 
 The data tree below :func:`data_dir` is defined once, in :data:`DATA_TREE`; every module asks
 :func:`data_path` for its folder instead of building ``data_dir() / "..."`` itself.
-
-Notebook 03.
 """
 
 from __future__ import annotations

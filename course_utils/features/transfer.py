@@ -39,7 +39,8 @@ def extract_convnet_features(model, table, *, crop_frames: int | None = None, la
                              batch_size: int = 32, progress: bool = True, errors: list | None = None) -> np.ndarray:
     """The convnet feature of every clip: block averages over crops, averaged per clip.
 
-    Notebook 03.
+    The package's copy of notebook 03's ``clip_feature`` (``tests/test_nb03_agrees.py`` checks that
+    they agree), for ``course-utils extract`` and :func:`mini_release`.
 
     Args:
         model: a trained compact convnet.

@@ -169,22 +169,31 @@ def _draw_ranking(rng: np.random.Generator) -> tuple:
     return (rng.random(n) < rng.uniform(0.05, 0.6)).astype(int), int(rng.integers(1, n + 1))
 
 
-def _global_average(maps) -> np.ndarray:
-    return np.asarray(maps, dtype=float).mean(axis=(0, 1))
+# --- notebook 03 ---
+
+class _BlockMaps(list):
+    """One clip's block outputs, a list of arrays that a verdict describes by their shapes."""
+
+    def __repr__(self) -> str:
+        return f"{len(self)} block arrays of shapes " + ", ".join(str(np.shape(m)) for m in self)
 
 
-def _draw_maps(rng: np.random.Generator) -> tuple:
-    return (rng.normal(size=(int(rng.integers(1, 12)), int(rng.integers(1, 40)), int(rng.integers(1, 33)))),)
+def _average_blocks(block_maps) -> np.ndarray:
+    """A clip's transfer feature from its crops' block outputs: each filter's mean, blocks in order."""
+    return np.concatenate([np.asarray(m, dtype=float).mean(axis=(1, 2)) for m in block_maps], axis=1).mean(axis=0)
 
 
-def _tile_to(mel, n_frames: int) -> np.ndarray:
-    mel = np.asarray(mel)
-    return np.tile(mel, (1, int(np.ceil(n_frames / mel.shape[1]))))[:, :n_frames]
+def _draw_block_maps(rng: np.random.Generator) -> tuple:
+    """Random block outputs of one clip: 1 to 4 crops, 1 to 5 blocks that shrink, 2 to 8 filters each."""
+    crops, bands, frames = int(rng.integers(1, 5)), int(rng.integers(4, 25)), int(rng.integers(4, 33))
+    maps = _BlockMaps()
+    for _ in range(int(rng.integers(1, 6))):
+        maps.append(rng.normal(size=(crops, bands, frames, int(rng.integers(2, 9)))))
+        bands, frames = max(1, bands // 2), max(1, frames // 2)
+    return (maps,)
 
 
-def _draw_short_mel(rng: np.random.Generator) -> tuple:
-    frames = int(rng.integers(1, 60))
-    return rng.normal(size=(int(rng.integers(2, 10)), frames)), int(rng.integers(frames, 200))
+# --- end of notebook 03 ---
 
 
 def _r2(y_true, y_pred) -> float:
@@ -214,10 +223,6 @@ def _draw_tag_pair(rng: np.random.Generator) -> tuple:
     return a, b
 
 
-def transfer_columns(layers: str):
-    from course_utils.tasks.release import layer_columns
-
-    return layer_columns(layers)
 
 
 def _largest_published_gain() -> set:
@@ -561,11 +566,6 @@ EXERCISES: dict[str, Exercise | CodeExercise] = {
         cases=2,
         adapt=_audit_variant,
     ),
-    "03-layer-values": Exercise(
-        lambda: len(transfer_columns("24")),
-        "each block contributes 32 values (its 32 filters, averaged)",
-        tolerance=0.0,
-    ),
     "04-fixed-scaler": CodeExercise(
         _standardise_if,
         _draw_features,
@@ -573,17 +573,15 @@ EXERCISES: dict[str, Exercise | CodeExercise] = {
         "decided in __init__ is never decided again. Where does the scaler meet the data?",
         adapt=_as_grid_search_would,
     ),
-    "03-global-average": CodeExercise(
-        _global_average,
-        _draw_maps,
-        "the block's output has one map per filter on its last axis; which two axes are frequency and time?",
+    # --- notebook 03 ---
+    "03-average-blocks": CodeExercise(
+        _average_blocks,
+        _draw_block_maps,
+        "follow the shapes: one block's array is (crops, frequency, time, filters); what shape is left after "
+        "averaging the two axes of a map, which axis do the blocks share when you join them, and which axis "
+        "is left to average at the end?",
     ),
-    "03-tile-to": CodeExercise(
-        _tile_to,
-        _draw_short_mel,
-        "np.tile repeats an array along the axes you ask for: how many copies cover n_frames, and what happens "
-        "to the frames beyond n_frames?",
-    ),
+    # --- end of notebook 03 ---
     "04-r2": CodeExercise(
         _r2,
         _draw_regression,

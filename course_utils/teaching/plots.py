@@ -363,7 +363,7 @@ def plot_tag_scores(per_tag, metric: str = "roc_auc", ax=None, title: str = ""):
 def plot_block_activations(model, mel: np.ndarray, sr: int = audio.SR, hop_length: int = audio.HOP_LENGTH):
     """What each convolutional block outputs for one input: the mean over its 32 maps, per block.
 
-    Notebook 03.
+    No notebook draws it any more (notebook 03 draws one map per block itself).
 
     Args:
         model: a compact convnet with layers named ``block<i>_elu``.
