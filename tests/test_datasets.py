@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 
 from course_utils import audio, datasets
-from course_utils.core import files as cache
+from course_utils.core import files
 from course_utils.core.errors import DatasetError, DownloadError, ParameterError
 from course_utils.datasets import ballroom, emomusic, gtzan, jamendo, magnatagatune, minigen, urbansound
 
@@ -256,7 +256,7 @@ def test_damaged_mini_dataset_is_detected_and_rebuilt(tmp_path, small_minis):
     damaged = bytearray(original)
     damaged[len(damaged) // 2] ^= 0xFF  # same size, one byte flipped
     victim.write_bytes(bytes(damaged))
-    assert any("checksum" in p for p in cache.verify_manifest(root))
+    assert any("checksum" in p for p in files.verify_manifest(root))
     datasets.load_dataset("gtzan_speechmusic", root=root)
     assert victim.read_bytes() == original
     victim.write_bytes(original[:100])  # truncated
@@ -356,7 +356,7 @@ def test_rebuilding_a_damaged_mini_dataset_keeps_the_users_files(tmp_path, small
     datasets.load_dataset("gtzan_speechmusic", root=root)
     assert victim.read_bytes() == original
     assert {p: p.read_bytes() for p in mine} == mine, "a rebuild deleted the user's files"
-    assert cache.verify_manifest(root) == []
+    assert files.verify_manifest(root) == []
     assert [p.name for p in tmp_path.iterdir()] == ["R"], "no temporary folder is left"
 
 
@@ -375,13 +375,13 @@ def test_a_mini_dataset_with_a_damaged_manifest_is_repaired(tmp_path, small_mini
     """README: a damaged mini dataset is detected and rebuilt, the manifest included."""
     root = datasets.synthesize("gtzan_speechmusic", root=tmp_path / "R", progress=False)
     mine = _add_user_files(root)
-    manifest = root / cache.MANIFEST_NAME
+    manifest = root / files.MANIFEST_NAME
     if damage == "missing":
         manifest.unlink()
     else:
         manifest.write_text('{"format": 1, "files": {"music_speech/mus')  # cut short
     df = datasets.load_dataset("gtzan_speechmusic", root=root)
-    assert len(df) == 6 and cache.verify_manifest(root) == []
+    assert len(df) == 6 and files.verify_manifest(root) == []
     assert {p: p.read_bytes() for p in mine} == mine
 
 
@@ -408,13 +408,13 @@ def test_a_killed_synthesis_leaves_no_hidden_folder_behind_for_long(tmp_path, sm
     stale = tmp_path / ".R.tmp-0123abcd"
     (stale / "music_speech").mkdir(parents=True)
     (stale / "music_speech" / "x.wav").write_bytes(b"x" * 1000)
-    _age(stale / "music_speech" / "x.wav", stale / "music_speech", stale, seconds=2 * cache.STALE_AFTER)
+    _age(stale / "music_speech" / "x.wav", stale / "music_speech", stale, seconds=2 * files.STALE_AFTER)
     busy = tmp_path / ".R.tmp-89abcdef"  # another process is writing into it right now
     (busy / "music_speech").mkdir(parents=True)
-    _age(busy, seconds=2 * cache.STALE_AFTER)  # its top folder is old, its content is new
+    _age(busy, seconds=2 * files.STALE_AFTER)  # its top folder is old, its content is new
     other = tmp_path / ".other.tmp-0123abcd"  # not this dataset's
     other.mkdir()
-    _age(other, seconds=2 * cache.STALE_AFTER)
+    _age(other, seconds=2 * files.STALE_AFTER)
     datasets.synthesize("gtzan_speechmusic", root=tmp_path / "R", progress=False)
     assert not stale.exists() and busy.is_dir() and other.is_dir()
 

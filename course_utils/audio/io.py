@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from course_utils.core import files as cache
+from course_utils.core import files
 from course_utils.core.errors import AudioError, AudioWarning
 
 #: Sample rate of the transfer paper's front end, in Hz.
@@ -407,10 +407,10 @@ def write_audio(path: Path, y: np.ndarray, sr: int) -> None:
     """
     y = np.clip(np.asarray(y, dtype=np.float32), -1.0, 1.0)
     if Path(path).suffix.lower() == ".mp3":
-        cache.atomic_write_bytes(path, encode_mp3(y, sr))
+        files.atomic_write_bytes(path, encode_mp3(y, sr))
         return
     fmt, subtype = _FORMATS[Path(path).suffix.lower()]
-    with cache.atomic_write(path) as tmp:
+    with files.atomic_write(path) as tmp:
         sf.write(tmp, y, sr, format=fmt, subtype=subtype)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from course_utils.core import files as cache, paths
+from course_utils.core import files, paths
 from course_utils.core.errors import CourseError, DatasetError, ParameterError
 from course_utils.datasets import ballroom, emomusic, gtzan, jamendo, magnatagatune, minigen, urbansound
 from course_utils.datasets.base import DatasetSpec
@@ -153,7 +153,7 @@ def load_dataset(name: str, variant: str = "mini", root=None, *, seed: int = min
     folder = dataset_dir(name, variant, root)
     if variant == "mini":
         # the cheap check first (manifest, version, seed, sizes), then every checksum
-        if not minigen.is_current(folder, seed, name) or cache.verify_manifest(folder):
+        if not minigen.is_current(folder, seed, name) or files.verify_manifest(folder):
             synthesize(name, root, seed=seed, force=True)
     elif not folder.exists():
         raise DatasetError(
@@ -213,7 +213,7 @@ def info(name: str, root=None) -> str:
                 df = spec.parse(folder)
                 state = f"{len(df)} rows"
                 if variant == "mini":
-                    problems = cache.verify_manifest(folder)
+                    problems = files.verify_manifest(folder)
                     state += ", manifest OK" if not problems else f", {len(problems)} damaged files (rebuilt on next load)"
             except DatasetError as exc:
                 state = f"incomplete: {exc}"

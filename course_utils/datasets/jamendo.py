@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from course_utils.audio.io import write_audio
-from course_utils.core import files as cache
+from course_utils.core import files
 from course_utils.core.errors import DatasetError
 from course_utils.datasets import minigen
 from course_utils.datasets.base import class_index, DatasetSpec, finish_frame, require_folder
@@ -182,7 +182,7 @@ def render_song(path: str, lab_path: str, seed: int, index: int) -> None:
                                  mode=mode, tonic_midi=tonic, drums=drums, voice=register, voice_segments=spans,
                                  loudness_db=loud, noise_db=loud - 35, return_info=True)
     write_audio(Path(path), y, SR)
-    cache.atomic_write_text(Path(lab_path), lab_text(info["voice_intervals"], MINI_SONG_SECONDS))
+    files.atomic_write_text(Path(lab_path), lab_text(info["voice_intervals"], MINI_SONG_SECONDS))
 
 
 def merge_intervals(intervals, max_gap: float = 0.6) -> list:
@@ -247,7 +247,7 @@ def synthesize(root: Path, seed: int = minigen.DEFAULT_SEED, *, progress: bool =
             names.append(name)
             jobs.append({"path": str(root / "audio" / name), "lab_path": str(root / "labels" / f"{Path(name).stem}.lab"),
                          "seed": seed, "index": index})
-        cache.atomic_write_text(root / "filelists" / split, "\n".join(names) + "\n")
+        files.atomic_write_text(root / "filelists" / split, "\n".join(names) + "\n")
     minigen.render_clips(render_song, jobs, desc="jamendo_vocal mini", progress=progress)
 
 

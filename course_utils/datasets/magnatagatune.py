@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils.audio.io import write_audio
-from course_utils.core import files as cache, paths
+from course_utils.core import files as core_files, paths
 from course_utils.core.errors import DatasetError
 from course_utils.datasets import minigen
 from course_utils.datasets.base import DatasetSpec, finish_frame, require_folder
@@ -150,7 +150,7 @@ def fetch(root: Path) -> None:
     for name in REMOTE_FILES:
         files[name] = download.download_first([f"{base}/{name}" for base in BASE_URLS], downloads / name, sha256=CHECKSUMS[name])
     root.mkdir(parents=True, exist_ok=True)
-    cache.atomic_write_bytes(root / "annotations_final.csv", files["annotations_final.csv"].read_bytes())
+    core_files.atomic_write_bytes(root / "annotations_final.csv", files["annotations_final.csv"].read_bytes())
     if not (root / "mp3").is_dir():
         archive = download.concatenate_parts([files[f"mp3.zip.00{i}"] for i in (1, 2, 3)], downloads / "mp3.zip")
         archives.extract(archive, root / "mp3", limits=MP3_LIMITS)
@@ -332,7 +332,7 @@ def synthesize(root: Path, seed: int = minigen.DEFAULT_SEED, *, progress: bool =
     for row, clip_tags in zip(rows, tags):
         values = {**row, **{t: "1" if t in clip_tags else "0" for t in (*TOP50_TAGS, *_EXTRA_COLUMNS)}}
         lines.append("\t".join(f'"{values[c]}"' for c in columns))
-    cache.atomic_write_text(root / "annotations_final.csv", "\n".join(lines) + "\n")
+    core_files.atomic_write_text(root / "annotations_final.csv", "\n".join(lines) + "\n")
 
 
 SPEC = DatasetSpec(

@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from course_utils.core import files as cache, paths
+from course_utils.core import files, paths
 from course_utils.core.errors import CourseError, DatasetError
 
 #: Bump when a generator changes its output, so that stale mini datasets are rebuilt.
@@ -155,21 +155,21 @@ def build_atomically(root: Path, write: Callable[[Path], None], *, seed: int, na
     root = Path(root)
     owned = _owned_files(root, name, parse)
     root.parent.mkdir(parents=True, exist_ok=True)
-    cache.remove_stale_temp_files(root.parent, cache.STALE_AFTER, recursive=False, prefix=f".{root.name}.tmp-")
-    tmp = cache.temp_path_for(root, keep_suffix=False)
+    files.remove_stale_temp_files(root.parent, files.STALE_AFTER, recursive=False, prefix=f".{root.name}.tmp-")
+    tmp = files.temp_path_for(root, keep_suffix=False)
     try:
         tmp.mkdir()
         write(tmp)
-        cache.write_manifest(tmp, extra={"dataset": name, "variant": "mini", "seed": int(seed),
+        files.write_manifest(tmp, extra={"dataset": name, "variant": "mini", "seed": int(seed),
                                          "generator_version": GENERATOR_VERSION})
         if owned is None:
-            cache.replace_folder(tmp, root)
+            files.replace_folder(tmp, root)
         else:
-            new = cache.read_manifest(tmp)["files"]
+            new = files.read_manifest(tmp)["files"]
             if owned is _UNKNOWN:
                 owned = _adopt(root, new, name, seed)
             _check_no_clash(root, new, owned, name)
-            cache.merge_folder(tmp, root, sorted(new), remove=sorted(set(owned) - set(new)))
+            files.merge_folder(tmp, root, sorted(new), remove=sorted(set(owned) - set(new)))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return root
@@ -197,7 +197,7 @@ def _owned_files(root: Path, name: str, parse) -> set | object | None:
     if not root.exists() or not any(root.iterdir()):
         return None
     try:
-        manifest = cache.read_manifest(root)
+        manifest = files.read_manifest(root)
         extra = manifest["extra"]
     except DatasetError:
         manifest, extra = None, {}
@@ -208,7 +208,7 @@ def _owned_files(root: Path, name: str, parse) -> set | object | None:
                            f"Give {name} a folder of its own (e.g. {root.parent / name}).")
     if manifest is not None and extra.get("dataset") == name:
         return set(manifest["files"])
-    why = "has no MANIFEST.json" if not (root / cache.MANIFEST_NAME).exists() else "has a damaged MANIFEST.json"
+    why = "has no MANIFEST.json" if not (root / files.MANIFEST_NAME).exists() else "has a damaged MANIFEST.json"
     try:
         if parse is None:
             raise DatasetError("no parser")
@@ -221,14 +221,14 @@ def _owned_files(root: Path, name: str, parse) -> set | object | None:
 def _same_file(path: Path, entry: dict) -> bool:
     """Whether ``path`` is a file with the size and SHA-256 of a manifest entry."""
     try:
-        return path.is_file() and path.stat().st_size == entry["size"] and cache.sha256_file(path) == entry["sha256"]
+        return path.is_file() and path.stat().st_size == entry["size"] and files.sha256_file(path) == entry["sha256"]
     except OSError:
         return False
 
 
 def _adopt(root: Path, new: dict, name: str, seed: int) -> set:
     """Accept a manifest-less ``root`` as the mini ``name`` if most of its clips match the fresh build."""
-    why = "has no MANIFEST.json" if not (root / cache.MANIFEST_NAME).exists() else "has a damaged MANIFEST.json"
+    why = "has no MANIFEST.json" if not (root / files.MANIFEST_NAME).exists() else "has a damaged MANIFEST.json"
     same = sum(_same_file(root / rel, entry) for rel, entry in new.items())
     if 2 * same < len(new):
         raise _not_ours(root, name, f"{why} and only {same} of {len(new)} of its files match the mini {name} "
@@ -263,17 +263,17 @@ def is_current(root: Path, seed: int, name: str | None = None) -> bool:
         ``True`` when the manifest matches and every listed file has its recorded size.
     """
     root = Path(root)
-    if not (root / cache.MANIFEST_NAME).is_file():
+    if not (root / files.MANIFEST_NAME).is_file():
         return False
     try:
-        extra = cache.read_manifest(root).get("extra", {})
+        extra = files.read_manifest(root).get("extra", {})
     except Exception:
         return False
     if extra.get("generator_version") != GENERATOR_VERSION or extra.get("seed") != int(seed):
         return False
     if name is not None and extra.get("dataset") != name:
         return False
-    return not cache.verify_manifest(root, quick=True)
+    return not files.verify_manifest(root, quick=True)
 
 
 def split_counts(total: int, weights: Sequence[float], minimum: int = 1) -> list[int]:

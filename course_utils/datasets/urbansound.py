@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from course_utils.audio.io import write_audio
-from course_utils.core import files as cache
+from course_utils.core import files
 from course_utils.core.errors import DatasetError
 from course_utils.datasets import minigen
 from course_utils.datasets.base import class_index, DatasetSpec, fetch_archive, finish_frame, require_folder
@@ -129,7 +129,7 @@ def synthesize(root: Path, seed: int = minigen.DEFAULT_SEED, *, progress: bool =
                              "duration": duration, "seed": seed, "index": index})
                 k += 1
     minigen.render_clips(render_clip, jobs, desc="urbansound8k mini", progress=progress)
-    cache.atomic_write_text(root / "metadata" / "UrbanSound8K.csv", ",".join(COLUMNS) + "\n" + "\n".join(rows) + "\n")
+    files.atomic_write_text(root / "metadata" / "UrbanSound8K.csv", ",".join(COLUMNS) + "\n" + "\n".join(rows) + "\n")
 
 
 SPEC = DatasetSpec(

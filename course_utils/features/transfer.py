@@ -22,7 +22,7 @@ import pandas as pd
 
 from course_utils import audio
 from course_utils.audio.windows import frame_windows
-from course_utils.core import files as cache, paths, validate
+from course_utils.core import files as core_files, paths, validate
 from course_utils.core.cache import cache_key
 from course_utils.core.errors import AudioError, CourseError, ParameterError
 from course_utils.features.clip_features import clip_rows
@@ -171,7 +171,7 @@ def cached_features(name: str, kind: str, table: pd.DataFrame, *, model=None, mo
         feats = extract_mfcc_features(table, progress=progress)
     else:
         raise ParameterError(f"unknown feature kind {kind!r}: 'convnet' or 'mfcc'")
-    cache.atomic_save_npy(path, feats)
+    core_files.atomic_save_npy(path, feats)
     return feats
 
 

@@ -41,7 +41,7 @@ import pandas as pd
 
 from course_utils import audio
 from course_utils.audio.windows import crop_starts, tile
-from course_utils.core import files as cache, paths
+from course_utils.core import files as core_files, paths
 from course_utils.core.cache import cache_key
 from course_utils.core.errors import AudioError, CourseError, ParameterError
 from course_utils.models import convnet as models, metrics
@@ -58,7 +58,7 @@ _FLUSH_EVERY = 64
 def _file_signature(path: Path) -> list:
     """``[absolute path, size, mtime_ns]`` of an audio file (:func:`course_utils.core.files.file_signature`), or an AudioError."""
     try:
-        return cache.file_signature(path)
+        return core_files.file_signature(path)
     except OSError:
         raise AudioError(path, "file not found", "check the path, or download or generate the dataset first") from None
 
@@ -111,7 +111,7 @@ def _logmel_or_error(path: str, sr: int, duration, n_mels: int):
 
 def _write_json_atomic(path: Path, data: dict) -> None:
     """Write JSON to ``path`` through a temporary file and a rename."""
-    cache.atomic_write_text(path, json.dumps(data, indent=1))
+    core_files.atomic_write_text(path, json.dumps(data, indent=1))
 
 
 def _cache_is_valid(npy: Path, sidecar: Path, key: str, n: int, n_mels: int, dtype) -> bool:
@@ -189,7 +189,7 @@ def build_logmel_cache(
         raise ParameterError(f"dtype must be float16 or float32, not {dtype}")
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    cache.remove_stale_temp_files(cache_dir, cache.STALE_AFTER, recursive=False, prefix=".logmel_")  # killed builds'
+    core_files.remove_stale_temp_files(cache_dir, core_files.STALE_AFTER, recursive=False, prefix=".logmel_")  # killed builds'
     key = logmel_cache_key(paths, sr=sr, duration=duration, n_mels=n_mels, dtype=dtype)
     npy = cache_dir / f"logmel_{key}.npy"
     sidecar = cache_dir / f"logmel_{key}.json"
@@ -206,7 +206,7 @@ def build_logmel_cache(
 
         results = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_logmel_or_error)(*job) for job in jobs)
 
-    tmp = cache.temp_path_for(cache_dir / f"logmel_{key}.npy")  # recognised by cache.remove_stale_temp_files
+    tmp = core_files.temp_path_for(cache_dir / f"logmel_{key}.npy")  # recognised by cache.remove_stale_temp_files
     out = None
     try:
         with tqdm(total=len(paths), desc="log-mel cache", unit="clip", disable=not progress) as bar:
@@ -671,7 +671,7 @@ def save_tagger(model, path, info: dict) -> Path:
         The model's path.
     """
     models.save_model(model, path)
-    cache.atomic_write_text(sidecar_path(path), json.dumps(info, indent=2) + "\n")
+    core_files.atomic_write_text(sidecar_path(path), json.dumps(info, indent=2) + "\n")
     return Path(path)
 
 
