@@ -79,6 +79,8 @@ class Masked:
 NB02 = "02_training_the_tagger.ipynb"
 
 #: Every entry, grouped by notebook (one block per notebook; keep each block together).
+NB05 = "05_similarity_search.ipynb"
+
 ENTRIES: list[Number | Masked] = [
     # --- notebook 02 ---
     Number(NB02, r"untrained network, validation ROC-AUC \(macro\): ", 0.35, 0.65),
@@ -119,6 +121,34 @@ ENTRIES: list[Number | Masked] = [
            0.0, 0.4),
     Masked("03_transfer_features.ipynb", r"(?<=, predicted )[a-z]+"),
     # --- end of notebook 03 ---
+    # --- 05_similarity_search.ipynb: the siamese training (one seed; seeds 0-4 gave test mAP .536-.569),
+    # and the tagger of notebook 02 behind the convnet and tagger rows ---
+    Number(NB05, r"that batch of section 4, trained network: mean loss ", 0.02, 0.16),
+    Number(NB05, r"that batch of section 4, trained network: mean loss \S+; triplets violating the margin: ", 25, 80),
+    Number(NB05, r"epoch 16: triplet loss ", 0.03, 0.09, mask=False),
+    Number(NB05, r"epoch 16: triplet loss \S+, validation mAP ", 0.48, 0.66, mask=False),
+    Masked(NB05, r"epoch +\d+: triplet loss \S+, validation mAP \S+"),
+    # the results table: P@10, mAP, its interval (low to high), NDCG@10
+    *[Number(NB05, rf"\n{system} +" + before, low, high)
+      for system, ranges in {
+          "convnet": [(0.38, 0.52), (0.34, 0.46), (0.31, 0.44), (0.37, 0.49), (0.54, 0.65)],
+          "tagger": [(0.47, 0.61), (0.44, 0.57), (0.41, 0.54), (0.47, 0.60), (0.60, 0.71)],
+          "siamese": [(0.53, 0.67), (0.50, 0.62), (0.47, 0.60), (0.53, 0.65), (0.64, 0.77)],
+      }.items() for before, (low, high) in zip((r"", r"\S+ +", r"\S+ +\S+ +", r"\S+ +\S+ +\S+ to ",
+                                                 r"\S+ +\S+ +\S+ to \S+ +"), ranges)],
+    Number(NB05, r"siamese - tagger: \+?", 0.01, 0.10),
+    Number(NB05, r"siamese - tagger: \S+ \(\+?", 0.001, 0.09),
+    Number(NB05, r"siamese - tagger: \S+ \(\S+ to \+?", 0.02, 0.12),
+    Number(NB05, r"siamese - MFCC: \+?", 0.12, 0.30),
+    Number(NB05, r"siamese - MFCC: \S+ \(\+?", 0.09, 0.28),
+    Number(NB05, r"siamese - MFCC: \S+ \(\S+ to \+?", 0.14, 0.33),
+    Number(NB05, r"tagger - convnet: \+?", 0.03, 0.18),
+    Number(NB05, r"tagger - convnet: \S+ \(\+?", 0.01, 0.16),
+    Number(NB05, r"tagger - convnet: \S+ \(\S+ to \+?", 0.05, 0.20),
+    Number(NB05, r"test embeddings \(240 clips\): HNSW recall@10 = ", 0.97, 1.0),
+    Masked(NB05, r"\d\. clip \d+ \(distance [^\n]*"),
+    Number(NB05, r"mean tag similarity of the five neighbours: ", 0.25, 1.0),
+    Number(NB05, r"hits tagged techno, electronic, dance or synth: ", 3, 5),
 ]
 
 

@@ -156,9 +156,21 @@ def test_fixed_scaler_exercise_rejects_the_published_bug_and_accepts_a_fix():
     assert is_correct("04-fixed-scaler", Fixed)
 
 
-def test_precision_at_k_exercise():
-    assert is_correct("05-precision-at-k", lambda r, k: float(np.sum(np.asarray(r)[:k]) / k))
-    assert not is_correct("05-precision-at-k", lambda r, k: float(np.mean(np.asarray(r)[:k])) if k > 3 else 0.0)
+def _ap(relevant):
+    relevant = np.asarray(relevant, dtype=bool)
+    ranks = np.flatnonzero(relevant) + 1
+    return float(np.mean(np.arange(1, len(ranks) + 1) / ranks))
+
+
+def test_average_precision_exercise():
+    """Notebook 05: AP of one ranking; the usual mistakes (every rank, not only the relevant ones;
+    ranks from 0; dividing by the length) fail, and the hint names no formula."""
+    assert is_correct("05-average-precision", _ap)
+    assert is_correct("05-average-precision", lambda r: float(np.sum(np.cumsum(r) / np.arange(1, len(r) + 1) * np.asarray(r)) / np.sum(r)))
+    assert not is_correct("05-average-precision", lambda r: float(np.mean(np.cumsum(r) / np.arange(1, len(r) + 1))))
+    assert not is_correct("05-average-precision", lambda r: float(np.sum(np.cumsum(r) / np.arange(1, len(r) + 1) * np.asarray(r)) / len(r)))
+    assert not is_correct("05-average-precision", lambda r: float(np.mean(np.arange(1, int(np.sum(r)) + 1) / np.maximum(np.flatnonzero(r), 1))))
+    assert not any(s in EXERCISES["05-average-precision"].hint for s in ("cumsum", "np.", "/ rank", "def "))
 
 
 def _quantize(y, bits):
@@ -191,7 +203,7 @@ def test_notebook_01_code_exercise_hints_do_not_contain_the_solution():
         assert not any(s in hint for s in ("//", "def ", "np.", "round(", "clip(", "1 +", "2 / 2", "2**"))
 
 
-def test_code_exercises_of_notebooks_03_to_05():
+def test_code_exercises_of_notebooks_03_and_04():
     """Right functions pass; the usual mistakes fail."""
     assert is_correct("03-average-blocks", lambda maps: np.concatenate([m.mean(axis=(1, 2)) for m in maps], axis=1).mean(axis=0))
     assert is_correct("03-average-blocks", lambda maps: np.concatenate([m.mean(axis=(0, 1, 2)) for m in maps]))
@@ -200,8 +212,6 @@ def test_code_exercises_of_notebooks_03_to_05():
     assert not is_correct("03-average-blocks", lambda maps: np.concatenate([m.mean(axis=(0, 1, 2)) for m in maps[::-1]]))  # order
     assert is_correct("04-r2", lambda y, p: 1 - np.sum((y - p) ** 2) / np.sum((y - np.mean(y)) ** 2))
     assert not is_correct("04-r2", lambda y, p: float(np.corrcoef(y, p)[0, 1] ** 2))  # never negative
-    assert is_correct("05-jaccard-code", lambda a, b: float(np.sum(a & b) / max(np.sum(a | b), 1)))
-    assert not is_correct("05-jaccard-code", lambda a, b: float(np.sum(a & b) / len(a)))
 
 
 def test_notebook_01_alias_frequency_exercise(capsys):

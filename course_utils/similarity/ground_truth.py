@@ -61,7 +61,8 @@ def positive_sets(sim: np.ndarray, pos_threshold: float = 0.5, min_positives: in
 
     A clip with fewer than ``min_positives`` clips above the threshold takes its
     ``min_positives`` most similar clips instead (those with a similarity above 0), so that rare
-    tag combinations still get trained. Notebook 05.
+    tag combinations still get trained. The command line's training uses it; notebook 05 writes its own
+    version, whose fill-ins must also be above the negative threshold (so no positive is a negative).
 
     Args:
         sim: ``(n, n)`` tag similarity of the training clips.

@@ -158,15 +158,28 @@ def _draw_features(rng: np.random.Generator) -> tuple:
     return rng.normal(rng.uniform(-50, 50, d), rng.uniform(0.1, 30, d), size=(n, d)), bool(rng.random() < 0.5)
 
 
-def _precision_at_k(relevance, k: int) -> float:
-    from course_utils.similarity.metrics import precision_at_k
+# --- notebook 05 ---
 
-    return precision_at_k(relevance, k)
+def _average_precision(relevant) -> float:
+    from course_utils.similarity.metrics import average_precision
+
+    return average_precision(relevant)
 
 
-def _draw_ranking(rng: np.random.Generator) -> tuple:
-    n = int(rng.integers(5, 60))
-    return (rng.random(n) < rng.uniform(0.05, 0.6)).astype(int), int(rng.integers(1, n + 1))
+def _draw_relevance(rng: np.random.Generator) -> tuple:
+    """The 0/1 relevance of a ranking, best first, with at least one relevant item (sometimes all, or
+    only the last)."""
+    n = int(rng.integers(1, 40))
+    relevant = (rng.random(n) < rng.uniform(0.05, 0.7)).astype(int)
+    kind = rng.random()
+    if kind < 0.1:
+        relevant[:] = 1
+    elif kind < 0.2:
+        relevant[:] = 0
+        relevant[-1] = 1
+    elif not relevant.any():
+        relevant[int(rng.integers(n))] = 1
+    return (relevant,)
 
 
 # --- notebook 03 ---
@@ -207,20 +220,6 @@ def _draw_regression(rng: np.random.Generator) -> tuple:
     y = rng.normal(rng.uniform(-5, 5), rng.uniform(0.1, 3), size=n)
     noise = rng.uniform(0, 4)  # sometimes worse than predicting the mean: R² below 0
     return y, y + rng.normal(0, noise, size=n) + (rng.uniform(-2, 2) if rng.random() < 0.5 else 0.0)
-
-
-def _jaccard(a, b) -> float:
-    from course_utils.similarity.ground_truth import tag_similarity
-
-    return float(tag_similarity(np.stack([a, b]))[0, 1])
-
-
-def _draw_tag_pair(rng: np.random.Generator) -> tuple:
-    n, p = int(rng.integers(3, 50)), rng.uniform(0.0, 0.5)
-    a, b = (rng.random(n) < p).astype(int), (rng.random(n) < p).astype(int)
-    if rng.random() < 0.1:
-        a[:], b[:] = 0, 0  # two clips without tags: no overlap, similarity 0
-    return a, b
 
 
 
@@ -593,16 +592,13 @@ EXERCISES: dict[str, Exercise | CodeExercise] = {
         _largest_published_gain,
         "for each task subtract the MFCC score from the 01234 score in evaluate.PUBLISHED",
     ),
-    "05-precision-at-k": CodeExercise(
-        _precision_at_k,
-        _draw_ranking,
-        "take the first k entries of relevance; reread the definition in section 3 for what to divide by",
-    ),
-    "05-jaccard-code": CodeExercise(
-        _jaccard,
-        _draw_tag_pair,
-        "a and b are 0/1 vectors over the same tags: count the tags both have and the tags either has; "
-        "what should two clips without any tag give?",
+    # --- notebook 05 ---
+    "05-average-precision": CodeExercise(
+        _average_precision,
+        _draw_relevance,
+        "walk down the ranking; at each relevant item, ask what fraction of the items so far (that one "
+        "included) are relevant; then average those fractions over the relevant items only. Ranks start at 1",
+        tolerance=1e-9,
     ),
     "06-per-class-recall": CodeExercise(
         _per_class_recall,
@@ -610,11 +606,6 @@ EXERCISES: dict[str, Exercise | CodeExercise] = {
         "np.diag gives each class's correctly predicted clips, and a sum along the right axis its clips; "
         "np.divide with out= (filled with np.nan) and where= makes a class without clips come out as nan, "
         "without a RuntimeWarning",
-    ),
-    "05-jaccard": Exercise(
-        lambda: len({"rock", "guitar", "loud"} & {"rock", "guitar", "male"}) / len({"rock", "guitar", "loud"} | {"rock", "guitar", "male"}),
-        "shared tags divided by all distinct tags of the two sets",
-        tolerance=0.01,
     ),
 }
 

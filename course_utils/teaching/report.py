@@ -9,7 +9,7 @@ training amplifies the differences. The notebooks print such numbers after "≈"
 on training (data, MFCC features, the authors' released features) are printed plainly and
 compared digit for digit.
 
-Notebooks 04, 05 and 06.
+Notebook 04.
 """
 
 from __future__ import annotations
