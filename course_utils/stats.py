@@ -1,7 +1,6 @@
 """The course's small statistics, each written once: confidence intervals of a score (Wilson,
 percentile bootstrap), unit-length rows.
 
-Notebook 06.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ and ClipFeatures("course"). They must agree.
 The notebook's functions (``feature_extractor``, ``crops``, ``clip_feature``) are read from the
 notebook's JSON: only their ``def`` statements are executed (not the cells around them, which need
 the trained tagger), then compared with :func:`course_utils.features.transfer.feature_extractor`,
-:func:`course_utils.features.transfer.clip_crops`, the window policy of :mod:`course_utils.features.registry`,
+:func:`course_utils.audio.windows.frame_windows` (the one window policy),
 :func:`course_utils.features.transfer.extract_convnet_features` and ``ClipFeatures("course:<file>")`` on a
 small seeded random convnet and seeded random input.
 """
@@ -20,7 +20,7 @@ import pytest
 import soundfile as sf
 
 from course_utils import audio
-from course_utils.features import registry as clip_models
+from course_utils.audio.windows import frame_windows
 from course_utils.models import convnet as models
 from course_utils.features import transfer
 
@@ -94,8 +94,7 @@ def test_feature_extractor_is_the_mean_of_each_blocks_output(notebook, convnet):
 def test_crops_agree_with_the_package(notebook, n_frames):
     mel = np.random.default_rng(n_frames).normal(size=(96, n_frames)).astype(np.float32)
     ours = notebook["crops"](mel, 64)
-    np.testing.assert_array_equal(ours, transfer.clip_crops(mel, 64))
-    _, windows = clip_models._frame_windows(mel, 64, axis=1)
+    _, windows = frame_windows(mel, 64, axis=1)
     np.testing.assert_array_equal(ours, windows)
 
 
@@ -108,7 +107,11 @@ def test_clip_features_agree_with_the_package(notebook, convnet, clips, tmp_path
 
     from course_utils.features.clip_features import ClipFeatures
 
-    saved = models.save_model(convnet, tmp_path / "tagger.keras")
+    from course_utils.models.training import save_tagger
+
+    saved = tmp_path / "tagger.keras"
+    save_tagger(convnet, saved, {"tags": [f"tag{i}" for i in range(convnet.output_shape[-1])],
+                                 "crop_frames": int(convnet.input_shape[2])})
     features = ClipFeatures(f"course:{saved}", cache=False).fit().transform([str(p) for p in clips])
     np.testing.assert_allclose(ours, features, rtol=1e-5, atol=1e-5)
 

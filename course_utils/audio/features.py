@@ -39,8 +39,6 @@ N_MFCC = 20
 def n_frames(n_samples: int, hop_length: int = HOP_LENGTH) -> int:
     """Number of spectrogram frames for a signal, with centred frames as in :func:`log_mel`.
 
-    Notebook 01.
-
     Args:
         n_samples: signal length in samples.
         hop_length: hop in samples.
@@ -64,7 +62,7 @@ def log_mel(
 ) -> np.ndarray:
     """Log-mel spectrogram: mel-band power in decibels, the input of the course's convnets.
 
-    Notebooks 01 and 03.
+    Notebook 03.
 
     Args:
         y: mono signal, shape ``(n,)``.
@@ -96,7 +94,7 @@ def mfcc_summary(y: np.ndarray, sr: int = SR, *, n_mfcc: int = N_MFCC, repeat_sh
 
     Mean and standard deviation over frames of each of the 20 MFCCs, their first and their second
     time derivatives: 3 x 20 x 2 = 120 values, the baseline of Choi et al. (2017).
-    Notebook 01.
+
 
     Args:
         y: mono signal, shape ``(n,)``, at least 9 frames (about 0.2 s at 12 kHz).

@@ -11,8 +11,6 @@ import numpy as np
 def quantize(y: np.ndarray, bits: int) -> np.ndarray:
     """Round a signal in [-1, 1] to ``2**bits`` equally spaced levels, as an ADC stores it.
 
-    Notebook 01.
-
     Args:
         y: signal in [-1, 1].
         bits: bits per sample (16 on a CD).
@@ -26,8 +24,6 @@ def quantize(y: np.ndarray, bits: int) -> np.ndarray:
 
 def snr_db(clean: np.ndarray, noisy: np.ndarray) -> float:
     """Signal-to-noise ratio of ``noisy`` against ``clean``, in dB.
-
-    Notebook 01.
 
     Args:
         clean: the reference signal.
@@ -57,8 +53,6 @@ def alias_frequency(f: float, sr: float) -> float:
 
 def spectral_centroid(y: np.ndarray, sr: int) -> float:
     """The magnitude-weighted mean frequency of a whole signal: its "brightness", in Hz.
-
-    Notebook 01.
 
     Args:
         y: mono signal.

@@ -18,7 +18,7 @@ from course_utils.core.errors import ParameterError
 def crop_starts(n_frames: int, crop_frames: int) -> list[int]:
     """Starts of the consecutive crops that cover a clip, the last one flush with its end.
 
-    Notebook 01. A 1365-frame clip and 256-frame crops give starts
+     A 1365-frame clip and 256-frame crops give starts
     0, 256, 512, 768, 1024 and 1109.
 
     Args:

@@ -13,7 +13,7 @@ perceptron and a random forest, each with or without PCA (keeping 95% of the var
   ``Pipeline([("features", ClipFeatures), ("classifier", chosen)])``, which predicts audio paths:
   ``model.predict(["song.mp3"])``.
 
-Save and load such a model with :mod:`course_utils.own.saved`. Notebook 06.
+Save and load such a model with :mod:`course_utils.own.saved`.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ the caller trusts the file (``trust=True``, ``course-utils predict --trust``).
 **Old ``.joblib`` files are code.** The course saved classifiers with joblib (a pickle, with a
 ``genre.joblib.json`` sidecar) before; loading a pickle runs whatever its author put in it. Such
 a file is loaded only with ``trust=True`` (``--trust``), with a warning; fit it again to get a
-``.skops`` file. Notebook 06.
+``.skops`` file.
 """
 
 from __future__ import annotations

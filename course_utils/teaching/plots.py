@@ -153,8 +153,6 @@ def plot_mfcc(mfcc: np.ndarray, sr: int, hop_length: int, title: str = "MFCCs ov
 def plot_stft_tradeoff(y: np.ndarray, sr: int, n_ffts=(128, 512, 2048), fmax: float = 4000.0):
     """The same signal's STFT with short, medium and long windows: the time-frequency trade-off.
 
-    Notebook 01.
-
     Args:
         y: mono signal.
         sr: sample rate in Hz.
@@ -179,8 +177,6 @@ def plot_stft_tradeoff(y: np.ndarray, sr: int, n_ffts=(128, 512, 2048), fmax: fl
 def plot_mel_filterbank(sr: int = audio.SR, n_fft: int = audio.N_FFT, n_mels: int = audio.N_MELS,
                         fmax: float = audio.FMAX, ax=None, every: int = 4):
     """The triangular mel filters: narrow at low frequencies, wide at high ones.
-
-    Notebook 01.
 
     Args:
         sr: sample rate in Hz.
