@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from course_utils.audio import io as audio
-from course_utils.datasets.minigen import encode_mp3
+from course_utils.audio.io import encode_mp3
 
 REPO = Path(__file__).resolve().parent.parent
 PROFILE = REPO / "tests" / "ipython"

@@ -29,15 +29,8 @@ def _as_shown(text: str) -> str:
     return "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in text.split("\n"))
 
 
-def _notebook_params(xfail_03: bool = True) -> list:
-    params = []
-    for path in NOTEBOOKS:
-        marks = []
-        if xfail_03 and path.name.startswith("03_"):
-            marks = [pytest.mark.xfail(strict=False, reason="notebook 03 stores twelve widget bars at 0% "
-                                       "(cell 15); it is being rewritten and re-executed on its own branch")]
-        params.append(pytest.param(path, marks=marks, id=path.stem))
-    return params
+def _notebook_params() -> list:
+    return [pytest.param(path, id=path.stem) for path in NOTEBOOKS]
 
 
 def _text(value) -> str:
@@ -70,7 +63,7 @@ def test_stored_outputs_have_no_empty_bar_and_no_stateless_widget(path):
     assert stored_problems(nb) == []
 
 
-@pytest.mark.parametrize("path", _notebook_params(xfail_03=False))
+@pytest.mark.parametrize("path", _notebook_params())
 def test_nbconvert_html_shows_no_bar_at_zero_and_no_stateless_widget(path):
     """The HTML nbconvert writes (what nbviewer shows): no bar drawn at 0%, and every widget view it
     embeds has its model in the widget state it embeds."""
