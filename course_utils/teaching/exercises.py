@@ -182,6 +182,32 @@ def _draw_relevance(rng: np.random.Generator) -> tuple:
     return (relevant,)
 
 
+def _semi_hard_losses(emb, neg_mask, margin) -> np.ndarray:
+    from course_utils.similarity.siamese import _batch_loss
+
+    n = len(emb)
+    per = _batch_loss(np.asarray(emb, dtype=np.float32), np.asarray(neg_mask, dtype=bool),
+                      np.zeros(n, "int32"), "triplet", float(margin), True)[1]
+    return np.asarray(per, dtype=float)
+
+
+def _draw_triplet_batch(rng: np.random.Generator) -> tuple:
+    """2B random unit vectors (few dimensions, so that some anchors have no negative beyond their positive
+    and some are already satisfied), a negative mask in which every crop has a negative but is never its own
+    or its positive's, and a margin."""
+    half, dim = int(rng.integers(2, 9)), int(rng.integers(2, 9))
+    n = 2 * half
+    emb = rng.normal(size=(n, dim))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    partner = (np.arange(n) + half) % n
+    neg_mask = rng.random((n, n)) < rng.uniform(0.2, 0.8)
+    neg_mask[np.arange(n), np.arange(n)] = False
+    neg_mask[np.arange(n), partner] = False
+    for i in np.flatnonzero(~neg_mask.any(axis=1)):
+        neg_mask[i, rng.choice([j for j in range(n) if j not in (i, partner[i])])] = True
+    return emb, neg_mask, float(rng.choice([0.1, 0.3, 0.5, 1.0]))
+
+
 # --- notebook 03 ---
 
 class _BlockMaps(list):
@@ -204,6 +230,72 @@ def _draw_block_maps(rng: np.random.Generator) -> tuple:
         maps.append(rng.normal(size=(crops, bands, frames, int(rng.integers(2, 9)))))
         bands, frames = max(1, bands // 2), max(1, frames // 2)
     return (maps,)
+
+
+class _SeededGenerator(np.random.Generator):
+    """A NumPy generator that a verdict names by its seed (not by its memory address)."""
+
+    def __init__(self, seed: int):
+        super().__init__(np.random.PCG64(seed))
+        self.seed = seed
+
+    def __repr__(self) -> str:
+        return f"np.random.default_rng({self.seed})"
+
+    def __deepcopy__(self, memo) -> "_SeededGenerator":
+        twin = _SeededGenerator(self.seed)
+        twin.bit_generator.state = self.bit_generator.state
+        return twin
+
+
+class _Interval(tuple):
+    """(difference, low, high), as a verdict shows it."""
+
+    def __repr__(self) -> str:
+        try:
+            return "(difference {:.4f}, low {:.4f}, high {:.4f})".format(*map(float, self))
+        except (TypeError, ValueError):
+            return tuple.__repr__(self)
+
+
+def _as_interval(paired_bootstrap):
+    """The learner's function, its result shown like the reference's (None stays None: not answered)."""
+
+    def run(*args):
+        got = paired_bootstrap(*args)
+        return _Interval(got) if isinstance(got, (tuple, list)) and len(got) == 3 else got
+
+    return run
+
+
+def _paired_bootstrap(right_a, right_b, rng, n) -> tuple:
+    """The accuracy difference of two classifiers on the same clips, and its 95% paired-bootstrap interval.
+
+    Draws from a copy of ``rng``, so that the learner's function, called next with the same
+    generator, can draw the very same resamples.
+    """
+    import copy
+
+    right_a, right_b = np.asarray(right_a, dtype=float), np.asarray(right_b, dtype=float)
+    draws = copy.deepcopy(rng).integers(0, len(right_a), size=(n, len(right_a)))
+    differences = right_a[draws].mean(axis=1) - right_b[draws].mean(axis=1)
+    low, high = np.percentile(differences, [2.5, 97.5])
+    return _Interval((float(right_a.mean() - right_b.mean()), float(low), float(high)))
+
+
+def _draw_paired_results(rng: np.random.Generator) -> tuple:
+    """Two classifiers' right/wrong results on the same 200 to 250 clips, a seeded generator, 10,000 draws.
+
+    Between 5% and 50% of the clips are discordant (right with one classifier only), mostly in
+    favour of one of them; the two rarely differ by nothing. With 10,000 draws, two correct
+    functions that draw differently agree within about one step of 1 / clips.
+    """
+    clips = int(rng.integers(200, 251))
+    right_a = rng.random(clips) < rng.uniform(0.5, 0.9)
+    discordant = rng.random(clips) < rng.uniform(0.05, 0.5)
+    right_b = right_a.copy()
+    right_b[discordant] = rng.random(int(discordant.sum())) < rng.uniform(0.2, 0.8)
+    return right_a, right_b, _SeededGenerator(int(rng.integers(0, 1000))), 10_000
 
 
 # --- end of notebook 03 ---
@@ -329,7 +421,7 @@ def _draw_signal_12k(rng: np.random.Generator) -> tuple:
 # --- notebook 06 ---
 def _group_fold_scores(X, y, groups, n_splits) -> list:
     """Balanced accuracy of each fold of ``StratifiedGroupKFold(n_splits)`` (no shuffling), a fresh
-    ``StandardScaler`` + ``LogisticRegression(max_iter=1000)`` fitted on each training part."""
+    ``StandardScaler`` + ``LogisticRegression(max_iter=2000)`` fitted on each training part."""
     import warnings
 
     from sklearn.linear_model import LogisticRegression
@@ -341,7 +433,7 @@ def _group_fold_scores(X, y, groups, n_splits) -> list:
     X, y, groups = np.asarray(X), np.asarray(y), np.asarray(groups)
     scores = []
     for train, test in StratifiedGroupKFold(n_splits).split(X, y, groups):
-        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X[train], y[train])
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(X[train], y[train])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # a class missing from a test fold
             scores.append(float(balanced_accuracy_score(y[test], model.predict(X[test]))))
@@ -580,6 +672,16 @@ EXERCISES: dict[str, Exercise | CodeExercise] = {
         "averaging the two axes of a map, which axis do the blocks share when you join them, and which axis "
         "is left to average at the end?",
     ),
+    "03-paired-bootstrap": CodeExercise(
+        _paired_bootstrap,
+        _draw_paired_results,
+        "resample the clip indices once per draw and use the same indices for both features; the difference "
+        "itself is measured on all the clips as they are, and the interval keeps the middle 95% of the n "
+        "resampled differences",
+        cases=8,
+        tolerance=0.0075,
+        adapt=_as_interval,
+    ),
     # --- end of notebook 03 ---
     "04-r2": CodeExercise(
         _r2,
@@ -599,6 +701,16 @@ EXERCISES: dict[str, Exercise | CodeExercise] = {
         "walk down the ranking; at each relevant item, ask what fraction of the items so far (that one "
         "included) are relevant; then average those fractions over the relevant items only. Ranks start at 1",
         tolerance=1e-9,
+    ),
+    "05-semi-hard-loss": CodeExercise(
+        _semi_hard_losses,
+        _draw_triplet_batch,
+        "for unit vectors the squared distance is 2 minus twice the dot product, which gives every distance of "
+        "the batch at once. For anchor i, first find the distance to its positive, row (i + B) mod 2B; then, "
+        "among the columns that neg_mask allows, the distances larger than that one; the smallest of those is "
+        "the negative's distance, and when there is none, the largest allowed distance is. Distances, not "
+        "squared distances; and a loss is never below 0",
+        tolerance=1e-4,
     ),
     "06-per-class-recall": CodeExercise(
         _per_class_recall,
