@@ -28,7 +28,7 @@ import pandas as pd
 from course_utils.core.errors import CourseError
 from course_utils.stats import wilson_interval
 from course_utils.svm import grid as svm_grid, protocol as evaluate, report as svm_report
-from course_utils.tasks import registry
+from course_utils.tasks import registry, release
 from course_utils.tasks.gtzan_split import read_lists, release_split
 
 #: Public accuracies on the same split, for reference rows: (system, test accuracy, source).
@@ -104,8 +104,6 @@ def evaluate_release_filtered(features_dir=None, layers: str = "01234", protocol
         The dict of :func:`evaluate_filtered`, plus ``layers``.
     """
     if features_dir is None:
-        from course_utils.tasks import release
-
         features_dir = release.fetch_release(progress=False)
     if not isinstance(lists, dict):
         lists = read_lists(lists)
@@ -139,8 +137,6 @@ def gtzan_filtered_table(features_dir=None, protocol: str = "paper", lists=None,
     """
     start = time.perf_counter()
     if features_dir is None:
-        from course_utils.tasks import release
-
         features_dir = release.fetch_release(progress=False)
     if not isinstance(lists, dict):
         lists = read_lists(lists)
