@@ -173,6 +173,30 @@ def test_average_precision_exercise():
     assert not any(s in EXERCISES["05-average-precision"].hint for s in ("cumsum", "np.", "/ rank", "def "))
 
 
+def _semi_hard(emb, neg_mask, margin, squared=False, hardest=False, fallback=True, clip=True):
+    """A NumPy semi-hard triplet loss, with switches for the usual mistakes."""
+    emb, neg_mask = np.asarray(emb, dtype=float), np.asarray(neg_mask, dtype=bool)
+    n = len(emb)
+    dist = np.maximum(2 - 2 * emb @ emb.T, 0.0)
+    dist = dist if squared else np.sqrt(dist)
+    d_ap = dist[np.arange(n), (np.arange(n) + n // 2) % n]
+    beyond = neg_mask & (dist > d_ap[:, None]) if not hardest else neg_mask
+    closest = np.where(beyond, dist, np.inf).min(axis=1)
+    farthest = np.where(neg_mask, dist, 0.0).max(axis=1) if fallback else np.full(n, 0.0)
+    loss = d_ap - np.where(beyond.any(axis=1), closest, farthest) + margin
+    return np.maximum(loss, 0.0) if clip else loss
+
+
+def test_semi_hard_loss_exercise():
+    """Notebook 05: the semi-hard loss in NumPy agrees with the package's keras.ops loss; squared
+    distances, the hardest negative, no fallback or no clipping at 0 fail; the hint has no code."""
+    assert is_correct("05-semi-hard-loss", _semi_hard)
+    for mistake in ({"squared": True}, {"hardest": True}, {"fallback": False}, {"clip": False}):
+        assert not is_correct("05-semi-hard-loss", lambda e, m, g, kw=mistake: _semi_hard(e, m, g, **kw)), mistake
+    assert not is_correct("05-semi-hard-loss", lambda e, m, g: _semi_hard(e, m, 0.3))   # the margin ignored
+    assert not any(s in EXERCISES["05-semi-hard-loss"].hint for s in ("np.", "def ", "sqrt(", "@", "where("))
+
+
 def _quantize(y, bits):
     step = 2 / 2**bits
     return np.clip(np.round(np.asarray(y) / step) * step, -1, 1 - step)
@@ -212,6 +236,33 @@ def test_code_exercises_of_notebooks_03_and_04():
     assert not is_correct("03-average-blocks", lambda maps: np.concatenate([m.mean(axis=(0, 1, 2)) for m in maps[::-1]]))  # order
     assert is_correct("04-r2", lambda y, p: 1 - np.sum((y - p) ** 2) / np.sum((y - np.mean(y)) ** 2))
     assert not is_correct("04-r2", lambda y, p: float(np.corrcoef(y, p)[0, 1] ** 2))  # never negative
+
+
+def test_paired_bootstrap_exercise_of_notebook_03(capsys):
+    """The same resamples pass exactly, other correct draws within the tolerance; unpaired resampling,
+    a 90% interval and the difference the wrong way round fail; the hint gives no code."""
+
+    def paired(right_a, right_b, rng, n, percents=(2.5, 97.5), same=True):
+        draws_a = rng.integers(0, len(right_a), size=(n, len(right_a)))
+        draws_b = draws_a if same else rng.integers(0, len(right_a), size=(n, len(right_a)))
+        differences = right_a[draws_a].mean(axis=1) - right_b[draws_b].mean(axis=1)
+        return (right_a.mean() - right_b.mean(), *np.percentile(differences, percents))
+
+    def one_draw_at_a_time(right_a, right_b, rng, n):
+        changed = right_a.astype(int) - right_b.astype(int)
+        differences = [changed[rng.choice(len(changed), len(changed))].mean() for _ in range(n)]
+        return changed.mean(), *np.quantile(differences, [0.025, 0.975])
+
+    assert is_correct("03-paired-bootstrap", paired)
+    assert is_correct("03-paired-bootstrap", one_draw_at_a_time)
+    assert not is_correct("03-paired-bootstrap", lambda a, b, rng, n: paired(a, b, rng, n, same=False))
+    assert not is_correct("03-paired-bootstrap", lambda a, b, rng, n: paired(a, b, rng, n, percents=(5, 95)))
+    assert not is_correct("03-paired-bootstrap", lambda a, b, rng, n: paired(b, a, rng, n))
+    hint = EXERCISES["03-paired-bootstrap"].hint
+    assert not any(s in hint for s in ("np.", "def ", "integers", "percentile", "2.5", "97.5", "[", "mean("))
+    check("03-paired-bootstrap", lambda a, b, rng, n: paired(a, b, rng, n, same=False))
+    out = capsys.readouterr().out
+    assert "not quite" in out and "np.random.default_rng(" in out and "difference " in out and " at 0x" not in out
 
 
 def test_notebook_01_alias_frequency_exercise(capsys):
