@@ -7,7 +7,8 @@ random input the two must agree:
 - its ``predict_clips`` (consecutive crops, averaged) gives ``training.predict_clips``'s scores;
 - its ``tag_scores`` loop gives ``metrics.per_tag_scores`` and ``metrics.macro_scores``;
 - its ``ValidationAUC`` callback logs what ``training.RocAucCallback`` logs;
-- its rank-formula ``macro_roc_auc`` (for the bootstrap) gives the macro ROC-AUC of the loop.
+- its rank-formula ``macro_roc_auc`` (for the bootstrap) gives the macro ROC-AUC of the loop;
+- its ``pools_along`` (with its ``FREQ_POOLS`` and ``TIME_POOLS``) gives ``convnet.pool_sizes``.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ def nb() -> dict:
     for tag in ("crop-sampler", "crop-evaluation", "validation-callback", "model-definition"):
         exec(_tagged_source(tag), namespace)
     exec(_function_source("fig-per-tag-roc", "macro_roc_auc"), namespace)
+    exec(_function_source("pooling-rule", "pools_along"), namespace)
+    constants = next(line for line in _tagged_source("pooling-rule").splitlines() if line.startswith("FREQ_POOLS, TIME_POOLS ="))
+    exec(constants, namespace)
     return namespace
 
 
@@ -136,3 +140,16 @@ def test_validation_callback_agrees_with_rocauccallback(nb):
     reference.on_epoch_end(0, package)
     assert np.isclose(mine["val_roc_auc"], package["val_roc_auc"], atol=1e-6)
     assert np.isclose(mine["val_loss"], package["val_loss"], atol=1e-5)
+
+
+def test_pools_along_agrees_with_pool_sizes(nb):
+    from course_utils.models import convnet
+
+    assert (tuple(nb["FREQ_POOLS"]), tuple(nb["TIME_POOLS"])) == (tuple(convnet.DEFAULT_FREQ_POOLS),
+                                                                  tuple(convnet.DEFAULT_TIME_POOLS))
+    rng = np.random.default_rng(4)
+    sizes = [(96, 1360), (96, 128), (96, 376), (32, 32), (96, 33), (128, 1366)]
+    sizes += [tuple(int(v) for v in pair) for pair in rng.integers(32, 3000, size=(40, 2))]
+    for n_mels, n_frames in sizes:
+        mine = list(zip(nb["pools_along"](n_mels, nb["FREQ_POOLS"]), nb["pools_along"](n_frames, nb["TIME_POOLS"])))
+        assert mine == convnet.pool_sizes(n_mels, n_frames), (n_mels, n_frames)
