@@ -111,7 +111,6 @@ def test_fit_save_load_predict_round_trip(fitted, tmp_path):
     assert report.outer_folds == 3 and len(report.fold_choices) == 3 and report.chosen
     text = report.text()
     assert "nested 3-fold" in text and "confusion matrix" in text and report.chosen in text
-    assert "≈" in report.text(approx=True)
     meta = saved_classifiers.read_description(path)
     assert meta["identity"] == model.steps[0][1].identity_ and meta["classes"] == ["high", "low", "noise"]
     assert "code" in meta["note"]

@@ -43,10 +43,7 @@ MAX_CHAIN = 10
 MAX_PAIRS = 60  # about a third of the 173 pairs between the 45 modules before the redesign
 
 #: Upward imports that are known and on their way out: (module, imported module) -> why.
-KNOWN_UPWARD = {
-    ("course_utils.own.classifiers", "course_utils.teaching.report"):
-        "report.approx goes with teaching/report.py once the notebooks print plain numbers",
-}
+KNOWN_UPWARD: dict = {}
 
 
 def _modules() -> dict[str, Path]:

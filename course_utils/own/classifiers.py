@@ -365,15 +365,12 @@ class FitReport:
                 f"{k}-fold" if k else "none" for k in used)
         return text
 
-    def text(self, approx: bool = False) -> str:
-        """The report as lines of text (``approx``: numbers after ``≈``, as the notebooks print
-        numbers that can change in their last digits from machine to machine)."""
-        from course_utils.teaching import report
-
-        num = (lambda v: report.approx(v, 3)) if approx else (lambda v: f"{v:.3f}")
-        lines = [f"nested {self.outer_folds}-fold cross-validated accuracy {num(self.accuracy)} "
-                 f"(95% bootstrap interval {num(self.interval[0])} to {num(self.interval[1])}; "
-                 f"standard deviation over the folds {num(self.fold_std)}), {self.n_clips} clips",
+    def text(self) -> str:
+        """The report as lines of text."""
+        low, high = self.interval
+        lines = [f"nested {self.outer_folds}-fold cross-validated accuracy {self.accuracy:.3f} "
+                 f"(95% bootstrap interval {low:.3f} to {high:.3f}; "
+                 f"standard deviation over the folds {self.fold_std:.3f}), {self.n_clips} clips",
                  "confusion matrix (rows: true class, columns: predicted), pooled over the outer folds:",
                  self.confusion.to_string(),
                  f"chosen on all clips ({self._inner_text()}): {self.chosen}",
