@@ -164,6 +164,28 @@ def _draw_tagging(rng: np.random.Generator) -> tuple:
     return y, rng.random((n, tags))
 
 
+# --- notebook 04 ---
+
+
+def _nested_cv(X, y, Cs, outer_folds: int, inner_folds: int) -> np.ndarray:
+    """The outer-fold accuracies of a nested CV of ``SVC(C=c)``, ``c`` chosen among ``Cs`` inside."""
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+    from sklearn.svm import SVC
+
+    search = GridSearchCV(SVC(), {"C": list(Cs)}, cv=StratifiedKFold(inner_folds))
+    return cross_val_score(search, X, y, cv=StratifiedKFold(outer_folds))
+
+
+def _draw_nested(rng: np.random.Generator) -> tuple:
+    """Two or three classes of 12 to 25 points each (enough for the inner folds), in 2 to 6 dimensions."""
+    k, d = int(rng.integers(2, 4)), int(rng.integers(2, 7))
+    sizes = rng.integers(12, 26, size=k)
+    y = rng.permutation(np.repeat(np.arange(k), sizes))
+    X = rng.normal(0, 1, (len(y), d)) + rng.normal(0, rng.uniform(0.3, 1.5), (k, d))[y]
+    Cs = sorted(rng.choice([0.01, 0.1, 1.0, 10.0, 100.0], size=int(rng.integers(2, 5)), replace=False).tolist())
+    return X, y, Cs, int(rng.integers(3, 6)), int(rng.integers(2, 5))
+
+
 def _as_grid_search_would(scaler_class):
     """Fit a scaler class the way GridSearchCV does: clone, then set the switch, then fit."""
     from sklearn.base import clone
@@ -183,6 +205,8 @@ def _standardise_if(X, on):
 def _draw_features(rng: np.random.Generator) -> tuple:
     n, d = int(rng.integers(5, 60)), int(rng.integers(1, 12))
     return rng.normal(rng.uniform(-50, 50, d), rng.uniform(0.1, 30, d), size=(n, d)), bool(rng.random() < 0.5)
+
+# --- end of notebook 04 ---
 
 
 def _precision_at_k(relevance, k: int) -> float:
@@ -214,19 +238,6 @@ def _draw_short_mel(rng: np.random.Generator) -> tuple:
     return rng.normal(size=(int(rng.integers(2, 10)), frames)), int(rng.integers(frames, 200))
 
 
-def _r2(y_true, y_pred) -> float:
-    from sklearn.metrics import r2_score
-
-    return float(r2_score(y_true, y_pred))
-
-
-def _draw_regression(rng: np.random.Generator) -> tuple:
-    n = int(rng.integers(3, 80))
-    y = rng.normal(rng.uniform(-5, 5), rng.uniform(0.1, 3), size=n)
-    noise = rng.uniform(0, 4)  # sometimes worse than predicting the mean: R² below 0
-    return y, y + rng.normal(0, noise, size=n) + (rng.uniform(-2, 2) if rng.random() < 0.5 else 0.0)
-
-
 def _jaccard(a, b) -> float:
     from course_utils.ground_truth import tag_similarity
 
@@ -251,13 +262,6 @@ def transfer_columns(layers: str):
     from course_utils.transfer import layer_columns
 
     return layer_columns(layers)
-
-
-def _largest_published_gain() -> set:
-    from course_utils.evaluate import PUBLISHED
-
-    gains = {task: s["01234"] - s["mfcc"] for task, s in PUBLISHED.items()}
-    return {max(gains, key=gains.get)}
 
 
 def _rarest_ballroom_style() -> set:
@@ -408,6 +412,15 @@ EXERCISES: dict[str, Exercise | CodeExercise] = {
         "each block contributes 32 values (its 32 filters, averaged)",
         tolerance=0.0,
     ),
+    "04-nested-cv": CodeExercise(
+        _nested_cv,
+        _draw_nested,
+        "two loops: for each outer split, every C gets a score from inner folds of the outer training rows "
+        "only (StratifiedKFold(inner_folds).split(X_train, y_train) gives positions within X_train); which C "
+        "is refitted, on which rows, and where is it scored?",
+        cases=10,
+        tolerance=1e-9,
+    ),
     "04-fixed-scaler": CodeExercise(
         _standardise_if,
         _draw_features,
@@ -425,17 +438,6 @@ EXERCISES: dict[str, Exercise | CodeExercise] = {
         _draw_short_mel,
         "np.tile repeats an array along the axes you ask for: how many copies cover n_frames, and what happens "
         "to the frames beyond n_frames?",
-    ),
-    "04-r2": CodeExercise(
-        _r2,
-        _draw_regression,
-        "the baseline is a model that always predicts the mean of y_true: compare your squared errors with its "
-        "squared errors",
-        tolerance=1e-9,
-    ),
-    "04-largest-gain": Exercise(
-        _largest_published_gain,
-        "for each task subtract the MFCC score from the 01234 score in evaluate.PUBLISHED",
     ),
     "05-precision-at-k": CodeExercise(
         _precision_at_k,
