@@ -9,7 +9,7 @@ training amplifies the differences. The notebooks print such numbers after "≈"
 on training (data, MFCC features, the authors' released features) are printed plainly and
 compared digit for digit.
 
-Notebooks 03, 04, 05 and 06.
+Notebooks 03, 05 and 06.
 """
 
 from __future__ import annotations
