@@ -160,6 +160,19 @@ ENTRIES: list[Number | Masked] = [
     Masked(NB05, r"\d\. clip \d+ \(distance [^\n]*"),
     Number(NB05, r"mean tag similarity of the five neighbours: ", 0.25, 1.0),
     Number(NB05, r"hits tagged techno, electronic, dance or synth: ", 3, 5),
+    # --- notebook 04: scores on the course convnet's features (the tagger of notebook 02) ---
+    Masked("04_transfer_svms.ipynb", r"\| convnet: best [^\n]*"),
+    Number("04_transfer_svms.ipynb", r"Jamendo voice .*\| convnet: best ", 0.91, 1.0),
+    Number("04_transfer_svms.ipynb", r"Jamendo voice .*\| convnet: best \S+, nested ", 0.8, 0.94),
+    Number("04_transfer_svms.ipynb", r"Extended Ballroom +convnet - MFCC: mean \+?", 0.04, 0.2),
+    Number("04_transfer_svms.ipynb", r"Extended Ballroom +convnet - MFCC: mean \S+, 95% interval \+?", 0.005, 0.12),
+    Number("04_transfer_svms.ipynb", r"Extended Ballroom +convnet - MFCC: mean \S+, 95% interval \S+ to \+?", 0.08, 0.3),
+    Number("04_transfer_svms.ipynb", r"GTZAN genre +convnet - MFCC: mean \+?", 0.02, 0.14),
+    Number("04_transfer_svms.ipynb", r"GTZAN genre +convnet - MFCC: mean \S+, 95% interval \+?", 0.005, 0.08),
+    Number("04_transfer_svms.ipynb", r"GTZAN genre +convnet - MFCC: mean \S+, 95% interval \S+ to \+?", 0.06, 0.2),
+    Number("04_transfer_svms.ipynb", r"UrbanSound8K +convnet - MFCC: mean \+?", -0.07, -0.02),
+    Number("04_transfer_svms.ipynb", r"UrbanSound8K +convnet - MFCC: mean \S+, 95% interval \+?", -0.15, -0.03),
+    Number("04_transfer_svms.ipynb", r"UrbanSound8K +convnet - MFCC: mean \S+, 95% interval \S+ to \+?", -0.03, 0.0),
 ]
 
 

@@ -144,6 +144,9 @@ REMOTE: dict[str, RemoteSet] = {s.key: s for s in (
                    "6fbd7ee903e4f186c20ead54c3f95aa8c7767f79dfa3629ad56b09b0691c42cf"),
         RemoteFile("features/gtzan_genre_mfcc.npy", f"{_CHOI2017_REPO}/data_feats/gtzan_genre_mfcc.npy",
                    "96d5f6cab544b7e161fdaf694d94b810002db1d2e6e4435556e8b65d74befd7b"),
+        # the Keras-2 model's features (columns 120-279) and an MFCC summary (0-119), added in 2019
+        RemoteFile("features/gtzan_genre_keras2.npy", f"{_CHOI2017_REPO}/data_feats/gtzan_genre_keras2.npy",
+                   "a5ae9826e895a25e6ce244dac466bdd28211638f4e4a97ac037966709c75c41c"),
         RemoteFile("features/gtzan_speechmusic_layer_0.npy", f"{_CHOI2017_REPO}/data_feats/gtzan_speechmusic_layer_0.npy",
                    "4aa8366b547038a9b6cceeb860744a16362f5dffbfcb8397c2ad7aad5b83fe7a"),
         RemoteFile("features/gtzan_speechmusic_layer_1.npy", f"{_CHOI2017_REPO}/data_feats/gtzan_speechmusic_layer_1.npy",

@@ -81,7 +81,7 @@ def pool_sizes(n_mels: int = N_MELS, n_frames: int = 1360) -> list[tuple[int, in
     For 96 bands and 1360 frames these are Choi et al.'s (2,4), (3,4), (2,5), (2,4), (4,4). For
     other sizes each block keeps its original pool where the input is large enough and a smaller
     one (at least 2) where not; the fifth pool covers whatever remains, so block 5's output is
-    always 1 x 1 (a global max pool in effect). Notebook 02.
+    always 1 x 1 (a global max pool in effect).
 
     Args:
         n_mels: number of mel bands, at least 32.

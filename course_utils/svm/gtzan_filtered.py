@@ -119,7 +119,7 @@ def gtzan_filtered_table(features_dir=None, protocol: str = "paper", lists=None,
     """GTZAN genre: published and reproduced random 10-fold scores against the fault-filtered test score.
 
     Rows: the convnet feature (layers 01234) and the MFCC baseline of the authors' release, then the
-    public results on the same split (:data:`PUBLIC_RESULTS`, with their sources). Notebook 04.
+    public results on the same split (:data:`PUBLIC_RESULTS`, with their sources).
 
     Args:
         features_dir: the release folder; ``None`` for :func:`course_utils.tasks.release.fetch_release`.

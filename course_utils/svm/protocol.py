@@ -324,8 +324,6 @@ def layer_heatmap_scores(features_dir, task: str, combos=HEATMAP_COMBOS, protoco
                          progress: bool = True, cache_dir=None) -> pd.DataFrame:
     """Best grid scores of layer combinations, for the paper's heatmap (fast method only).
 
-    Notebook 04 (the figure of scores per layer combination and task).
-
     Args:
         features_dir: the release folder or its ``features`` subfolder.
         task: one of :func:`course_utils.tasks.registry.names`.
@@ -357,7 +355,7 @@ def release_confusion_matrix(features_dir, task: str, layers: str = "01234", pro
     """The confusion matrix of a classification task of the release at its best setting, over its test folds.
 
     Every clip is predicted once, by the model of the split that holds it out (for Jamendo only
-    the test clips count). Notebook 04.
+    the test clips count).
 
     Args:
         features_dir: a folder in the release layout.

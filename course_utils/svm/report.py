@@ -19,8 +19,6 @@ _CORRECTED_NOTE = "protocol 'corrected': standardisation really on and off in th
 def protocol_note(protocol: str) -> str:
     """One sentence saying what a protocol does about standardisation, for printed tables.
 
-    Notebook 04.
-
     Args:
         protocol: ``"paper"`` or ``"corrected"``.
 

@@ -78,7 +78,7 @@ def predefined_folds(folds) -> list:
 
 
 def cv_splits(task: str, labels_df: pd.DataFrame, seed: int = 0, shuffle: bool = False) -> list:
-    """The paper's splits of one task. Notebook 04.
+    """The paper's splits of one task.
 
     Args:
         task: one of :func:`course_utils.tasks.registry.names`.

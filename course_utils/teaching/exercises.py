@@ -137,6 +137,28 @@ def _draw_samples_and_hop(rng: np.random.Generator) -> tuple:
     return n, hop
 
 
+# --- notebook 04 ---
+
+
+def _nested_cv(X, y, Cs, outer_folds: int, inner_folds: int) -> np.ndarray:
+    """The outer-fold accuracies of a nested CV of ``SVC(C=c)``, ``c`` chosen among ``Cs`` inside."""
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+    from sklearn.svm import SVC
+
+    search = GridSearchCV(SVC(), {"C": list(Cs)}, cv=StratifiedKFold(inner_folds))
+    return cross_val_score(search, X, y, cv=StratifiedKFold(outer_folds))
+
+
+def _draw_nested(rng: np.random.Generator) -> tuple:
+    """Two or three classes of 12 to 25 points each (enough for the inner folds), in 2 to 6 dimensions."""
+    k, d = int(rng.integers(2, 4)), int(rng.integers(2, 7))
+    sizes = rng.integers(12, 26, size=k)
+    y = rng.permutation(np.repeat(np.arange(k), sizes))
+    X = rng.normal(0, 1, (len(y), d)) + rng.normal(0, rng.uniform(0.3, 1.5), (k, d))[y]
+    Cs = sorted(rng.choice([0.01, 0.1, 1.0, 10.0, 100.0], size=int(rng.integers(2, 5)), replace=False).tolist())
+    return X, y, Cs, int(rng.integers(3, 6)), int(rng.integers(2, 5))
+
+
 def _as_grid_search_would(scaler_class):
     """Fit a scaler class the way GridSearchCV does: clone, then set the switch, then fit."""
     from sklearn.base import clone
@@ -301,26 +323,12 @@ def _draw_paired_results(rng: np.random.Generator) -> tuple:
 # --- end of notebook 03 ---
 
 
-def _r2(y_true, y_pred) -> float:
-    from sklearn.metrics import r2_score
-
-    return float(r2_score(y_true, y_pred))
-
-
-def _draw_regression(rng: np.random.Generator) -> tuple:
-    n = int(rng.integers(3, 80))
-    y = rng.normal(rng.uniform(-5, 5), rng.uniform(0.1, 3), size=n)
-    noise = rng.uniform(0, 4)  # sometimes worse than predicting the mean: R² below 0
-    return y, y + rng.normal(0, noise, size=n) + (rng.uniform(-2, 2) if rng.random() < 0.5 else 0.0)
 
 
 
 
-def _largest_published_gain() -> set:
-    from course_utils.tasks.registry import PUBLISHED
 
-    gains = {task: s["01234"] - s["mfcc"] for task, s in PUBLISHED.items()}
-    return {max(gains, key=gains.get)}
+
 
 
 def _rarest_ballroom_style() -> set:
@@ -657,6 +665,15 @@ EXERCISES: dict[str, Exercise | CodeExercise] = {
         cases=2,
         adapt=_audit_variant,
     ),
+    "04-nested-cv": CodeExercise(
+        _nested_cv,
+        _draw_nested,
+        "two loops: for each outer split, every C gets a score from inner folds of the outer training rows "
+        "only (StratifiedKFold(inner_folds).split(X_train, y_train) gives positions within X_train); which C "
+        "is refitted, on which rows, and where is it scored?",
+        cases=10,
+        tolerance=1e-9,
+    ),
     "04-fixed-scaler": CodeExercise(
         _standardise_if,
         _draw_features,
@@ -683,17 +700,6 @@ EXERCISES: dict[str, Exercise | CodeExercise] = {
         adapt=_as_interval,
     ),
     # --- end of notebook 03 ---
-    "04-r2": CodeExercise(
-        _r2,
-        _draw_regression,
-        "the baseline is a model that always predicts the mean of y_true: compare your squared errors with its "
-        "squared errors",
-        tolerance=1e-9,
-    ),
-    "04-largest-gain": Exercise(
-        _largest_published_gain,
-        "for each task subtract the MFCC score from the 01234 score in evaluate.PUBLISHED",
-    ),
     # --- notebook 05 ---
     "05-average-precision": CodeExercise(
         _average_precision,
