@@ -33,6 +33,7 @@ import zipfile
 from pathlib import Path
 
 from course_utils.core.errors import CourseError
+from course_utils.core.files import sha256_file
 
 #: The suffix of a saved classifier.
 SUFFIX = ".skops"
@@ -71,14 +72,6 @@ def sidecar_path(path) -> Path:
     """The JSON file beside an old ``.joblib`` classifier: ``genre.joblib`` -> ``genre.joblib.json``."""
     path = Path(path)
     return path.with_name(path.name + ".json")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _members_sha256(members: dict) -> str:
@@ -480,7 +473,7 @@ def _load_legacy(path: Path, check: bool, trust: bool):
                   f"classifier again to get a {SUFFIX} file, which holds none", SavedClassifierWarning, stacklevel=3)
     meta = read_sidecar(path)
     if check:
-        if meta.get("sha256") != _sha256(path):
+        if meta.get("sha256") != sha256_file(path):
             raise CourseError(f"{path}: the file is not the one its description {sidecar_path(path).name} was written "
                               "for (checksum differs); fit and save the classifier again")
         _check_identity(path, meta)
