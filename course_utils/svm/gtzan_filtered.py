@@ -31,20 +31,6 @@ from course_utils.svm import grid as svm_grid, protocol as evaluate, report as s
 from course_utils.tasks import registry, release
 from course_utils.tasks.gtzan_split import read_lists, release_split
 
-#: Public accuracies on the same split, for reference rows: (system, test accuracy, source).
-#: - musicnn (MSD, max-pool features), VGGish + PCA and OpenL3, each with an SVM: Pons and Serra,
-#:   "musicnn: pre-trained convolutional neural networks for music audio tagging", ISMIR 2019
-#:   late-breaking demo (arXiv:1909.06654), transfer learning on this split; the figures as issue 13
-#:   of the course quotes them (check them against the paper's table before quoting them elsewhere);
-#: - MFCC + SVM: the README of jordipons/sklearn-audio-transfer-learning, which takes it from Pons
-#:   and Serra, "Randomly weighted CNNs for (music) audio classification", ICASSP 2019
-#:   (arXiv:1805.00237).
-PUBLIC_RESULTS = (
-    ("VGGish + PCA + SVM", 0.7758, "Pons & Serra 2019, musicnn (arXiv:1909.06654)"),
-    ("OpenL3 + SVM", 0.7465, "Pons & Serra 2019, musicnn (arXiv:1909.06654)"),
-    ("musicnn (MSD) max-pool + SVM", 0.7724, "Pons & Serra 2019, musicnn (arXiv:1909.06654)"),
-    ("MFCC + SVM", 0.5344, "Pons & Serra 2019, randomly weighted CNNs (arXiv:1805.00237)"),
-)
 #: The released feature sets compared, with their titles.
 FEATURE_SETS = {"01234": "Choi et al. convnet, layers 01234", "mfcc": "MFCC (Choi et al. release)"}
 
@@ -118,8 +104,9 @@ def gtzan_filtered_table(features_dir=None, protocol: str = "paper", lists=None,
                          random_cv: bool = True) -> pd.DataFrame:
     """GTZAN genre: published and reproduced random 10-fold scores against the fault-filtered test score.
 
-    Rows: the convnet feature (layers 01234) and the MFCC baseline of the authors' release, then the
-    public results on the same split (:data:`PUBLIC_RESULTS`, with their sources).
+    Rows: the convnet feature (layers 01234) and the MFCC baseline of the authors' release. (Public
+    results of other systems on this split are not quoted: they were not checked against their
+    papers' tables. Notebook 04 adds the authors' Keras-2 model's features, which are not the paper's.)
 
     Args:
         features_dir: the release folder; ``None`` for :func:`course_utils.tasks.release.fetch_release`.
@@ -150,10 +137,6 @@ def gtzan_filtered_table(features_dir=None, protocol: str = "paper", lists=None,
                      "reproduced_random_10fold": rand, "filtered_test": res["test_accuracy"], "ci_low": res["ci_low"],
                      "ci_high": res["ci_high"], "valid_accuracy": res["valid_accuracy"], "n_tied": res["n_tied"],
                      "params": svm_report.describe_params(res["params"]), "source": "this course, the authors' release"})
-    for system, acc, source in PUBLIC_RESULTS:
-        rows.append({"system": system, "published_random_10fold": np.nan, "reproduced_random_10fold": np.nan,
-                     "filtered_test": acc, "ci_low": np.nan, "ci_high": np.nan, "valid_accuracy": np.nan,
-                     "n_tied": np.nan, "params": "", "source": source})
     df = pd.DataFrame(rows).set_index("system")
     df.attrs.update(protocol=protocol, note=svm_report.protocol_note(protocol), n_test=n_test,
                     seconds=time.perf_counter() - start)
