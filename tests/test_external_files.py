@@ -179,8 +179,6 @@ def test_clips_without_either_fail_clearly(data_root, no_reference, offline):
 
 def test_real_reference_release_and_clips_offline(shared_reference, data_root, offline, monkeypatch):
     monkeypatch.delenv(paths.REFERENCE_ENV, raising=False)
-    from course_utils.svm import protocol
-
     folder = release.fetch_release(progress=False)
     assert folder == (shared_reference / "choi2017").resolve()
     X, y, _ = release.load_release(None, "gtzan_genre", "01234")

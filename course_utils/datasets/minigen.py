@@ -202,7 +202,7 @@ def _owned_files(root: Path, name: str, parse) -> set | object | None:
     except DatasetError:
         manifest, extra = None, {}
     if manifest is not None and extra.get("variant") != "mini":
-        raise _not_ours(root, name, f"has a {cache.MANIFEST_NAME} of something else")
+        raise _not_ours(root, name, f"has a {files.MANIFEST_NAME} of something else")
     if manifest is not None and extra.get("dataset") not in (None, name):
         raise DatasetError(f"{root} holds the mini {extra['dataset']}, not {name}; nothing was changed. "
                            f"Give {name} a folder of its own (e.g. {root.parent / name}).")

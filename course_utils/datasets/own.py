@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils import audio
-from course_utils.core.errors import AudioError, AudioWarning, CourseError, DatasetError, ParameterError
+from course_utils.core.errors import AudioError, AudioWarning, DatasetError, ParameterError
 
 #: The layout :func:`load_folder` expects, for its error messages.
 FOLDER_LAYOUT = ("one sub-folder per class holding that class's audio files, e.g. "

@@ -175,8 +175,6 @@ def fetch_wheel() -> Path:
         DownloadError: pip failed (offline) or a copy had the wrong checksum; one line that says
             where to place the wheel by hand.
     """
-    import os
-
     from course_utils.fetch import download
     from course_utils.fetch.checksums import digest_like
     from course_utils.fetch.guards import set_aside
