@@ -469,3 +469,16 @@ def test_a_dataset_archive_beyond_its_limits_is_refused(data_root, tmp_path, mon
     with pytest.raises(DownloadError, match="expands to more than 8 members"):
         datasets.download("urbansound8k")
     assert not (data_root / "full" / "urbansound8k").exists()
+
+
+def test_a_folder_with_a_manifest_of_something_else_is_refused_untouched(tmp_path):
+    """A manifest that is not a mini dataset's (another variant): refused, naming the manifest."""
+    from course_utils.core.files import write_manifest
+    from course_utils.core.errors import DatasetError
+    from course_utils.datasets import minigen
+
+    (tmp_path / "mine.txt").write_text("keep me")
+    write_manifest(tmp_path, ["mine.txt"], extra={"variant": "full"})
+    with pytest.raises(DatasetError, match="MANIFEST.json of something else"):
+        minigen._owned_files(tmp_path, "gtzan_genre", None)
+    assert (tmp_path / "mine.txt").read_text() == "keep me"
