@@ -2,7 +2,7 @@
 
 The notebook's ``GRID`` and ``paper_pipeline`` (executed from the notebook's JSON) must score
 every setting exactly as :class:`course_utils.svm.grid.SVMGridSearch` (``course-utils
-paper-table``, and the release table of the notebook's section 7) on the same folds. Also: the
+paper-table``, which the notebook's section 7 names for the full table) on the same folds. Also: the
 notebook's Wilson interval agrees with the package's, and the nested-CV exercise accepts a right
 loop and refuses a leaky one.
 """
