@@ -712,10 +712,8 @@ EXERCISES: dict[str, Exercise | CodeExercise] = {
         _semi_hard_losses,
         _draw_triplet_batch,
         "for unit vectors the squared distance is 2 minus twice the dot product, which gives every distance of "
-        "the batch at once. For anchor i, first find the distance to its positive, row (i + B) mod 2B; then, "
-        "among the columns that neg_mask allows, the distances larger than that one; the smallest of those is "
-        "the negative's distance, and when there is none, the largest allowed distance is. Distances, not "
-        "squared distances; and a loss is never below 0",
+        "the batch at once. Work out one anchor by hand first, with the semi-hard rule of the text above (and "
+        "what it falls back to), then do every row at once",
         tolerance=1e-4,
     ),
     "06-per-class-recall": CodeExercise(
