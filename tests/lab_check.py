@@ -4,7 +4,7 @@
     LAB_CHECK_NOTEBOOKS="01 04" make lab-check
 
 Starts JupyterLab on 127.0.0.1 (a free port, a random token) over a copy of the notebooks in
-``build/lab/work/`` (so nothing the browser does touches ``notebooks/``), drives Debian's Chromium
+``build/lab/copies/`` (so nothing the browser does touches ``notebooks/``), drives Debian's Chromium
 with Playwright for Python, and for each notebook:
 
 1. opens it **as stored**, takes a full-page screenshot (``build/lab/NN_name-stored.png``) and checks
@@ -411,7 +411,7 @@ def run_lab_check(notebooks: list[Path], out: Path, timeout_s: float = 1200, log
     from course_utils.authoring.slides import CHROMIUM_ARGS
 
     out = Path(out)
-    work, state, data = out / "work", out / "state", out / "data"
+    work, state, data = out / "copies", out / "state", out / "data"
     for folder in (work, state, data):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
