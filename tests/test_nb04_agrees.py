@@ -88,7 +88,7 @@ def test_notebook_grid_search_agrees_with_the_fast_search_on_a_regression_task()
 
 
 def test_notebook_grid_search_agrees_with_the_fast_search_on_the_released_speech_music_task():
-    from course_utils import materials
+    import materials
     from course_utils.svm import protocol as evaluate
 
     reason = materials.missing("reference")
