@@ -15,7 +15,8 @@ the checks live here, in one list, and two places use it:
 Entries:
 
 - :class:`Number`: ``label`` is a regular expression for the text just before the number; the
-  number is ``-?\\d+(\\.\\d+)?``. Give the range you would defend in a review (what the
+  number is ``[-+]?\\d+(\\.\\d+)?`` (a sign belongs to the number, so a value that changes sign is
+  masked the same way). Give the range you would defend in a review (what the
   notebook's prose says about the number must hold over all of it).
 - :class:`Masked`: text whose content varies and has no range (a top-5 list whose order can
   change, a row of a table printed with ``print``). ``regex`` matches the whole varying text.
@@ -31,7 +32,7 @@ import re
 from dataclasses import dataclass
 
 #: What a number looks like after its label.
-VALUE = r"-?\d+(?:\.\d+)?"
+VALUE = r"[-+]?\d+(?:\.\d+)?"
 
 
 @dataclass(frozen=True)
@@ -122,10 +123,10 @@ ENTRIES: list[Number | Masked] = [
     Number("03_transfer_features.ipynb", r"with the MFCC summary only: ", 0, 40),
     # the prose says that McNemar's test gives p above 0.05 (as the paired interval includes 0)
     Number("03_transfer_features.ipynb", r"McNemar's exact test on the clips where they disagree: p = ", 0.05, 1.0),
-    Number("03_transfer_features.ipynb", r"accuracy difference \(convnet - MFCC\): \+?", -0.15, 0.2),
+    Number("03_transfer_features.ipynb", r"accuracy difference \(convnet - MFCC\): ", -0.15, 0.2),
     # the prose says that the paired interval includes 0
-    Number("03_transfer_features.ipynb", r"accuracy difference \(convnet - MFCC\): \S+, 95% interval \+?", -0.35, 0.0),
-    Number("03_transfer_features.ipynb", r"accuracy difference \(convnet - MFCC\): \S+, 95% interval \S+ to \+?",
+    Number("03_transfer_features.ipynb", r"accuracy difference \(convnet - MFCC\): \S+, 95% interval ", -0.35, 0.0),
+    Number("03_transfer_features.ipynb", r"accuracy difference \(convnet - MFCC\): \S+, 95% interval \S+ to ",
            0.0, 0.4),
     Masked("03_transfer_features.ipynb", r"(?<=, predicted )[a-z]+"),
     # --- end of notebook 03 ---
@@ -143,18 +144,19 @@ ENTRIES: list[Number | Masked] = [
           "convnet": [(0.42, 0.55), (0.37, 0.49), (0.34, 0.46), (0.40, 0.52), (0.56, 0.68)],
           "tagger": [(0.50, 0.63), (0.48, 0.60), (0.45, 0.57), (0.51, 0.63), (0.62, 0.72)],
           "siamese": [(0.54, 0.66), (0.52, 0.61), (0.49, 0.58), (0.55, 0.64), (0.67, 0.76)],
-      }.items() for before, (low, high) in zip((r"", r"\S+ +", r"\S+ +\S+ +", r"\S+ +\S+ +\S+ to ",
-                                                 r"\S+ +\S+ +\S+ to \S+ +"), ranges)],
+      }.items() for before, (low, high) in zip((r"", r"[0-9.A-Z]+ +", r"[0-9.A-Z]+ +[0-9.A-Z]+ +",
+                                                 r"[0-9.A-Z]+ +[0-9.A-Z]+ +[0-9.A-Z]+ to ",
+                                                 r"[0-9.A-Z]+ +[0-9.A-Z]+ +[0-9.A-Z]+ to [0-9.A-Z]+ +"), ranges)],
     # the prose: about level with the tagger, a few points at most either way; the interval may include 0
-    Number(NB05, r"siamese - tagger: \+?", -0.02, 0.05),
-    Number(NB05, r"siamese - tagger: \S+ \(\+?", -0.04, 0.04),
-    Number(NB05, r"siamese - tagger: \S+ \(\S+ to \+?", -0.01, 0.07),
-    Number(NB05, r"siamese - MFCC: \+?", 0.12, 0.30),
-    Number(NB05, r"siamese - MFCC: \S+ \(\+?", 0.09, 0.28),
-    Number(NB05, r"siamese - MFCC: \S+ \(\S+ to \+?", 0.14, 0.33),
-    Number(NB05, r"tagger - convnet: \+?", 0.04, 0.19),
-    Number(NB05, r"tagger - convnet: \S+ \(\+?", 0.01, 0.17),
-    Number(NB05, r"tagger - convnet: \S+ \(\S+ to \+?", 0.06, 0.21),
+    Number(NB05, r"siamese - tagger: ", -0.02, 0.05),
+    Number(NB05, r"siamese - tagger: \S+ \(", -0.04, 0.04),
+    Number(NB05, r"siamese - tagger: \S+ \(\S+ to ", -0.01, 0.07),
+    Number(NB05, r"siamese - MFCC: ", 0.12, 0.30),
+    Number(NB05, r"siamese - MFCC: \S+ \(", 0.09, 0.28),
+    Number(NB05, r"siamese - MFCC: \S+ \(\S+ to ", 0.14, 0.33),
+    Number(NB05, r"tagger - convnet: ", 0.04, 0.19),
+    Number(NB05, r"tagger - convnet: \S+ \(", 0.01, 0.17),
+    Number(NB05, r"tagger - convnet: \S+ \(\S+ to ", 0.06, 0.21),
     Number(NB05, r"test embeddings \(240 clips\): HNSW recall@10 = ", 0.97, 1.0),
     Masked(NB05, r"[\d,]+ queries/s"),   # timings: the machine and its load
     Masked(NB05, r"\d\. clip \d+ \(distance [^\n]*"),
@@ -165,15 +167,15 @@ ENTRIES: list[Number | Masked] = [
     Number("04_transfer_svms.ipynb", r"Jamendo voice +convnet +", 0.91, 1.0),
     Number("04_transfer_svms.ipynb", r"Jamendo voice +convnet +\S+ +", 0.85, 1.0),
     Masked("04_transfer_svms.ipynb", r"; folds convnet ahead \d+, tied \d+, behind \d+"),
-    Number("04_transfer_svms.ipynb", r"Extended Ballroom +convnet - MFCC: mean \+?", -0.03, 0.2),
-    Number("04_transfer_svms.ipynb", r"Extended Ballroom +convnet - MFCC: mean \S+, 95% interval \+?", -0.08, 0.12),
-    Number("04_transfer_svms.ipynb", r"Extended Ballroom +convnet - MFCC: mean \S+, 95% interval \S+ to \+?", 0.04, 0.3),
-    Number("04_transfer_svms.ipynb", r"GTZAN genre +convnet - MFCC: mean \+?", 0.02, 0.14),
-    Number("04_transfer_svms.ipynb", r"GTZAN genre +convnet - MFCC: mean \S+, 95% interval \+?", 0.005, 0.08),
-    Number("04_transfer_svms.ipynb", r"GTZAN genre +convnet - MFCC: mean \S+, 95% interval \S+ to \+?", 0.04, 0.2),
-    Number("04_transfer_svms.ipynb", r"UrbanSound8K +convnet - MFCC: mean \+?", -0.08, -0.02),
-    Number("04_transfer_svms.ipynb", r"UrbanSound8K +convnet - MFCC: mean \S+, 95% interval \+?", -0.15, -0.03),
-    Number("04_transfer_svms.ipynb", r"UrbanSound8K +convnet - MFCC: mean \S+, 95% interval \S+ to \+?", -0.03, 0.0),
+    Number("04_transfer_svms.ipynb", r"Extended Ballroom +convnet - MFCC: mean ", -0.03, 0.2),
+    Number("04_transfer_svms.ipynb", r"Extended Ballroom +convnet - MFCC: mean \S+, 95% interval ", -0.08, 0.12),
+    Number("04_transfer_svms.ipynb", r"Extended Ballroom +convnet - MFCC: mean \S+, 95% interval \S+ to ", 0.04, 0.3),
+    Number("04_transfer_svms.ipynb", r"GTZAN genre +convnet - MFCC: mean ", 0.02, 0.14),
+    Number("04_transfer_svms.ipynb", r"GTZAN genre +convnet - MFCC: mean \S+, 95% interval ", 0.005, 0.08),
+    Number("04_transfer_svms.ipynb", r"GTZAN genre +convnet - MFCC: mean \S+, 95% interval \S+ to ", 0.04, 0.2),
+    Number("04_transfer_svms.ipynb", r"UrbanSound8K +convnet - MFCC: mean ", -0.08, -0.02),
+    Number("04_transfer_svms.ipynb", r"UrbanSound8K +convnet - MFCC: mean \S+, 95% interval ", -0.15, -0.03),
+    Number("04_transfer_svms.ipynb", r"UrbanSound8K +convnet - MFCC: mean \S+, 95% interval \S+ to ", -0.03, 0.0),
 ]
 
 
