@@ -148,6 +148,21 @@ def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     return soxr.resample(y.astype(np.float32, copy=False), orig_sr, target_sr, quality="HQ").astype(np.float32)
 
 
+def _opening(path: Path, offset: float) -> tuple[dict, int]:
+    """The header of ``path`` and the frame where reading starts at ``offset`` seconds.
+
+    Raises:
+        AudioError: the file cannot be read, the offset is negative or past the end.
+    """
+    info = audio_info(path)
+    start = int(round(offset * info["samplerate"]))
+    if offset < 0:
+        raise AudioError(path, f"negative offset {offset} s")
+    if start >= info["frames"] and info["frames"] > 0:
+        raise AudioError(path, f"offset {offset:.2f} s is past the end of the file ({info['duration']:.2f} s)")
+    return info, start
+
+
 def load_audio(
     path,
     sr: int | None = SR,
@@ -190,13 +205,8 @@ def load_audio(
             file and what to do.
     """
     path = Path(path).expanduser()
-    info = audio_info(path)
+    info, start = _opening(path, offset)
     file_sr = info["samplerate"]
-    start = int(round(offset * file_sr))
-    if offset < 0:
-        raise AudioError(path, f"negative offset {offset} s")
-    if start >= info["frames"] and info["frames"] > 0:
-        raise AudioError(path, f"offset {offset:.2f} s is past the end of the file ({info['duration']:.2f} s)")
     stop = None if duration is None else start + int(round(duration * file_sr))
     wanted = (info["frames"] if stop is None else stop) - start
     if max_duration is not None and wanted > int(round(max_duration * file_sr)):
@@ -328,13 +338,8 @@ def stream_audio(path, sr: int | None = SR, *, segment_samples: int, offset: flo
     import soxr
 
     path = Path(path).expanduser()
-    info = audio_info(path)
+    info, start = _opening(path, offset)
     file_sr = info["samplerate"]
-    start = int(round(offset * file_sr))
-    if offset < 0:
-        raise AudioError(path, f"negative offset {offset} s")
-    if start >= info["frames"] and info["frames"] > 0:
-        raise AudioError(path, f"offset {offset:.2f} s is past the end of the file ({info['duration']:.2f} s)")
     frames = -1 if duration is None else int(round(duration * file_sr))
     target_sr = file_sr if sr is None else int(sr)
     segment_samples = max(1, int(segment_samples))
