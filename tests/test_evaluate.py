@@ -245,14 +245,15 @@ def test_evaluate_features_regression_needs_a_single_target():
     assert res["target"] == "arousal" and -1 < res["best_score"] <= 1
 
 
-def test_results_are_cached_and_the_heatmap_covers_its_combinations(tmp_path):
+def test_results_are_cached_and_the_heatmap_covers_its_combinations(tmp_path, data_root):
     root = _tiny_release(tmp_path / "choi2017")
-    first = ev.evaluate_release(root, "gtzan_speechmusic", "01", cache_dir=tmp_path / "cache")
-    again = ev.evaluate_release(root, "gtzan_speechmusic", "01", cache_dir=tmp_path / "cache")
+    first = ev.evaluate_release(root, "gtzan_speechmusic", "01", cache=True)
+    again = ev.evaluate_release(root, "gtzan_speechmusic", "01", cache=True)
     assert not first["cached"] and again["cached"]
+    assert [p.suffix for p in (data_root / "cache" / "release_scores").iterdir()] == [".json"]
     assert again["best_score"] == first["best_score"] and again["best_params"] == first["best_params"]
     pd.testing.assert_frame_equal(again["scores_per_param"], first["scores_per_param"], check_dtype=False)
-    heat = ev.layer_heatmap_scores(root, "gtzan_speechmusic", combos=("0", "01"), progress=False, cache_dir=tmp_path / "cache")
+    heat = ev.layer_heatmap_scores(root, "gtzan_speechmusic", combos=("0", "01"), progress=False, cache=True)
     assert list(heat.index) == ["0", "01"] and heat.loc["01", "score"] == first["best_score"]
 
 

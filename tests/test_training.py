@@ -57,111 +57,138 @@ def toy_dataset(tmp_path_factory):
 @pytest.fixture(scope="module")
 def toy_cache(toy_dataset, tmp_path_factory):
     paths, labels = toy_dataset
-    x = training.build_logmel_cache(paths, tmp_path_factory.mktemp("cache"), progress=False)
+    with pytest.MonkeyPatch.context() as env:  # a private data folder for the module
+        env.setenv("COURSE_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+        x = training.build_logmel_cache(paths, progress=False)
     return x, labels
 
 
 # --------------------------------------------------------------------------- cache
 
 
-def test_cache_shape_dtype_and_values(toy_dataset, tmp_path):
+def test_cache_shape_dtype_and_values(toy_dataset, data_root):
     paths, _ = toy_dataset
-    x = training.build_logmel_cache(paths, tmp_path, progress=False)
+    x = training.build_logmel_cache(paths, progress=False)
     assert isinstance(x, np.memmap)
     assert x.shape == (len(paths), audio.N_MELS, N_FRAMES)
     assert x.dtype == np.float16
     expected = audio.log_mel(audio.load_audio(paths[4], SR))
     np.testing.assert_allclose(x[4].astype(np.float32), expected, atol=0.07)
-    info = training.logmel_cache_info(x.filename)
-    assert info["paths"] == [str(p) for p in paths]
-    assert info["shape"] == list(x.shape)
-    assert info["params"]["sr"] == SR
-    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".json", ".npy"]
+    # one file, data/cache/logmel/<key>.npy: the key holds the files and the parameters
+    key = training.logmel_cache_key(paths)
+    assert str(x.filename) == str(data_root / "cache" / "logmel" / f"{key}.npy")
+    assert [p.name for p in (data_root / "cache" / "logmel").iterdir()] == [f"{key}.npy"]
+    assert key != training.logmel_cache_key(paths, sr=16000) != training.logmel_cache_key(paths[::-1])
 
 
-def test_cache_is_reused_without_recomputing(toy_dataset, tmp_path, monkeypatch):
+def test_cache_is_reused_without_recomputing(toy_dataset, data_root, monkeypatch):
     paths, _ = toy_dataset
-    first = training.build_logmel_cache(paths, tmp_path, progress=False)
+    first = training.build_logmel_cache(paths, progress=False)
     mtime = os.stat(first.filename).st_mtime_ns
     calls = []
     original = training._logmel_or_error
     monkeypatch.setattr(training, "_logmel_or_error", lambda *a: calls.append(a) or original(*a))
-    second = training.build_logmel_cache(paths, tmp_path, progress=False)
+    second = training.build_logmel_cache(paths, progress=False)
     assert calls == []
     assert second.filename == first.filename
     assert os.stat(second.filename).st_mtime_ns == mtime
     np.testing.assert_array_equal(first, second)
     # other parameters or another file list make another cache
-    third = training.build_logmel_cache(paths[:5], tmp_path, progress=False)
+    third = training.build_logmel_cache(paths[:5], progress=False)
     assert len(calls) == 5 and third.filename != first.filename
-    assert len(list(tmp_path.glob("*.npy"))) == 2
+    assert len(list((data_root / "cache" / "logmel").glob("*.npy"))) == 2
 
 
-def test_a_killed_cache_build_leaves_no_hidden_file_behind_for_long(toy_dataset, tmp_path):
+@pytest.mark.parametrize("damage", ["truncated", "other shape", "other dtype"])
+def test_a_damaged_cache_is_built_again(toy_dataset, data_root, damage):
+    """The name holds the key; the .npy header, checked against the file's size, the rest."""
+    paths, _ = toy_dataset
+    first = training.build_logmel_cache(paths[:3], progress=False)
+    npy, expected = first.filename, np.array(first)
+    del first
+    if damage == "truncated":
+        with open(npy, "rb") as f:
+            head = f.read(2000)
+        os.remove(npy)  # a new file, not a write into the old one
+        with open(npy, "wb") as f:
+            f.write(head)
+    else:
+        os.remove(npy)
+        np.save(npy, np.zeros((3, 5, 7), np.float16) if damage == "other shape" else expected.astype(np.float32))
+    again = training.build_logmel_cache(paths[:3], progress=False)
+    assert again.filename == npy
+    np.testing.assert_array_equal(again, expected)
+
+
+def test_a_killed_cache_build_leaves_no_hidden_file_behind_for_long(toy_dataset, data_root):
     """Issue 16: the hidden half-written file of a killed build is removed by the next build."""
     from course_utils.core import files as cache
 
     paths, _ = toy_dataset
-    stale = tmp_path / ".logmel_0123456789abcdef.tmp-0123abcd.npy"
+    folder = data_root / "cache" / "logmel"
+    folder.mkdir(parents=True)
+    stale = folder / ".0123456789abcdef.tmp-0123abcd.npy"
     stale.write_bytes(b"\x93NUMPY" + b"x" * 1000)
     then = time.time() - 2 * cache.STALE_AFTER
     os.utime(stale, (then, then))
-    busy = tmp_path / ".logmel_fedcba9876543210.tmp-89abcdef.npy"  # another process writing now
+    busy = folder / ".fedcba9876543210.tmp-89abcdef.npy"  # another process writing now
     busy.write_bytes(b"\x93NUMPY")
-    training.build_logmel_cache(paths[:2], tmp_path, progress=False)
+    training.build_logmel_cache(paths[:2], progress=False)
     assert not stale.exists() and busy.exists()
 
-def test_cache_duration_pads_and_crops(toy_dataset, tmp_path):
+def test_cache_duration_pads_and_crops(toy_dataset, data_root):
     paths, _ = toy_dataset
-    x = training.build_logmel_cache(paths[:3], tmp_path, duration=2.0, dtype="float32", progress=False)
+    x = training.build_logmel_cache(paths[:3], duration=2.0, dtype="float32", progress=False)
     assert x.shape == (3, audio.N_MELS, audio.n_frames(2 * SR)) and x.dtype == np.float32
-    x = training.build_logmel_cache(paths[:3], tmp_path, duration=1.0, progress=False)
+    x = training.build_logmel_cache(paths[:3], duration=1.0, progress=False)
     assert x.shape[2] == audio.n_frames(SR)
 
 
-def test_cache_load_and_errors(toy_cache, tmp_path):
+def test_cache_load_and_errors(toy_cache, tmp_path, data_root):
     x, _ = toy_cache
     again = training._open_logmel_cache(x.filename)
     assert isinstance(again, np.memmap) and again.shape == x.shape
     with pytest.raises(CourseError, match="not found"):
         training._open_logmel_cache(tmp_path / "missing.npy")
     with pytest.raises(ValueError):
-        training.build_logmel_cache([], tmp_path)
+        training.build_logmel_cache([])
 
 
 @pytest.mark.parametrize("n_jobs", [1, pytest.param(2, marks=pytest.mark.slow)])  # 2: starts the worker pool
-def test_corrupt_file_names_it_and_leaves_no_cache(toy_dataset, tmp_path, n_jobs):
+def test_corrupt_file_names_it_and_leaves_no_cache(toy_dataset, tmp_path, data_root, n_jobs):
     paths, _ = toy_dataset
     bad = tmp_path / "audio" / "broken.wav"
     bad.parent.mkdir()
     bad.write_bytes(b"RIFF\x00\x01 this is not a wav file" * 10)
-    cache = tmp_path / "cache"
     with pytest.raises(AudioError, match="broken.wav") as info:
-        training.build_logmel_cache(paths[:3] + [bad] + paths[3:6], cache, n_jobs=n_jobs, progress=False)
+        training.build_logmel_cache(paths[:3] + [bad] + paths[3:6], n_jobs=n_jobs, progress=False)
     assert info.value.path == str(bad)
-    assert list(cache.iterdir()) == []
+    assert list((data_root / "cache" / "logmel").iterdir()) == []
 
 
-def test_missing_file_raises_audio_error(toy_dataset, tmp_path):
+def test_missing_file_raises_audio_error(toy_dataset, tmp_path, data_root):
     paths, _ = toy_dataset
     with pytest.raises(AudioError, match="nothere.wav"):
-        training.build_logmel_cache(paths[:2] + [tmp_path / "nothere.wav"], tmp_path / "cache", progress=False)
+        training.build_logmel_cache(paths[:2] + [tmp_path / "nothere.wav"], progress=False)
 
 
-def test_different_lengths_need_duration(toy_dataset, tmp_path):
+def test_different_lengths_need_duration(toy_dataset, tmp_path, data_root):
     paths, _ = toy_dataset
     longer = tmp_path / "longer.wav"
     sf.write(longer, _clip("tone", np.random.default_rng(1), seconds=2.0), SR)
     with pytest.raises(CourseError, match="duration="):
-        training.build_logmel_cache(paths[:2] + [longer], tmp_path / "cache", progress=False)
-    assert not list((tmp_path / "cache").glob("*.npy"))
+        training.build_logmel_cache(paths[:2] + [longer], progress=False)
+    assert not list((data_root / "cache" / "logmel").glob("*.npy"))
 
 
 @pytest.mark.slow
-def test_joblib_workers_give_the_same_cache(toy_dataset, tmp_path):
+def test_joblib_workers_give_the_same_cache(toy_dataset, tmp_path, monkeypatch):
     paths, _ = toy_dataset
-    a = training.build_logmel_cache(paths[:4], tmp_path / "a", n_jobs=1, progress=False)
-    b = training.build_logmel_cache(paths[:4], tmp_path / "b", n_jobs=2, progress=False)
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "a"))
+    a = training.build_logmel_cache(paths[:4], n_jobs=1, progress=False)
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "b"))
+    b = training.build_logmel_cache(paths[:4], n_jobs=2, progress=False)
+    assert a.filename != b.filename
     np.testing.assert_array_equal(a, b)
 
 

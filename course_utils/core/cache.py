@@ -19,10 +19,14 @@ Content that is cheap to hash and decisive (a model's weights file, which can be
 another of the same size within the file system's time resolution) can be added by its SHA-256
 with ``content=``.
 
-The log-mel cache (:mod:`course_utils.models.training`), the feature caches
-(:mod:`course_utils.features.transfer`, :class:`course_utils.features.clip_features.ClipFeatures`) and the
-released-feature score cache (:mod:`course_utils.svm.protocol`) all name their files with
-:func:`cache_key`.
+Every cache has one shape: ``data/cache/<what>/<key>.<ext>``, named by :func:`cache_file` with
+the key of :func:`cache_key`: the log-mel spectrograms (``logmel``,
+:func:`course_utils.models.training.build_logmel_cache`), each clip's features
+(``clip_features``, :class:`course_utils.features.clip_features.ClipFeatures`), the mini tasks'
+features in the release layout (``mini_release``, a folder:
+:func:`course_utils.features.mini_release.mini_release`) and the released features' SVM scores
+(``release_scores``, :func:`course_utils.svm.protocol.evaluate_release`). A file is written
+under a temporary name and renamed when finished, so what carries a key is complete.
 """
 
 from __future__ import annotations
@@ -30,9 +34,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from pathlib import Path
 from typing import Iterable
 
 from course_utils.core import files as cache
+from course_utils.core import paths
 
 #: Hex digits of a key: 16 (64 bits) make an accidental collision between two caches negligible.
 KEY_LENGTH = 16
@@ -97,3 +103,17 @@ def cache_key(*, version: str, files: Iterable[str | os.PathLike] = (), params: 
     }
     text = json.dumps(blob, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:KEY_LENGTH]
+
+
+def cache_file(what: str, key: str, suffix: str = "") -> Path:
+    """Where a cached result lives: ``data_path("cache") / what / f"{key}{suffix}"``.
+
+    Args:
+        what: the cache, one folder per kind of result (``"logmel"``, ``"clip_features"``...).
+        key: the result's :func:`cache_key`.
+        suffix: the file's extension (``".npy"``, ``".json"``); empty for a folder.
+
+    Returns:
+        The path (nothing is created).
+    """
+    return paths.data_path("cache", what, f"{key}{suffix}")

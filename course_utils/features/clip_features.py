@@ -21,8 +21,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from course_utils import audio
-from course_utils.core import files as cache, paths
-from course_utils.core.cache import cache_key
+from course_utils.core import files as cache
+from course_utils.core.cache import cache_file, cache_key
 from course_utils.core.errors import AudioError, CourseError, ParameterError
 from course_utils.features import registry as clip_models
 
@@ -159,7 +159,7 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
         batch_size: windows per forward pass (``None``, the default: the model's own, chosen for
             memory: 1 for musicnn, 2 for choi2017, 8 for the course's convnets); the features
             do not depend on it beyond floating-point rounding.
-        cache: keep each clip's features on disk under ``data_dir()/cache/clip_features``, keyed
+        cache: keep each clip's features on disk, ``data/cache/clip_features/<key>.npy``, keyed
             by the file's path, size and modification time, the clip's offset and duration, and
             this extractor's identity (weights included).
         max_duration: seconds of each file to read at most (``None``, the default: all of it;
@@ -341,7 +341,7 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
         key = cache_key(version=f"clip-features-{CODE_VERSION}", files=[path],
                         params={"offset": offset, "duration": duration, "max_duration": self.max_duration,
                                 "identity": {k: v for k, v in identity.items() if k != "course_utils"}})
-        return paths.data_path("cache") / "clip_features" / identity["kind"] / f"{key}.npy"
+        return cache_file("clip_features", key, ".npy")
 
     def _extract(self, rows, layers: str, width: int, identity: dict, on_error: str):
         """Mean window outputs of every row: ``(features (n, width), [(row, AudioError)])``."""

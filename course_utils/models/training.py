@@ -1,7 +1,8 @@
 """Notebook 02's input pipeline and training loop for the compact convnet auto-tagger.
 
 - :func:`build_logmel_cache` computes every clip's log-mel spectrogram once and keeps them in
-  one ``.npy`` file that training reads memory-mapped, so the dataset never has to fit in RAM;
+  one ``.npy`` file (``data/cache/logmel/<key>.npy``) that training reads memory-mapped, so the
+  dataset never has to fit in RAM;
 - :class:`LogMelSequence` serves batches from it: random crops in a fresh random order each
   epoch for training, whole clips for evaluation;
 - :class:`RocAucCallback` and :func:`train_tagger` train with Adam and binary cross-entropy,
@@ -42,12 +43,12 @@ import pandas as pd
 from course_utils import audio
 from course_utils.audio.windows import crop_starts, tile
 from course_utils.core import files as core_files, paths
-from course_utils.core.cache import cache_key
+from course_utils.core.cache import cache_file, cache_key
 from course_utils.core.errors import AudioError, CourseError, ParameterError
 from course_utils.models import convnet as models, metrics
 
 #: Bump when the cache layout or the front end changes, to invalidate old caches.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 #: Rows written between two flushes of the cache file to disk (bounds the dirty memory).
 _FLUSH_EVERY = 64
 
@@ -64,7 +65,7 @@ def _file_signature(path: Path) -> list:
 
 
 def _cache_params(sr, duration, n_mels, dtype) -> dict:
-    """The parameters a cache depends on (besides the files), as stored in its sidecar."""
+    """The parameters a cache depends on (besides the files): they enter its key."""
     return {
         "version": CACHE_VERSION,
         "sr": int(sr),
@@ -109,31 +110,23 @@ def _logmel_or_error(path: str, sr: int, duration, n_mels: int):
         return ("error", exc.path, exc.problem, exc.hint)
 
 
-def _write_json_atomic(path: Path, data: dict) -> None:
-    """Write JSON to ``path`` through a temporary file and a rename."""
-    core_files.atomic_write_text(path, json.dumps(data, indent=1))
+def _cache_is_valid(npy: Path, n: int, n_mels: int, dtype) -> bool:
+    """Whether ``npy`` (named by its key) is a whole cache of this row count, band count and dtype.
 
-
-def _cache_is_valid(npy: Path, sidecar: Path, key: str, n: int, n_mels: int, dtype) -> bool:
-    """Whether a finished cache with this key, row count, band count and dtype is on disk."""
-    if not (npy.is_file() and sidecar.is_file()):
+    The key in the name stands for the files and the parameters; the ``.npy`` header, checked
+    against the file's size, for the rest (a truncated or foreign file is built again).
+    """
+    if not npy.is_file():
         return False
     try:
-        info = json.loads(sidecar.read_text())
         arr = np.load(npy, mmap_mode="r")
     except (OSError, ValueError):
         return False
-    return (
-        info.get("key") == key
-        and arr.ndim == 3
-        and arr.shape[:2] == (n, n_mels)
-        and arr.dtype == np.dtype(dtype)
-    )
+    return arr.ndim == 3 and arr.shape[:2] == (n, n_mels) and arr.dtype == np.dtype(dtype)
 
 
 def build_logmel_cache(
     paths,
-    cache_dir,
     *,
     sr: int = audio.SR,
     duration: float | None = None,
@@ -145,10 +138,10 @@ def build_logmel_cache(
     """Compute the log-mel spectrogram of every clip once and store them in one ``.npy`` file.
 
     Row ``i`` of the result is ``audio.log_mel(audio.load_audio(paths[i], sr, duration=duration,
-    pad=True))``, shape ``(n_mels, n_frames)``. The file is named after
-    :func:`logmel_cache_key` (``logmel_<key>.npy``) with a JSON sidecar (``logmel_<key>.json``)
-    listing the files and parameters; a later call with the same files (same absolute paths,
-    sizes and modification times) and parameters reuses it without decoding anything. The array is written to a temporary file,
+    pad=True))``, shape ``(n_mels, n_frames)``. The file is ``data/cache/logmel/<key>.npy``
+    (:func:`course_utils.core.cache.cache_file`, the key of :func:`logmel_cache_key`); a later call
+    with the same files (same absolute paths, sizes, modification times and content sample) and
+    parameters reuses it without decoding anything. The array is written to a temporary file,
     renamed only after its last row is written, so an interrupted or failed build never leaves a
     cache that looks finished; the hidden file of a killed build is deleted by a later build
     (once nothing has written to it for :data:`course_utils.core.files.STALE_AFTER` seconds).
@@ -158,7 +151,6 @@ def build_logmel_cache(
 
     Args:
         paths: the audio files, in the order of the rows.
-        cache_dir: folder for the cache (created if missing).
         sr: sample rate in Hz to resample to.
         duration: pad (with silence) or crop every clip to this many seconds; ``None`` keeps the
             files' lengths, which must then give the same number of frames.
@@ -187,13 +179,11 @@ def build_logmel_cache(
     dtype = np.dtype(dtype)
     if dtype not in (np.float16, np.float32):
         raise ParameterError(f"dtype must be float16 or float32, not {dtype}")
-    cache_dir = Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    core_files.remove_stale_temp_files(cache_dir, core_files.STALE_AFTER, recursive=False, prefix=".logmel_")  # killed builds'
     key = logmel_cache_key(paths, sr=sr, duration=duration, n_mels=n_mels, dtype=dtype)
-    npy = cache_dir / f"logmel_{key}.npy"
-    sidecar = cache_dir / f"logmel_{key}.json"
-    if _cache_is_valid(npy, sidecar, key, len(paths), n_mels, dtype):
+    npy = cache_file("logmel", key, ".npy")
+    npy.parent.mkdir(parents=True, exist_ok=True)
+    core_files.remove_stale_temp_files(npy.parent, core_files.STALE_AFTER, recursive=False)  # killed builds'
+    if _cache_is_valid(npy, len(paths), n_mels, dtype):
         return _open_logmel_cache(npy)
 
     from course_utils.core.progress import tqdm
@@ -206,7 +196,7 @@ def build_logmel_cache(
 
         results = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_logmel_or_error)(*job) for job in jobs)
 
-    tmp = core_files.temp_path_for(cache_dir / f"logmel_{key}.npy")  # recognised by cache.remove_stale_temp_files
+    tmp = core_files.temp_path_for(npy)  # recognised by core_files.remove_stale_temp_files
     out = None
     try:
         with tqdm(total=len(paths), desc="log-mel cache", unit="clip", disable=not progress) as bar:
@@ -225,7 +215,6 @@ def build_logmel_cache(
                     out.flush()
                 bar.update(1)
         out.flush()
-        shape = list(out.shape)
         out = None  # closes the memory map before the rename
         os.replace(tmp, npy)
     finally:
@@ -235,10 +224,6 @@ def build_logmel_cache(
                 results.close()  # stops joblib workers still computing after an error
         out = None
         tmp.unlink(missing_ok=True)
-    _write_json_atomic(
-        sidecar,
-        {"key": key, "shape": shape, "params": _cache_params(sr, duration, n_mels, dtype), "paths": [str(p) for p in paths]},
-    )
     return _open_logmel_cache(npy)
 
 
@@ -266,21 +251,6 @@ def _open_logmel_cache(path) -> np.memmap:
     if arr.ndim != 3:
         raise CourseError(f"{path}: expected a (clips, mel bands, frames) array, found shape {arr.shape}")
     return arr
-
-
-def logmel_cache_info(path) -> dict:
-    """The sidecar of a cache: its key, shape, parameters and the list of audio files.
-
-    Args:
-        path: the cache's ``.npy`` file.
-
-    Returns:
-        ``{"key", "shape", "params", "paths"}``.
-    """
-    sidecar = Path(path).with_suffix(".json")
-    if not sidecar.is_file():
-        raise CourseError(f"{sidecar}: cache sidecar not found; delete {Path(path).name} and build the cache again")
-    return json.loads(sidecar.read_text())
 
 
 # --------------------------------------------------------------------------- batches
@@ -626,8 +596,7 @@ def load_tagger_data(variant: str = "mini", *, progress: bool = True) -> TaggerD
 
     df = load_dataset("magnatagatune", variant)
     tags = df.attrs["tags"]
-    x = build_logmel_cache(df["path"].tolist(), paths.data_path("cache") / "magnatagatune",
-                                    duration=CONFIGS[variant]["duration"], progress=progress)
+    x = build_logmel_cache(df["path"].tolist(), duration=CONFIGS[variant]["duration"], progress=progress)
     y = df[tags].to_numpy(dtype=np.float32)
     split = {s: np.flatnonzero(df["split"].to_numpy() == s) for s in ("train", "valid", "test")}
     return TaggerData(df, list(tags), x, y, split)

@@ -35,12 +35,11 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from course_utils.core.cache import cache_key
+from course_utils.core.cache import cache_file, cache_key
 from course_utils.core.errors import CourseError, DatasetError, ParameterError
 from course_utils.svm.grid import check_choice, check_inputs, cv_predictions, METHODS, PROTOCOLS, SVMGridSearch, TASK_TYPES
 from course_utils.svm.report import describe_params, protocol_note
@@ -197,7 +196,7 @@ def evaluate_features(X, labels: pd.DataFrame, task_type: str, split_column: str
 
 
 def evaluate_release(features_dir, task: str, layers: str = "01234", protocol: str = "paper", method: str = "fast",
-                     nested: bool = False, n_jobs: int = 2, cache_dir=None, inner_folds: int = 10) -> dict:
+                     nested: bool = False, n_jobs: int = 2, cache: bool = False, inner_folds: int = 10) -> dict:
     """Evaluate one released feature set of one task (one cell of the paper's table).
 
 
@@ -209,8 +208,9 @@ def evaluate_release(features_dir, task: str, layers: str = "01234", protocol: s
         method: ``"fast"`` or ``"gridsearch"``.
         nested: also compute the nested estimate.
         n_jobs: parallel fits.
-        cache_dir: a folder for cached results (JSON named by :func:`course_utils.core.cache.cache_key`
-            of the feature files and the parameters), or ``None`` for no cache.
+        cache: reuse and store the result, ``data/cache/release_scores/<key>.json``
+            (:func:`course_utils.core.cache.cache_file`; the key holds the feature files and the
+            parameters).
         inner_folds: folds of the nested estimate's inner CV (see :func:`evaluate_task`).
 
     Returns:
@@ -221,35 +221,32 @@ def evaluate_release(features_dir, task: str, layers: str = "01234", protocol: s
         DatasetError: a feature or label file is missing.
     """
     files = feature_files(features_dir, task, layers)
-    cache_file = None
-    if cache_dir is not None:
-        missing = [p for p in files if not p.is_file()]
-        if not missing:
-            kind = f"nested{inner_folds}" if nested else "flat"
-            key = f"{task}_{layers}_{protocol}_{method}_{kind}_" + cache_key(
-                version=f"release-scores-{RELEASE_SCORES_VERSION}", files=files,
-                params={"task": task, "layers": layers, "protocol": protocol, "method": method, "kind": kind})
-            cache_file = Path(cache_dir) / f"{key.replace('+', 'p')}.json"
-            if cache_file.is_file():
-                stored = json.loads(cache_file.read_text())
-                stored["scores_per_param"] = pd.DataFrame(stored["scores_per_param"])
-                stored["cached"] = True
-                return stored
+    stored_at = None
+    if cache and all(p.is_file() for p in files):
+        kind = f"nested{inner_folds}" if nested else "flat"
+        stored_at = cache_file("release_scores", cache_key(
+            version=f"release-scores-{RELEASE_SCORES_VERSION}", files=files,
+            params={"task": task, "layers": layers, "protocol": protocol, "method": method, "kind": kind}), ".json")
+        if stored_at.is_file():
+            stored = json.loads(stored_at.read_text())
+            stored["scores_per_param"] = pd.DataFrame(stored["scores_per_param"])
+            stored["cached"] = True
+            return stored
     X, y, groups = load_release(features_dir, task, layers)
     splits = cv_splits(task, load_labels(features_dir, task))
     result = evaluate_task(X, y, splits, task_type(task), protocol, method, nested, n_jobs, inner_cv_for(task, groups),
                            inner_folds)
     result.update(task=task, layers=layers, cached=False)
-    if cache_file is not None:
+    if stored_at is not None:
         from course_utils.core.files import atomic_write_text
 
         stored = dict(result, scores_per_param=result["scores_per_param"].to_dict(orient="list"))
-        atomic_write_text(cache_file, json.dumps(stored, default=str))
+        atomic_write_text(stored_at, json.dumps(stored, default=str))
     return result
 
 
 def paper_table(features_dir, tasks=None, layer_sets=("01234", "mfcc"), protocol: str = "paper", nested: bool = False,
-                progress: bool = True, method: str = "fast", n_jobs: int = 2, cache_dir=None,
+                progress: bool = True, method: str = "fast", n_jobs: int = 2, cache: bool = False,
                 inner_folds: int = 10) -> pd.DataFrame:
     """Reproduce the paper's table of SVM scores from the released features.
 
@@ -266,7 +263,7 @@ def paper_table(features_dir, tasks=None, layer_sets=("01234", "mfcc"), protocol
         progress: show a progress bar.
         method: ``"fast"`` or ``"gridsearch"`` (hours: the linear kernels on the MFCCs).
         n_jobs: parallel fits.
-        cache_dir: reuse and store results in this folder (see :func:`evaluate_release`).
+        cache: reuse and store results (see :func:`evaluate_release`).
         inner_folds: folds of the nested estimate's inner CV (10; 5 takes about half the time).
 
     Returns:
@@ -299,7 +296,7 @@ def paper_table(features_dir, tasks=None, layer_sets=("01234", "mfcc"), protocol
             if nested:
                 row[f"{ls}_nested"] = np.nan
             try:
-                res = evaluate_release(features_dir, task, ls, protocol, method, nested, n_jobs, cache_dir, inner_folds)
+                res = evaluate_release(features_dir, task, ls, protocol, method, nested, n_jobs, cache, inner_folds)
             except DatasetError as exc:
                 notes.append(f"{ls}: {exc}")
             else:
@@ -321,7 +318,7 @@ def paper_table(features_dir, tasks=None, layer_sets=("01234", "mfcc"), protocol
 
 
 def layer_heatmap_scores(features_dir, task: str, combos=HEATMAP_COMBOS, protocol: str = "paper", n_jobs: int = 2,
-                         progress: bool = True, cache_dir=None) -> pd.DataFrame:
+                         progress: bool = True, cache: bool = False) -> pd.DataFrame:
     """Best grid scores of layer combinations, for the paper's heatmap (fast method only).
 
     Args:
@@ -331,7 +328,7 @@ def layer_heatmap_scores(features_dir, task: str, combos=HEATMAP_COMBOS, protoco
         protocol: ``"paper"`` or ``"corrected"``.
         n_jobs: parallel fits.
         progress: show a progress bar.
-        cache_dir: reuse and store results (see :func:`evaluate_release`).
+        cache: reuse and store results (see :func:`evaluate_release`).
 
     Returns:
         A DataFrame indexed by combination with ``score``, ``params`` (in words) and ``seconds``.
@@ -340,7 +337,7 @@ def layer_heatmap_scores(features_dir, task: str, combos=HEATMAP_COMBOS, protoco
 
     rows = []
     for combo in tqdm(combos, desc=f"{task} layers", disable=not progress):
-        res = evaluate_release(features_dir, task, combo, protocol, "fast", False, n_jobs, cache_dir)
+        res = evaluate_release(features_dir, task, combo, protocol, "fast", False, n_jobs, cache)
         rows.append({"combo": combo, "score": res["best_score"], "params": describe_params(res["best_params"]),
                      "seconds": res["seconds"]})
     return pd.DataFrame(rows).set_index("combo")
@@ -351,7 +348,7 @@ def layer_heatmap_scores(features_dir, task: str, combos=HEATMAP_COMBOS, protoco
 
 
 def release_confusion_matrix(features_dir, task: str, layers: str = "01234", protocol: str = "paper",
-                             params: dict | None = None, n_jobs: int = 2, cache_dir=None):
+                             params: dict | None = None, n_jobs: int = 2, cache: bool = False):
     """The confusion matrix of a classification task of the release at its best setting, over its test folds.
 
     Every clip is predicted once, by the model of the split that holds it out (for Jamendo only
@@ -364,7 +361,7 @@ def release_confusion_matrix(features_dir, task: str, layers: str = "01234", pro
         protocol: ``"paper"`` or ``"corrected"`` (to find the best setting).
         params: the setting to use instead of the best one of :func:`evaluate_release`.
         n_jobs: parallel fits when searching the best setting.
-        cache_dir: reuse and store the grid search (see :func:`evaluate_release`).
+        cache: reuse and store the grid search (see :func:`evaluate_release`).
 
     Returns:
         ``(matrix, class_ids)``: counts with true classes in rows and predicted classes in columns,
@@ -378,7 +375,7 @@ def release_confusion_matrix(features_dir, task: str, layers: str = "01234", pro
     if task_type(task) != "classification":
         raise CourseError(f"{task} is a regression task: it has no confusion matrix")
     if params is None:
-        params = evaluate_release(features_dir, task, layers, protocol, "fast", False, n_jobs, cache_dir)["best_params"]
+        params = evaluate_release(features_dir, task, layers, protocol, "fast", False, n_jobs, cache)["best_params"]
     X, y, _ = load_release(features_dir, task, layers)
     pred = cv_predictions(X, y, cv_splits(task, load_labels(features_dir, task)), params)
     tested = pred >= 0
