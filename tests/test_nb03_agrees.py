@@ -1,12 +1,11 @@
-"""Notebook 03 writes its feature extractor itself; the package has a copy for the CLI, notebook 04
-and ClipFeatures("course"). They must agree.
+"""Notebook 03 writes its feature extractor itself; the package extracts the same feature with
+``ClipFeatures("course")`` (the CLI, notebooks 04 and 05). They must agree.
 
 The notebook's functions (``feature_extractor``, ``crops``, ``clip_feature``) are read from the
 notebook's JSON: only their ``def`` statements are executed (not the cells around them, which need
-the trained tagger), then compared with :func:`course_utils.features.transfer.feature_extractor`,
-:func:`course_utils.audio.windows.frame_windows` (the one window policy),
-:func:`course_utils.features.transfer.extract_convnet_features` and ``ClipFeatures("course:<file>")`` on a
-small seeded random convnet and seeded random input.
+the trained tagger), then compared with :func:`course_utils.models.convnet.feature_extractor`,
+:func:`course_utils.audio.windows.frame_windows` (the one window policy) and
+``ClipFeatures("course:<file>")`` on a small seeded random convnet and seeded random input.
 """
 
 from __future__ import annotations
@@ -21,8 +20,9 @@ import soundfile as sf
 
 from course_utils import audio
 from course_utils.audio.windows import frame_windows
+from course_utils.features.clip_features import ClipFeatures
 from course_utils.models import convnet as models
-from course_utils.features import transfer
+from course_utils.models.training import save_tagger
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03_transfer_features.ipynb"
 FUNCTIONS = ("feature_extractor", "crops", "clip_feature")
@@ -56,6 +56,15 @@ def convnet():
 
 
 @pytest.fixture
+def course_features(convnet, tmp_path, data_root):
+    """``ClipFeatures("course:<file>")`` of the convnet saved as a tagger, uncached."""
+    saved = tmp_path / "tagger.keras"
+    save_tagger(convnet, saved, {"tags": [f"tag{i}" for i in range(convnet.output_shape[-1])],
+                                 "crop_frames": int(convnet.input_shape[2])})
+    return ClipFeatures(f"course:{saved}", cache=False).fit()
+
+
+@pytest.fixture
 def clips(tmp_path):
     """Three seeded noisy tones: longer than a crop (not a multiple of it), shorter, and in between."""
     rng = np.random.default_rng(3)
@@ -71,7 +80,7 @@ def clips(tmp_path):
 @pytest.mark.parametrize("blocks, layers", BLOCK_SETS)
 def test_feature_extractor_agrees_with_the_package(notebook, convnet, blocks, layers):
     ours = notebook["feature_extractor"](convnet, blocks)
-    theirs = transfer.feature_extractor(convnet, layers)
+    theirs = models.feature_extractor(convnet, layers)
     assert ours.output_shape == theirs.output_shape == (None, 32 * len(blocks))
     x = np.random.default_rng(0).normal(-30, 15, size=(5, 96, 64, 1)).astype(np.float32)
     np.testing.assert_allclose(np.asarray(ours(x, training=False)), np.asarray(theirs(x, training=False)),
@@ -98,30 +107,20 @@ def test_crops_agree_with_the_package(notebook, n_frames):
     np.testing.assert_array_equal(ours, windows)
 
 
-def test_clip_features_agree_with_the_package(notebook, convnet, clips, tmp_path, data_root):
+def test_clip_features_agree_with_the_package(notebook, convnet, course_features, clips, data_root):
     extractor = notebook["feature_extractor"](convnet)
     ours = np.stack([notebook["clip_feature"](extractor, path) for path in clips])
     assert ours.shape == (3, 160) and np.all(np.isfinite(ours))
-    theirs = transfer.extract_convnet_features(convnet, clips, progress=False)
+    theirs = course_features.transform([str(p) for p in clips])
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
 
-    from course_utils.features.clip_features import ClipFeatures
 
-    from course_utils.models.training import save_tagger
-
-    saved = tmp_path / "tagger.keras"
-    save_tagger(convnet, saved, {"tags": [f"tag{i}" for i in range(convnet.output_shape[-1])],
-                                 "crop_frames": int(convnet.input_shape[2])})
-    features = ClipFeatures(f"course:{saved}", cache=False).fit().transform([str(p) for p in clips])
-    np.testing.assert_allclose(ours, features, rtol=1e-5, atol=1e-5)
-
-
-def test_a_segment_of_a_file_agrees_with_the_package(notebook, convnet, clips):
+def test_a_segment_of_a_file_agrees_with_the_package(notebook, convnet, course_features, clips, data_root):
     """offset and duration in seconds, as for the Jamendo segments."""
     import pandas as pd
 
     extractor = notebook["feature_extractor"](convnet)
     ours = notebook["clip_feature"](extractor, clips[0], offset=1.0, duration=1.2)
     table = pd.DataFrame({"path": [str(clips[0])], "offset": [1.0], "duration": [1.2]})
-    theirs = transfer.extract_convnet_features(convnet, table, progress=False)[0]
+    theirs = course_features.transform(table)[0]
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)

@@ -16,7 +16,7 @@ import pytest
 import soundfile as sf
 
 from course_utils.core import cache as cache_keys
-from course_utils.features import clip_features, transfer
+from course_utils.features import clip_features
 from course_utils.fetch import checksums
 from course_utils.models import training
 from course_utils.svm import protocol
@@ -63,32 +63,24 @@ def test_cache_key_changes_with_content_params_and_version(tmp_path):
         cache_keys.cache_key(version="v1", files=[tmp_path / "missing.wav"])
 
 
-def test_logmel_cache(wavs, tmp_path):
-    first = np.array(training.build_logmel_cache(wavs, tmp_path / "cache", progress=False))
+def test_logmel_cache(wavs, data_root):
+    first = np.array(training.build_logmel_cache(wavs, progress=False))
     _rewrite_same_size(wavs[0], _noise)
-    second = np.array(training.build_logmel_cache(wavs, tmp_path / "cache", progress=False))
+    second = np.array(training.build_logmel_cache(wavs, progress=False))
     assert np.abs(second[0].astype(float) - first[0]).max() > 10  # dB
     np.testing.assert_array_equal(second[1:], first[1:])
 
 
-def test_transfer_feature_cache(data_root, wavs):
-    table = pd.DataFrame({"path": [str(p) for p in wavs], "offset": 0.0, "duration": np.nan})
-    first = transfer.cached_features("t", "mfcc", table, progress=False)
-    _rewrite_same_size(wavs[0], _noise)
-    second = transfer.cached_features("t", "mfcc", table, progress=False)
-    assert np.abs(second[0] - first[0]).max() > 1.0
-    np.testing.assert_array_equal(second[1:], first[1:])
-
-
 def test_clip_features_cache(data_root, wavs):
-    first = clip_features.ClipFeatures("mfcc").fit(wavs).transform(wavs)
+    table = pd.DataFrame({"path": [str(p) for p in wavs], "offset": 0.0, "duration": np.nan})
+    first = clip_features.ClipFeatures("mfcc").fit().transform(table)
     _rewrite_same_size(wavs[0], _noise)
-    second = clip_features.ClipFeatures("mfcc").fit(wavs).transform(wavs)
+    second = clip_features.ClipFeatures("mfcc").fit().transform(table)
     assert np.abs(second[0] - first[0]).max() > 1.0
     np.testing.assert_array_equal(second[1:], first[1:])
 
 
-def test_release_score_cache(tmp_path):
+def test_release_score_cache(tmp_path, data_root):
     root = tmp_path / "choi2017"
     (root / "features").mkdir(parents=True)
     (root / "labels").mkdir()
@@ -98,9 +90,9 @@ def test_release_score_cache(tmp_path):
     layer = root / "features" / "gtzan_speechmusic_layer_0.npy"
     rng = np.random.default_rng(0)
     np.save(layer, (rng.normal(size=(40, 32)) + 3 * y[:, None]).astype(np.float32))  # separable
-    first = protocol.evaluate_release(root, "gtzan_speechmusic", "0", cache_dir=tmp_path / "cache", n_jobs=1)
+    first = protocol.evaluate_release(root, "gtzan_speechmusic", "0", cache=True, n_jobs=1)
     _rewrite_same_size(layer, lambda p: np.save(p, rng.normal(size=(40, 32)).astype(np.float32)))  # no signal
-    second = protocol.evaluate_release(root, "gtzan_speechmusic", "0", cache_dir=tmp_path / "cache", n_jobs=1)
+    second = protocol.evaluate_release(root, "gtzan_speechmusic", "0", cache=True, n_jobs=1)
     assert not second["cached"]
     assert first["best_score"] > 0.95 and second["best_score"] < 0.9
 

@@ -1,4 +1,5 @@
-"""course_utils.features.transfer: the 160-value feature, its independence of batch size, and `course-utils extract`."""
+"""The transfer features through ClipFeatures("course:<file>") and ("mfcc"): the 160-value feature, its
+independence of batch size, bad files, the cache, the release layout and `course-utils extract`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from course_utils import cli
 from course_utils.audio.windows import frame_windows
 from course_utils.core.errors import AudioError, CourseError
 from course_utils.datasets.magnatagatune import TOP50_TAGS
-from course_utils.features import transfer
+from course_utils.features import clip_features
+from course_utils.features.clip_features import ClipFeatures
 from course_utils.models import convnet as models, training
 from course_utils.tasks import release
 
@@ -20,6 +22,14 @@ from course_utils.tasks import release
 def convnet():
     models.set_seed(0)
     return models.compact_convnet(n_frames=64, n_tags=50)
+
+
+@pytest.fixture(scope="module")
+def tagger(convnet, tmp_path_factory):
+    """The convnet saved as a course tagger: ``course:<file>``."""
+    path = training.save_tagger(convnet, tmp_path_factory.mktemp("model") / "m.keras",
+                                {"tags": list(TOP50_TAGS), "crop_frames": 64})
+    return f"course:{path}"
 
 
 @pytest.fixture
@@ -52,27 +62,28 @@ def test_crops_cover_long_clips_and_repeat_short_ones():
     np.testing.assert_array_equal(short[0, :, 20:40], mel[:, :20])  # repeated, not zero-padded
 
 
-def test_features_are_160_values_and_do_not_depend_on_batch_size(convnet, clips):
-    a = transfer.extract_convnet_features(convnet, clips, batch_size=1, progress=False)
-    b = transfer.extract_convnet_features(convnet, clips, batch_size=16, progress=False)
+def test_features_are_160_values_and_do_not_depend_on_batch_size(tagger, clips, data_root):
+    a = ClipFeatures(tagger, batch_size=1, cache=False).fit().transform(clips)
+    b = ClipFeatures(tagger, batch_size=16, cache=False).fit().transform(clips)
     assert a.shape == (3, 160) and np.all(np.isfinite(a))
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
     # a subset of layers is the matching slice of the full feature
-    c = transfer.extract_convnet_features(convnet, clips, layers="24", progress=False)
+    c = ClipFeatures(tagger, layers="24", cache=False).fit().transform(clips)
     np.testing.assert_allclose(c, a[:, release.layer_columns("24")], rtol=1e-5, atol=1e-5)
     # features differ between different sounds
     assert np.linalg.norm(a[0] - a[2]) > 1e-3
 
 
-def test_segments_of_a_table_are_used(convnet, clips):
+def test_segments_of_a_table_are_used(tagger, clips, data_root):
+    est = ClipFeatures(tagger, cache=False).fit()
     table = pd.DataFrame({"path": [str(clips[0])] * 2, "offset": [0.0, 2.0], "duration": [1.0, 1.0]})
-    feats = transfer.extract_convnet_features(convnet, table, progress=False)
-    whole = transfer.extract_convnet_features(convnet, [clips[0]], progress=False)
+    feats = est.transform(table)
+    whole = est.transform([clips[0]])
     assert feats.shape == (2, 160) and not np.allclose(feats[0], whole[0])
 
 
-def test_mfcc_features(clips):
-    feats = transfer.extract_mfcc_features(clips, progress=False)
+def test_mfcc_features(clips, data_root):
+    feats = ClipFeatures("mfcc").fit().transform(clips)
     assert feats.shape == (3, 120) and np.all(np.isfinite(feats))
 
 
@@ -101,7 +112,7 @@ def test_release_layout_roundtrip(tmp_path):
 
 
 def test_rows_accept_a_path_a_list_or_a_table_without_offsets():
-    """The transfer features read their clips as ClipFeatures does: one clip_rows, None and NaN alike."""
+    """One clip_rows for every feature: None and NaN alike."""
     import pandas as pd
 
     from course_utils.features.clip_features import clip_rows
@@ -113,16 +124,15 @@ def test_rows_accept_a_path_a_list_or_a_table_without_offsets():
     assert clip_rows(table) == [("a.wav", 1.0, None), ("b.wav", 0.0, None)]
 
 
-def test_convnet_feature_cache_needs_the_model_file(data_root):
-    import pandas as pd
-
-    from course_utils.core.errors import CourseError
-    from course_utils.features.transfer import features_cache_path
-
-    table = pd.DataFrame({"path": ["a.wav"], "offset": [0.0], "duration": [1.0]})
-    with pytest.raises(CourseError, match="model_path"):
-        features_cache_path("x", "convnet", table)
-    assert features_cache_path("x", "mfcc", table).name.startswith("x_mfcc_")
+def test_convnet_feature_cache_is_keyed_by_the_model_file(convnet, tagger, clips, tmp_path, data_root):
+    """Another tagger's weights (at another path, or rewritten at the same one) are other cache entries."""
+    first = ClipFeatures(tagger).fit().transform(clips[:1])
+    models.set_seed(1)
+    other = training.save_tagger(models.compact_convnet(n_frames=64, n_tags=50), tmp_path / "other.keras",
+                                 {"tags": list(TOP50_TAGS), "crop_frames": 64})
+    second = ClipFeatures(f"course:{other}").fit().transform(clips[:1])
+    assert not np.allclose(first, second, atol=1e-3)
+    assert len(list((data_root / "cache" / "clip_features").glob("*.npy"))) == 2
 
 
 # ---------------------------------------------------------------- issue 16: caches and outputs
@@ -132,50 +142,59 @@ def _table(paths):
 
 
 def test_rewritten_audio_invalidates_the_cached_features(data_root, clips):
-    """New audio at the same paths must not return the old features (the key holds size and mtime_ns)."""
+    """New audio at the same paths must not return the old features (the key holds size, mtime_ns and content)."""
     import os
 
-    first = transfer.cached_features("t", "mfcc", _table(clips), progress=False)
+    first = ClipFeatures("mfcc").fit().transform(_table(clips))
     y, sr = sf.read(clips[0], dtype="float32")
     st = os.stat(clips[0])
     sf.write(clips[0], np.random.default_rng(1).uniform(-0.5, 0.5, len(y)).astype(np.float32), sr)
     assert os.stat(clips[0]).st_size == st.st_size  # same path, same size: only the content changed
     os.utime(clips[0], ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # even on a coarse clock
-    second = transfer.cached_features("t", "mfcc", _table(clips), progress=False)
+    second = ClipFeatures("mfcc").fit().transform(_table(clips))
     assert np.abs(second[0] - first[0]).max() > 1.0
     np.testing.assert_array_equal(second[1:], first[1:])
 
 
-def test_a_truncated_feature_cache_is_rebuilt(data_root, clips):
-    feats = transfer.cached_features("t", "mfcc", _table(clips), progress=False)
-    path = transfer.features_cache_path("t", "mfcc", _table(clips))
-    path.write_bytes(path.read_bytes()[:100])
-    np.testing.assert_array_equal(transfer.cached_features("t", "mfcc", _table(clips), progress=False), feats)
-    np.testing.assert_array_equal(np.load(path), feats)
+@pytest.mark.parametrize("damage", ["truncated", "other shape"])
+def test_a_damaged_feature_cache_is_rebuilt(data_root, clips, damage):
+    feats = ClipFeatures("mfcc").fit().transform(_table(clips))
+    files = sorted((data_root / "cache" / "clip_features").glob("*.npy"))
+    assert len(files) == 3
+    for path in files:
+        data = path.read_bytes()[:100] if damage == "truncated" else None
+        path.unlink()  # a new file in its place, as another program would leave it
+        if data is None:
+            np.save(path, np.zeros(7, np.float32))
+        else:
+            path.write_bytes(data)
+    np.testing.assert_array_equal(ClipFeatures("mfcc").fit().transform(_table(clips)), feats)
+    assert sorted(np.load(p).tolist() for p in files) == sorted(row.tolist() for row in feats)
 
 
 @pytest.mark.parametrize("out", ["feats.txt", "folder", "feats"])
-def test_cli_extract_checks_out_before_extracting(convnet, clips, tmp_path, capsys, monkeypatch, out):
+def test_cli_extract_checks_out_before_extracting(convnet, clips, tmp_path, capsys, monkeypatch, out, data_root):
     """OUT is checked first: no extraction whose result cannot be saved."""
     (tmp_path / "folder").mkdir()
     model_path = training.save_tagger(convnet, tmp_path / "m.keras", {"tags": list(TOP50_TAGS), "crop_frames": 64})
     listing = tmp_path / "list.txt"
     listing.write_text(f"{clips[0]}\n")
     called = []
-    monkeypatch.setattr(transfer, "extract_convnet_features", lambda *a, **k: called.append(1))
+    monkeypatch.setattr(clip_features.ClipFeatures, "transform", lambda *a, **k: called.append(1))
     status = cli.main(["extract", str(listing), str(tmp_path / out), "--model", str(model_path)])
     err = capsys.readouterr().err
     assert status == 1 and not called
     assert err.count("\n") == 1 and str(tmp_path / out) in err and ".npy" in err
 
 
-def test_bad_files_are_returned_to_the_caller_not_kept_on_the_function(convnet, clips, tmp_path):
+def test_bad_files_give_nan_rows_and_are_listed_per_call(tagger, clips, tmp_path, data_root):
     bad = tmp_path / "empty.wav"
     bad.write_bytes(b"")
-    errors = []
-    feats = transfer.extract_convnet_features(convnet, [clips[0], bad], progress=False, errors=errors)
-    assert len(errors) == 1 and str(bad) in str(errors[0])
+    est = ClipFeatures(tagger, on_error="nan", cache=False).fit()
+    feats = est.transform([clips[0], bad])
+    assert [(i, str(e.path)) for i, e in est.skipped_] == [(1, str(bad))]
     assert np.isfinite(feats[0]).all() and np.isnan(feats[1]).all()
-    assert not hasattr(transfer.extract_convnet_features, "errors")
+    est.transform([clips[0]])
+    assert est.skipped_ == []  # the last call's, not kept from one call to the next
     with pytest.raises(AudioError):
-        transfer.extract_convnet_features(convnet, [bad], progress=False)
+        ClipFeatures(tagger, cache=False).fit().transform([bad])

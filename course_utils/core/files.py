@@ -95,9 +95,8 @@ def _sha256_many(paths: list[Path]) -> list[str]:
 def file_signature(path: str | os.PathLike, missing_ok: bool = False) -> list:
     """``[absolute path, size, mtime_ns]`` of a file: what a cache key needs to notice a changed file.
 
-    The one scheme of the course's caches: the log-mel cache of :mod:`course_utils.models.training`
-    and the feature cache of :mod:`course_utils.features.transfer` both key on it, so that rewriting a
-    file at the same path invalidates what was computed from it.
+    Part of every cache key (:func:`course_utils.core.cache.cache_key`), so that rewriting a file
+    at the same path invalidates what was computed from it.
 
     Args:
         path: the file.

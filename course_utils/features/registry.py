@@ -13,8 +13,9 @@ becomes the windows the model takes. The kinds:
 - ``course`` (``course:mini``, ``course:full`` or ``course:<path.keras>``): the course's own
   tagger (:func:`course_utils.models.training.load_course_tagger`, trained first if missing); layers as
   ``choi2017``, windows of its training crop (128 frames, 2.7 s, for ``mini``);
-- ``siamese`` (``siamese:mini``): the course's siamese embedding, as saved by the similarity
-  index (``course-utils similar`` or notebook 05 build it); layer ``embedding`` (128 values,
+- ``siamese`` (``siamese:mini``, ``siamese:full`` or ``siamese:<path.keras>``): the course's
+  siamese embedding, as saved by the similarity index (``course-utils similar`` or notebook 05
+  build it); layer ``embedding`` (128 values,
   the mean over windows scaled to unit length);
 - ``mfcc``: the 120-value MFCC summary (no network); layer ``summary``.
 
@@ -34,6 +35,8 @@ and notebooks 02 and 05's stored outputs use it.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -252,13 +255,19 @@ class Siamese(_LogMelCrops, ClipModel):
     """The course's siamese embedding, as saved by the similarity index (``course-utils similar``)."""
 
     kind = "siamese"
-    variants = ("mini", "full")
+    variants = ()  # "mini", "full" (the course index's network) or a .keras path
     default_layers = "embedding"
 
     def _load(self):
         from course_utils.models import convnet as models
 
-        self.weights_path = paths.data_path("similarity") / self.variant / "model.keras"
+        if self.variant in ("mini", "full"):
+            self.weights_path = paths.data_path("similarity") / self.variant / "model.keras"
+        else:
+            self.weights_path = Path(self.variant).expanduser()
+            if not self.weights_path.is_file():
+                raise CourseError(f"{self.weights_path}: no such file; give siamese:mini, siamese:full or "
+                                  "siamese:<path to a model.keras>")
         if not self.weights_path.is_file():
             raise CourseError(f"{self.weights_path}: no trained siamese network yet; run `course-utils similar "
                               "ANY_AUDIO_FILE` once (it trains and indexes it, about a minute) or notebook 05")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +23,10 @@ import pandas as pd
 from course_utils import audio
 from course_utils.core import files as core_files, paths, validate
 from course_utils.core.errors import CourseError
+from course_utils.features.clip_features import ClipFeatures
 from course_utils.models import convnet
 from course_utils.similarity.metrics import recall_at_k, retrieval_table
-from course_utils.similarity.siamese import embed_clips, embed_file, SIAMESE_DEFAULTS, train_siamese
+from course_utils.similarity.siamese import embed_clips, SIAMESE_DEFAULTS, train_siamese
 from course_utils.stats import unit_length
 
 #: Files of a course index folder (see :func:`build_course_index`).
@@ -202,18 +203,17 @@ class CourseIndex:
     """A loaded similarity index (:func:`load_course_index`).
 
     Attributes:
-        model: the embedding model.
         embeddings: ``(n_clips, d)`` unit vectors, one per row of ``clips``.
         clips: ``clip_id``, ``path`` (relative to the data folder), ``split``, ``tags``.
         info: the index description (training settings, test scores...).
-        folder: where it was loaded from.
+        folder: where it was loaded from (its ``model.keras`` embeds a query:
+            ``ClipFeatures("siamese:<folder>/model.keras")``).
     """
 
-    model: object
     embeddings: np.ndarray
     clips: pd.DataFrame
-    info: dict = field(default_factory=dict)
-    folder: Path | None = None
+    info: dict
+    folder: Path
 
 
 def _relative_path(p) -> str:
@@ -330,16 +330,16 @@ def load_course_index(variant: str = "mini", *, folder=None, build_if_missing: b
     clips = pd.read_csv(files["clips"], keep_default_na=False)
     if len(clips) != len(emb):
         raise CourseError(f"{folder}: {len(emb)} embeddings for {len(clips)} clips; build the index again")
-    model = convnet.load_model(files["model"], compile=False)
-    return CourseIndex(model, emb, clips, json.loads(files["info"].read_text()), folder)
+    return CourseIndex(emb, clips, json.loads(files["info"].read_text()), folder)
 
 
 def similar_to_file(path, k: int = 10, *, variant: str = "mini", folder=None,
                     index: CourseIndex | None = None) -> pd.DataFrame:
     """The ``k`` clips of the course index most similar to an audio file (``course-utils similar``).
 
-    The file is embedded by :func:`course_utils.similarity.siamese.embed_file` and compared with every indexed clip (exact
-    cosine search; a clip of the dataset itself comes first, at distance about 0).
+    The file is embedded by the index's network (``ClipFeatures("siamese:<model file>")``: the mean
+    over its crops, a short file repeated to fill one, unit length) and compared with every indexed
+    clip (exact cosine search; a clip of the dataset itself comes first, at distance about 0).
 
     Args:
         path: any audio file the course can decode.
@@ -358,7 +358,7 @@ def similar_to_file(path, k: int = 10, *, variant: str = "mini", folder=None,
     """
     k = similarity_query(path, k)
     index = index or load_course_index(variant, folder=folder)
-    query = embed_file(index.model, path)
+    (query,) = ClipFeatures(f"siamese:{index.folder / INDEX_FILES['model']}", cache=False).fit().transform([path])
     sims = index.embeddings.astype(np.float64) @ query.astype(np.float64)
     order = np.argsort(-sims, kind="stable")[:k]
     rows = index.clips.iloc[order]

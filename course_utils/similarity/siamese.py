@@ -9,7 +9,8 @@ are similar, :func:`course_utils.similarity.ground_truth.positive_sets`) and ran
 clips of the batch whose similarity is at most ``neg_threshold`` are the candidate negatives. Per
 batch, the negative of each anchor is either random or *semi-hard* (the closest negative still
 farther than the positive, mined on the current embeddings). Loss: triplet (margin) or
-contrastive. :func:`embed_clips` and :func:`embed_file` embed whole clips and audio files.
+contrastive. :func:`embed_clips` embeds whole clips (an audio file is embedded by
+``ClipFeatures("siamese")``, :mod:`course_utils.features.clip_features`).
 
 Any Keras backend: the losses are written in ``keras.ops`` and training goes through Keras' own
 training step (the batch loss sits in a model's ``compute_loss``, :func:`_trainer_class`), so it
@@ -506,36 +507,13 @@ def embed_clips(model, x, indices=None, crop_frames: int | None = None, batch_si
     return unit_length(np.concatenate(out))
 
 
-def embed_file(model, path, crop_frames: int | None = None) -> np.ndarray:
-    """The embedding of any audio file: the mean over its consecutive crops, unit length.
-
-    A file shorter than one crop is repeated to fill it (as the transfer features do): the
-    query of ``course-utils similar``.
-
-    Args:
-        model: an embedding model.
-        path: an audio file the course can decode.
-        crop_frames: the model's input length (default: read from the model).
-
-    Returns:
-        float32 ``(embedding_dim,)`` of unit length.
-
-    Raises:
-        AudioError: the file is missing, corrupt, too short or silent.
-    """
-    from course_utils.audio.windows import frame_windows
-
-    crop = int(crop_frames or model.input_shape[2])
-    _, crops = frame_windows(audio.log_mel(audio.load_audio(path)), crop, axis=1)
-    return unit_length(embed_crops(model, crops).mean(axis=0))
-
-
 def evaluation_embeddings(data, model, subset: str = "test", *, progress: bool = False) -> dict:
     """The systems of notebook 05's table, for one split of MagnaTagAtune.
 
     ``"MFCC"``: the 120-value summary, ``"convnet"``: the course tagger's 160-value transfer
-    feature (both cached by :func:`course_utils.features.transfer.cached_features` and standardised with
-    the training split's statistics), ``"tagger (50 tags)"``: the course tagger's own 50 tag
+    feature (both by :class:`~course_utils.features.clip_features.ClipFeatures`, ``"mfcc"`` and
+    ``"course:<variant>"``, cached per clip, and standardised with the training split's
+    statistics), ``"tagger (50 tags)"``: the course tagger's own 50 tag
     probabilities (the tagger was trained on the very tags that define similarity, so this is
     the baseline a learnt embedding must beat), ``"siamese"``: ``model``'s embedding.
 
@@ -548,15 +526,14 @@ def evaluation_embeddings(data, model, subset: str = "test", *, progress: bool =
     Returns:
         ``{"MFCC": (n, 120), "convnet": (n, 160), "tagger (50 tags)": (n, 50), "siamese": (n, d)}``.
     """
-    from course_utils.features import transfer
-    from course_utils.models import convnet as models, training
+    from course_utils.features.clip_features import ClipFeatures
+    from course_utils.models import training
 
     variant = data.df.attrs.get("variant", "mini")
     rows, train = data.split[subset], data.split["train"]
-    mfcc = transfer.cached_features("magnatagatune", "mfcc", data.df, progress=progress)
+    mfcc = ClipFeatures("mfcc", progress=progress).fit().transform(data.df)
+    conv = ClipFeatures(f"course:{variant}", progress=progress).fit().transform(data.df)
     tagger, _ = training.load_course_tagger(variant)
-    conv = transfer.cached_features("magnatagatune", "convnet", data.df, model=tagger,
-                                    model_path=models.default_model_path(variant), progress=progress)
     out = {"MFCC": standardise(mfcc, train)[rows], "convnet": standardise(conv, train)[rows],
            "tagger (50 tags)": training.predict_clips(tagger, np.asarray(data.x[rows], dtype=np.float32))}
     if model is not None:

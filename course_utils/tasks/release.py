@@ -259,8 +259,8 @@ def write_release_layout(folder, name: str, table: pd.DataFrame, convnet: np.nda
     """Write features and labels in the layout of the authors' release, for ``paper-table``.
 
     ``features/<task>_layer_<i>.npy`` (:data:`BLOCK_WIDTH` values each), ``features/<task>_mfcc.npy``
-    and ``labels/<task>.csv``. Notebook 03, so that notebook 04 runs the paper's protocol on the
-    course's own features exactly as on the authors'.
+    and ``labels/<task>.csv``, so that notebook 04 runs the paper's protocol on the course's own
+    features (:mod:`course_utils.features.mini_release`) exactly as on the authors'.
 
     Args:
         folder: the root of the layout.
@@ -279,6 +279,6 @@ def write_release_layout(folder, name: str, table: pd.DataFrame, convnet: np.nda
     if mfcc is not None:
         core_files.atomic_save_npy(folder / "features" / f"{task}_mfcc.npy", mfcc)
     core_files.atomic_write_text(folder / "labels" / f"{task}.csv", release_labels(table).to_csv())
-    core_files.atomic_write_text(folder / "README.json", json.dumps({"source": "course_utils.features.transfer", "tasks": sorted(
+    core_files.atomic_write_text(folder / "README.json", json.dumps({"source": "course_utils.features.mini_release", "tasks": sorted(
         p.stem for p in (folder / "labels").glob("*.csv"))}, indent=1))
     return folder
