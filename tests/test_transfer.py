@@ -198,3 +198,36 @@ def test_bad_files_give_nan_rows_and_are_listed_per_call(tagger, clips, tmp_path
     assert est.skipped_ == []  # the last call's, not kept from one call to the next
     with pytest.raises(AudioError):
         ClipFeatures(tagger, cache=False).fit().transform([bad])
+
+
+def test_mini_release_is_written_once_and_keyed_by_its_clips(tagger, clips, data_root, monkeypatch):
+    """features.mini_release: ClipFeatures' two features in the release layout, one folder per key."""
+    import os
+
+    from course_utils.features import mini_release as module
+
+    table = pd.DataFrame({"clip_id": ["a", "b", "c"], "path": [str(p) for p in clips], "offset": 0.0,
+                          "duration": np.nan, "label_id": [0, 1, 0]})
+    monkeypatch.setattr(module, "release_tasks", lambda: {"gtzan_genre": "gtzan_genre"})
+    monkeypatch.setattr(module, "load_dataset", lambda name: table)
+    monkeypatch.setattr(module, "ClipFeatures", lambda model, **kw: ClipFeatures(tagger if model == "course" else model, **kw))
+    folder = module.mini_release(progress=False)
+    assert folder.parent == data_root / "cache" / "mini_release" and len(folder.name) == 16
+    X, y, _ = release.load_release(folder, "gtzan_genre", "01234")
+    np.testing.assert_allclose(X, ClipFeatures(tagger).fit().transform(table), atol=1e-6)
+    assert y.tolist() == [0, 1, 0]
+    mfcc, _, _ = release.load_release(folder, "gtzan_genre", "mfcc")
+    np.testing.assert_array_equal(mfcc, ClipFeatures("mfcc").fit().transform(table))
+    # once written, the folder is reused without extracting anything
+    transform = clip_features.ClipFeatures.transform
+    monkeypatch.setattr(clip_features.ClipFeatures, "transform", lambda *a, **k: pytest.fail("extracted again"))
+    assert module.mini_release(progress=False) == folder
+    monkeypatch.setattr(clip_features.ClipFeatures, "transform", transform)
+    # new audio at the same path gives a new folder
+    st = os.stat(clips[1])
+    y_audio, sr = sf.read(clips[1], dtype="float32")
+    sf.write(clips[1], y_audio[::-1].copy(), sr)
+    os.utime(clips[1], ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    again = module.mini_release(progress=False)
+    assert again != folder and again.parent == folder.parent
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]  # no temporary folder left
