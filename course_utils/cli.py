@@ -122,7 +122,7 @@ def _naming(exc: CourseError, path) -> str:
 
 def _max_duration(args) -> float | None:
     """``--max-duration``: seconds of each file to analyse (0: all), checked."""
-    from course_utils.datasets.own import check_range
+    from course_utils.core.validate import check_range
 
     check_range("--max-duration", args.max_duration, low=0)
     return None if args.max_duration == 0 else args.max_duration
@@ -130,7 +130,7 @@ def _max_duration(args) -> float | None:
 
 def _check_top(args) -> None:
     """``--top``: at least 1."""
-    from course_utils.datasets.own import check_range
+    from course_utils.core.validate import check_range
 
     check_range("--top", args.top, low=1, integer=True)
 
@@ -250,7 +250,7 @@ def _cmd_fit(args) -> int:
     from course_utils.own import classifiers, saved as saved_classifiers
     from course_utils.features.clip_features import ClipFeatures
     from course_utils.core.errors import DatasetError
-    from course_utils.datasets.own import check_range
+    from course_utils.core.validate import check_range
 
     check_range("--folds", args.folds, low=2, integer=True)
     check_range("--inner-folds", args.inner_folds, low=2, integer=True)

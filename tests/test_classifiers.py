@@ -18,6 +18,8 @@ from course_utils.core.errors import CourseError, DatasetError
 from course_utils.datasets import own
 from course_utils.features.clip_features import ClipFeatures
 from course_utils.own import classifiers, saved as saved_classifiers
+from course_utils.stats import bootstrap_interval
+from course_utils.tasks import splits
 
 SR = 12000
 
@@ -69,23 +71,26 @@ def test_nested_cv_chooses_inside_the_training_part_and_is_repeatable():
 
 
 def test_accuracy_interval_is_a_bootstrap_around_the_accuracy():
+    """The zoo's interval is :func:`course_utils.stats.bootstrap_interval` of the 0/1 hits."""
     y = np.array([0, 1] * 50)
     pred = y.copy()
     pred[:20] = 1 - pred[:20]
-    low, high = classifiers.accuracy_interval(y, pred)
+    low, high = bootstrap_interval(pred == y)
     assert low < 0.8 < high and 0.05 < high - low < 0.25
-    assert classifiers.accuracy_interval(y, pred) == (low, high)
-    assert classifiers.accuracy_interval(y, y) == (1.0, 1.0)
+    assert bootstrap_interval(pred == y) == (low, high)
+    assert bootstrap_interval(y == y) == (1.0, 1.0)
 
 
 def test_outer_splits_respect_groups_and_the_smallest_class():
     y = np.array(["a"] * 6 + ["b"] * 3)
-    assert len(classifiers.outer_splits(y, n_splits=5)) == 3
+    assert len(splits.outer_splits(y, n_splits=5)) == 3
     groups = np.array([0, 0, 1, 1, 2, 2, 0, 1, 2])
-    for train, test in classifiers.outer_splits(y, groups=groups, n_splits=3):
+    for train, test in splits.outer_splits(y, groups=groups, n_splits=3):
         assert not set(groups[train]) & set(groups[test])
     folds = np.array([0, 1, 2] * 3)
-    assert [list(t) for _, t in classifiers.outer_splits(y, folds=folds)] == [[0, 3, 6], [1, 4, 7], [2, 5, 8]]
+    assert [list(t) for _, t in splits.outer_splits(y, folds=folds)] == [[0, 3, 6], [1, 4, 7], [2, 5, 8]]
+    held_out = [list(t) for _, t in splits.outer_splits(y, folds=np.array([-1, 1, 2] * 3))]
+    assert held_out == [[1, 4, 7], [2, 5, 8]]  # fold -1: always training, as in scikit-learn's PredefinedSplit
 
 
 def test_knn_grid_fits_tiny_training_parts():
