@@ -71,18 +71,26 @@ def _clip_model(model: str | None) -> str:
     """The :class:`~course_utils.features.clip_features.ClipFeatures` model that ``--model`` names.
 
     A registry name (``choi2017``, ``musicnn``, ``musicnn:MSD_musicnn``, ``MSD_musicnn``,
-    ``course``, ``siamese``, ``mfcc``) as it is; anything else is the path of a course tagger
-    (``course:<path>``); nothing is the course-trained mini tagger.
+    ``course``, ``siamese``, ``mfcc``) as it is; an existing file or a name ending in ``.keras`` is
+    the path of a course tagger (``course:<path>``); nothing is the course-trained mini tagger.
+
+    Raises:
+        ParameterError: anything else (a typo), with the known names.
     """
-    from course_utils.features import registry as clip_models
+    from course_utils.features import registry
 
     if model is None:
         return "course"
     try:
-        clip_models.parse_model(model)
+        registry.parse_model(model)
         return model
-    except CourseError:
-        return f"course:{model}"
+    except ParameterError:
+        if Path(model).is_file() or model.endswith(".keras"):
+            return f"course:{model}"
+        if model.partition(":")[0] in registry.KINDS:
+            raise  # a known model with an unknown variant: its message lists the variants
+    raise ParameterError(f"--model {model!r}: no such model; choose from {', '.join([*registry.KINDS, *registry.ALIASES])} "
+                         "(e.g. 'musicnn:MSD_musicnn'), or give the path of a course tagger's .keras file")
 
 
 def _clip_features(args, **params):
@@ -174,9 +182,7 @@ def _cmd_extract(args) -> int:
     files = [line for line in lines if line and not line.startswith("#")]
     if not files:
         raise CourseError(f"{args.audio_list}: no audio paths (one per line)")
-    if args.kind is not None and args.layers is not None:
-        raise CourseError("--kind is another name for --layers: give one of them")
-    extractor = _clip_features(args, layers=args.kind or args.layers, on_error="nan",
+    extractor = _clip_features(args, on_error="nan",
                                max_duration=_max_duration(args), progress=not args.no_progress)
     if args.batch_size is not None:
         extractor.set_params(batch_size=args.batch_size)
@@ -447,7 +453,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", default=None,
                    help="the convnets' blocks, e.g. 01234 (160 values, the default), 4, 24; musicnn's penultimate "
                         "(200 values, the default), max_pool, mean_pool; 'tags' for tag probabilities")
-    p.add_argument("--kind", default=None, help="musicnn's name for --layers (penultimate, max_pool, mean_pool)")
     p.add_argument("--batch-size", type=int, default=None, help="windows per forward pass (default: the model's)")
     _add_max_duration(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

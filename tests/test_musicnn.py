@@ -307,20 +307,19 @@ def test_cli_tag_taggram_and_extract(session_data, clips, tmp_path, monkeypatch,
     listing = tmp_path / "list.txt"
     listing.write_text(f"{clips['cute']}\n{clips['dubstep']}\n")
     npy = tmp_path / "feats.npy"
-    assert cli.main(["extract", str(listing), str(npy), "--model", "musicnn", "--kind", "max_pool", "--no-progress"]) == 0
+    assert cli.main(["extract", str(listing), str(npy), "--model", "musicnn", "--layers", "max_pool", "--no-progress"]) == 0
     assert np.load(npy).shape == (2, 753) and "musicnn, layers max_pool" in capsys.readouterr().out
 
 
 def test_cli_bad_input_is_one_line(tmp_path, capsys, data_root):
     listing = tmp_path / "list.txt"
     listing.write_text("song.mp3\n")
-    assert cli.main(["extract", str(listing), str(tmp_path / "f.npy"), "--model", "choi2017", "--layers", "01234",
-                     "--kind", "max_pool"]) == 1
+    assert cli.main(["extract", str(listing), str(tmp_path / "f.npy"), "--model", "musicnn:MSD_musicn"]) == 1
     assert cli.main(["tag", "song.mp3", "--model", "musicnn", "--taggram", str(tmp_path / "t.jpg2")]) == 1
     assert cli.main(["extract", str(listing), str(tmp_path / "f.npy"), "--model", "mfcc", "--layers", "max_pool"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("error: ") for line in err)
-    assert err[0].startswith("error: --kind") and err[1].startswith("error: --taggram") and "summary" in err[2]
+    assert err[0].startswith("error: unknown musicnn variant 'MSD_musicn'") and err[1].startswith("error: --taggram") and "summary" in err[2]
 
 
 @pytest.mark.slow
