@@ -301,13 +301,12 @@ class Musicnn(ClipModel):
         self.tags = list(musicnn.tags_of(self.model))
 
     def _parts(self, layers):
+        """The named layers of a spec such as ``"penultimate+tags"`` (:func:`~course_utils.tasks.release.split_layers`)."""
         from course_utils.models.musicnn import LAYER_WIDTHS
+        from course_utils.tasks.release import split_layers
 
-        parts = layers.split("+")
         allowed = ["tags"] if "vgg" in self.variant else [*LAYER_WIDTHS, "tags"]
-        if len(set(parts)) != len(parts) or any(p not in allowed for p in parts):
-            raise ParameterError(f"layers {layers!r}: {self.variant} gives {', '.join(allowed)} (several joined by '+')")
-        return parts
+        return split_layers(layers, allowed, blocks=False)
 
     def check_layers(self, layers):
         layers = super().check_layers(layers)

@@ -153,16 +153,33 @@ def layer_columns(layers: str, width: int = BLOCK_WIDTH) -> np.ndarray:
     return np.concatenate([np.arange(i * width, (i + 1) * width) for i in parse_layers(layers)])
 
 
-def _parse_layers(layers: str) -> list[str]:
-    """``"01234+mfcc"`` -> ``["0", "1", "2", "3", "4", "mfcc"]`` (digits as :func:`parse_layers`)."""
+def split_layers(spec: str, names=(), *, blocks: bool = True) -> list[str]:
+    """The parts of a layer spec joined by ``+``: the one parser of every model's layer strings.
+
+    Args:
+        spec: e.g. ``"01234"``, ``"24+mfcc"`` (the release), ``"max_pool+mean_pool"`` (musicnn).
+        names: the named layers accepted (``"mfcc"``, ``"tags"``, musicnn's ``"penultimate"``...).
+        blocks: accept runs of block digits 0 to 4 (one part per digit, sorted, as :func:`parse_layers`).
+
+    Returns:
+        The parts in order, each once: ``"01234+mfcc"`` -> ``["0", "1", "2", "3", "4", "mfcc"]``.
+
+    Raises:
+        ParameterError: an unknown or repeated part; the message says what is accepted.
+    """
     parts = []
-    for token in str(layers).split("+"):
-        if token == "mfcc":
-            parts.append("mfcc")
-        elif token and all(ch in ALL_LAYERS for ch in token):
+    for token in str(spec).split("+"):
+        if token in names:
+            parts.append(token)
+        elif blocks and token and all(ch in ALL_LAYERS for ch in token):
             parts += [str(i) for i in parse_layers(token)]
         else:
-            raise ParameterError(f"layers must be digits 0-4, 'mfcc', or a '+' join of them (e.g. '01234+mfcc'), not {layers!r}")
+            parts = None
+            break
+    if parts is None or len(set(parts)) != len(parts):
+        accepted = ["digits 0 to 4 (e.g. 01234, 4, 24)"] * blocks + [repr(n) for n in names]
+        joined = ", or several joined by '+' (each once)" if len(accepted) > 1 or blocks else ""
+        raise ParameterError(f"layers {spec!r}: give {', '.join(accepted)}{joined}")
     return parts
 
 
@@ -179,7 +196,7 @@ def feature_files(features_dir, task: str, layers: str = "01234") -> list[Path]:
     """
     folder = release_root(features_dir) / "features"
     base = registry.release_name(task)
-    return [folder / (f"{base}_mfcc.npy" if part == "mfcc" else f"{base}_layer_{part}.npy") for part in _parse_layers(layers)]
+    return [folder / (f"{base}_mfcc.npy" if part == "mfcc" else f"{base}_layer_{part}.npy") for part in split_layers(layers, ("mfcc",))]
 
 
 def load_release(features_dir, task: str, layers: str = "01234"):
