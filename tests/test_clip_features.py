@@ -27,7 +27,7 @@ from course_utils.core.errors import AudioError, CourseError
 from course_utils.datasets.magnatagatune import TOP50_TAGS
 from course_utils.features import registry, transfer
 from course_utils.features.clip_features import clip_rows, ClipFeatures
-from course_utils.models import convnet as models, training
+from course_utils.models import convnet, training
 
 from conftest import SHARED
 
@@ -37,8 +37,8 @@ CROP = 64  # the tiny tagger's window: 64 frames, 1.34 s
 @pytest.fixture(scope="module")
 def tiny_tagger(tmp_path_factory):
     """An untrained compact convnet saved with its description: the plumbing, not the accuracy."""
-    models.set_seed(0)
-    model = models.compact_convnet(n_frames=CROP, n_tags=50)
+    convnet.set_seed(0)
+    model = convnet.compact_convnet(n_frames=CROP, n_tags=50)
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
     training.save_tagger(model, path, {"tags": list(TOP50_TAGS), "crop_frames": CROP})
     return path
@@ -144,7 +144,7 @@ def test_course_kind_short_and_long_clips(tiny_tagger, clips, data_root):
     assert starts.tolist() == [0.0]
     mel = audio.log_mel(audio.load_audio(clips[2]))
     padded = np.pad(mel, ((0, 0), (0, CROP - mel.shape[1])), constant_values=mel.min())[None, ..., None]
-    extractor = models.feature_extractor(model)
+    extractor = convnet.feature_extractor(model)
     assert not np.allclose(one[0], np.asarray(extractor(padded, training=False))[0], atol=1e-3)
 
 
@@ -237,11 +237,11 @@ def test_pipeline_clone_and_joblib_round_trip(tiny_tagger, clips, tmp_path, data
 
 def test_unpickled_with_other_weights_is_refused(tiny_tagger, clips, tmp_path, data_root):
     path = tmp_path / "mine.keras"
-    training.save_tagger(models.load_model(tiny_tagger, compile=False), path, {"tags": list(TOP50_TAGS), "crop_frames": CROP})
+    training.save_tagger(convnet.load_model(tiny_tagger, compile=False), path, {"tags": list(TOP50_TAGS), "crop_frames": CROP})
     est = ClipFeatures(f"course:{path}", cache=False).fit()
     blob = pickle.dumps(est)
-    models.set_seed(1)
-    training.save_tagger(models.compact_convnet(n_frames=CROP, n_tags=50), path, {"tags": list(TOP50_TAGS), "crop_frames": CROP})
+    convnet.set_seed(1)
+    training.save_tagger(convnet.compact_convnet(n_frames=CROP, n_tags=50), path, {"tags": list(TOP50_TAGS), "crop_frames": CROP})
     with pytest.raises(CourseError, match="weights .* not those these features were fitted with"):
         pickle.loads(blob).transform(clips[:1])
 
@@ -274,8 +274,8 @@ def test_siamese_kind_needs_a_trained_network_then_embeds(clips, data_root):
 
     with pytest.raises(CourseError, match="course-utils similar"):
         ClipFeatures("siamese").fit()
-    models.set_seed(0)
-    models.save_model(siamese.embedding_model(crop_frames=64), data_root / "similarity" / "mini" / "model.keras")
+    convnet.set_seed(0)
+    convnet.save_model(siamese.embedding_model(crop_frames=64), data_root / "similarity" / "mini" / "model.keras")
     est = ClipFeatures("siamese").fit()
     feats = est.transform(clips)
     assert feats.shape == (4, 128) and est.get_feature_names_out()[0] == "siamese_embedding_000"

@@ -21,7 +21,7 @@ import soundfile as sf
 
 from course_utils import audio
 from course_utils.audio.windows import frame_windows
-from course_utils.models import convnet as models
+from course_utils.models.convnet import compact_convnet, set_seed
 from course_utils.features import transfer
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03_transfer_features.ipynb"
@@ -51,8 +51,8 @@ def notebook():
 
 @pytest.fixture(scope="module")
 def convnet():
-    models.set_seed(0)
-    return models.compact_convnet(n_frames=64, n_tags=4)
+    set_seed(0)
+    return compact_convnet(n_frames=64, n_tags=4)
 
 
 @pytest.fixture

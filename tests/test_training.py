@@ -99,12 +99,12 @@ def test_cache_is_reused_without_recomputing(toy_dataset, tmp_path, monkeypatch)
 
 def test_a_killed_cache_build_leaves_no_hidden_file_behind_for_long(toy_dataset, tmp_path):
     """Issue 16: the hidden half-written file of a killed build is removed by the next build."""
-    from course_utils.core import files as cache
+    from course_utils.core import files
 
     paths, _ = toy_dataset
     stale = tmp_path / ".logmel_0123456789abcdef.tmp-0123abcd.npy"
     stale.write_bytes(b"\x93NUMPY" + b"x" * 1000)
-    then = time.time() - 2 * cache.STALE_AFTER
+    then = time.time() - 2 * files.STALE_AFTER
     os.utime(stale, (then, then))
     busy = tmp_path / ".logmel_fedcba9876543210.tmp-89abcdef.npy"  # another process writing now
     busy.write_bytes(b"\x93NUMPY")

@@ -12,14 +12,15 @@ from course_utils.audio.windows import frame_windows
 from course_utils.core.errors import AudioError, CourseError
 from course_utils.datasets.magnatagatune import TOP50_TAGS
 from course_utils.features import transfer
-from course_utils.models import convnet as models, training
+from course_utils.models import training
+from course_utils.models.convnet import compact_convnet, set_seed
 from course_utils.tasks import release
 
 
 @pytest.fixture(scope="module")
 def convnet():
-    models.set_seed(0)
-    return models.compact_convnet(n_frames=64, n_tags=50)
+    set_seed(0)
+    return compact_convnet(n_frames=64, n_tags=50)
 
 
 @pytest.fixture

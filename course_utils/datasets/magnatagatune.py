@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils.audio.io import write_audio
-from course_utils.core import files as core_files
+from course_utils.core.files import atomic_write_bytes, atomic_write_text
 from course_utils.core.errors import DatasetError
 from course_utils.datasets import minigen
 from course_utils.datasets.base import DatasetSpec, finish_frame, require_folder
@@ -138,7 +138,7 @@ def fetch(root: Path) -> None:
     remote_files = remote.get("magnatagatune")
     files = {name: remote_files.download(name) for name in remote_files.checksums()}
     root.mkdir(parents=True, exist_ok=True)
-    core_files.atomic_write_bytes(root / "annotations_final.csv", files["annotations_final.csv"].read_bytes())
+    atomic_write_bytes(root / "annotations_final.csv", files["annotations_final.csv"].read_bytes())
     if not (root / "mp3").is_dir():
         archive = download.concatenate_parts([files[f"mp3.zip.00{i}"] for i in (1, 2, 3)], remote_files.dest() / "mp3.zip")
         archives.extract(archive, root / "mp3", limits=MP3_LIMITS)
@@ -320,7 +320,7 @@ def synthesize(root: Path, seed: int = minigen.DEFAULT_SEED, *, progress: bool =
     for row, clip_tags in zip(rows, tags):
         values = {**row, **{t: "1" if t in clip_tags else "0" for t in (*TOP50_TAGS, *_EXTRA_COLUMNS)}}
         lines.append("\t".join(f'"{values[c]}"' for c in columns))
-    core_files.atomic_write_text(root / "annotations_final.csv", "\n".join(lines) + "\n")
+    atomic_write_text(root / "annotations_final.csv", "\n".join(lines) + "\n")
 
 
 SPEC = DatasetSpec(

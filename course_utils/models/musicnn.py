@@ -73,7 +73,7 @@ from pathlib import Path
 import numpy as np
 
 from course_utils import audio
-from course_utils.core import files as cache, paths
+from course_utils.core import files, paths
 from course_utils.core.errors import CourseError, DownloadError, ParameterError
 from course_utils.fetch import remote
 from course_utils.models.choi2017 import CHOI2017_TAGS
@@ -244,7 +244,7 @@ def checkpoint_files(name: str = "MTT_musicnn") -> Path:
     if folder.is_dir():
         logger.warning("%s: its files differ from the wheel's: unpacking them again", folder)
     wheel = fetch_wheel()
-    tmp = cache.temp_path_for(folder, keep_suffix=False)
+    tmp = files.temp_path_for(folder, keep_suffix=False)
     tmp.mkdir(parents=True)
     try:
         record = {}
@@ -254,7 +254,7 @@ def checkpoint_files(name: str = "MTT_musicnn") -> Path:
                 (tmp / member).write_bytes(data)
                 record[member] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         (tmp / _UNPACKED).write_text(json.dumps(record, indent=1))
-        cache.replace_folder(tmp, folder)
+        files.replace_folder(tmp, folder)
     except (zipfile.BadZipFile, KeyError) as exc:
         raise CourseError(f"{wheel}: not the musicnn 0.1.0 wheel ({exc}); delete it and run again") from None
     finally:

@@ -41,10 +41,11 @@ import pandas as pd
 
 from course_utils import audio
 from course_utils.audio.windows import crop_starts, tile
-from course_utils.core import files as core_files, paths
+from course_utils.core import paths
+from course_utils.core.files import atomic_write_text, file_signature, remove_stale_temp_files, STALE_AFTER, temp_path_for
 from course_utils.core.cache import cache_key
 from course_utils.core.errors import AudioError, CourseError, ParameterError
-from course_utils.models import convnet as models, metrics
+from course_utils.models import convnet, metrics
 
 #: Bump when the cache layout or the front end changes, to invalidate old caches.
 CACHE_VERSION = 1
@@ -58,7 +59,7 @@ _FLUSH_EVERY = 64
 def _file_signature(path: Path) -> list:
     """``[absolute path, size, mtime_ns]`` of an audio file (:func:`course_utils.core.files.file_signature`), or an AudioError."""
     try:
-        return core_files.file_signature(path)
+        return file_signature(path)
     except OSError:
         raise AudioError(path, "file not found", "check the path, or download or generate the dataset first") from None
 
@@ -111,7 +112,7 @@ def _logmel_or_error(path: str, sr: int, duration, n_mels: int):
 
 def _write_json_atomic(path: Path, data: dict) -> None:
     """Write JSON to ``path`` through a temporary file and a rename."""
-    core_files.atomic_write_text(path, json.dumps(data, indent=1))
+    atomic_write_text(path, json.dumps(data, indent=1))
 
 
 def _cache_is_valid(npy: Path, sidecar: Path, key: str, n: int, n_mels: int, dtype) -> bool:
@@ -189,7 +190,7 @@ def build_logmel_cache(
         raise ParameterError(f"dtype must be float16 or float32, not {dtype}")
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    core_files.remove_stale_temp_files(cache_dir, core_files.STALE_AFTER, recursive=False, prefix=".logmel_")  # killed builds'
+    remove_stale_temp_files(cache_dir, STALE_AFTER, recursive=False, prefix=".logmel_")  # killed builds'
     key = logmel_cache_key(paths, sr=sr, duration=duration, n_mels=n_mels, dtype=dtype)
     npy = cache_dir / f"logmel_{key}.npy"
     sidecar = cache_dir / f"logmel_{key}.json"
@@ -206,7 +207,7 @@ def build_logmel_cache(
 
         results = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_logmel_or_error)(*job) for job in jobs)
 
-    tmp = core_files.temp_path_for(cache_dir / f"logmel_{key}.npy")  # recognised by cache.remove_stale_temp_files
+    tmp = temp_path_for(cache_dir / f"logmel_{key}.npy")  # recognised by cache.remove_stale_temp_files
     out = None
     try:
         with tqdm(total=len(paths), desc="log-mel cache", unit="clip", disable=not progress) as bar:
@@ -670,8 +671,8 @@ def save_tagger(model, path, info: dict) -> Path:
     Returns:
         The model's path.
     """
-    models.save_model(model, path)
-    core_files.atomic_write_text(sidecar_path(path), json.dumps(info, indent=2) + "\n")
+    convnet.save_model(model, path)
+    atomic_write_text(sidecar_path(path), json.dumps(info, indent=2) + "\n")
     return Path(path)
 
 
@@ -693,8 +694,8 @@ def train_course_tagger(variant: str = "mini", *, epochs: int | None = None, see
 
     cfg = CONFIGS[variant]
     data = load_tagger_data(variant, progress=progress)
-    models.set_seed(seed)
-    model = models.compact_convnet(n_mels=data.x.shape[1], n_frames=cfg["crop_frames"], n_tags=len(data.tags))
+    convnet.set_seed(seed)
+    model = convnet.compact_convnet(n_mels=data.x.shape[1], n_frames=cfg["crop_frames"], n_tags=len(data.tags))
     history = train_tagger(model, batches(data, "train", variant, seed=seed), batches(data, "valid", variant),
                                     epochs=epochs or cfg["epochs"], patience=cfg["patience"],
                                     learning_rate=cfg["learning_rate"])
@@ -702,7 +703,7 @@ def train_course_tagger(variant: str = "mini", *, epochs: int | None = None, see
     info = {"tags": data.tags, "variant": variant, "crop_frames": cfg["crop_frames"], "sr": audio.SR,
             "epochs_run": len(history.get("loss", [])), "test_roc_auc": round(test["roc_auc"], 4),
             "test_pr_auc": round(test["pr_auc"], 4)}
-    save_tagger(model, save_to or models.default_model_path(variant), info)
+    save_tagger(model, save_to or convnet.default_model_path(variant), info)
     return model, history, info
 
 
@@ -744,13 +745,13 @@ def load_course_tagger(variant: str = "mini", path=None, *, train_if_missing: bo
     Raises:
         CourseError: the model is missing and ``train_if_missing`` is off.
     """
-    path = Path(path) if path else models.default_model_path(variant)
+    path = Path(path) if path else convnet.default_model_path(variant)
     if not path.is_file():
         if not train_if_missing:
             raise CourseError(f"{path}: no trained model; run `course-utils train-tagger --variant {variant}` first")
         model, _, info = train_course_tagger(variant, save_to=path, progress=False)
         return model, info
-    model = models.load_model(path, compile=False)
+    model = convnet.load_model(path, compile=False)
     side = sidecar_path(path)
     if side.is_file():
         try:

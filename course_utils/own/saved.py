@@ -178,7 +178,7 @@ def save_classifier(model, path, *, report=None) -> Path:
     import skops.io as sio
 
     from course_utils import __version__
-    from course_utils.core import files as cache
+    from course_utils.core import files
 
     features = _features_of(model)
     path = check_output(path)
@@ -195,7 +195,7 @@ def save_classifier(model, path, *, report=None) -> Path:
     buffer = io.BytesIO(body)
     with zipfile.ZipFile(buffer, "a") as z:
         z.writestr(DESCRIPTION, json.dumps(meta, indent=2, default=str))
-    cache.atomic_write_bytes(path, buffer.getvalue())
+    files.atomic_write_bytes(path, buffer.getvalue())
     return path
 
 

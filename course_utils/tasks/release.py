@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_utils.core import files as core_files, paths, validate
+from course_utils.core import paths, validate
+from course_utils.core.files import atomic_save_npy, atomic_write_text
 from course_utils.core.errors import CourseError, DatasetError, ParameterError
 from course_utils.fetch import download, remote
 from course_utils.tasks import registry
@@ -292,10 +293,10 @@ def write_release_layout(folder, name: str, table: pd.DataFrame, convnet: np.nda
     folder = Path(folder)
     task = registry.release_tasks()[name]
     for i in range(convnet.shape[1] // BLOCK_WIDTH):
-        core_files.atomic_save_npy(folder / "features" / f"{task}_layer_{i}.npy", convnet[:, i * BLOCK_WIDTH:(i + 1) * BLOCK_WIDTH])
+        atomic_save_npy(folder / "features" / f"{task}_layer_{i}.npy", convnet[:, i * BLOCK_WIDTH:(i + 1) * BLOCK_WIDTH])
     if mfcc is not None:
-        core_files.atomic_save_npy(folder / "features" / f"{task}_mfcc.npy", mfcc)
-    core_files.atomic_write_text(folder / "labels" / f"{task}.csv", release_labels(table).to_csv())
-    core_files.atomic_write_text(folder / "README.json", json.dumps({"source": "course_utils.features.transfer", "tasks": sorted(
+        atomic_save_npy(folder / "features" / f"{task}_mfcc.npy", mfcc)
+    atomic_write_text(folder / "labels" / f"{task}.csv", release_labels(table).to_csv())
+    atomic_write_text(folder / "README.json", json.dumps({"source": "course_utils.features.transfer", "tasks": sorted(
         p.stem for p in (folder / "labels").glob("*.csv"))}, indent=1))
     return folder
