@@ -19,6 +19,7 @@ import zipfile
 
 import numpy as np
 
+from course_utils import audio
 from course_utils.models import musicnn
 
 #: Tensors of the original graph: the tags and the three musicnn features of the wheel's extractor.
@@ -82,3 +83,15 @@ class OriginalGraph:
         feed = {"model/Placeholder:0": np.asarray(x, dtype=np.float32), "model/Placeholder_2:0": False}
         values = self.session.run([TENSORS[o] for o in outputs], feed)
         return [v.reshape(len(x), -1) for v in values]
+
+
+def predict_tags(files_or_signals, model) -> np.ndarray:
+    """The Keras port's tag probabilities of files or 16 kHz signals, averaged over musicnn's own
+    patches: ``(n, 50)``; the reference the checks compare with the original graph and with
+    ``ClipFeatures("musicnn", framing="musicnn")``.
+    """
+    out = []
+    for item in files_or_signals:
+        y = np.asarray(item, dtype=np.float32) if isinstance(item, np.ndarray) else audio.load_audio(item, sr=musicnn.SR)
+        out.append(musicnn._run(model, musicnn.patches(musicnn.log_mel(y)))[0].mean(axis=0))
+    return np.stack(out).astype(np.float32)

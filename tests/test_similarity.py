@@ -267,7 +267,7 @@ def test_similar_to_file_returns_k_rows(tiny_index, tmp_path):
     assert result["path"][0] == str(files[4])
     assert np.all(np.diff(result["distance"]) >= -1e-6)
     # a short file (below one crop) is repeated to fill it
-    short = index.similar_to_file(_tone(tmp_path / "short.wav", 300, 0.5), k=2, index=index)
+    short = index.similar_to_file(_tone(tmp_path / "short.wav", 300, 0.5), k=2, index=course)
     assert len(short) == 2
 
 
