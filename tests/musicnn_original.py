@@ -90,8 +90,10 @@ def predict_tags(files_or_signals, model) -> np.ndarray:
     patches: ``(n, 50)``; the reference the checks compare with the original graph and with
     ``ClipFeatures("musicnn", framing="musicnn")``.
     """
-    out = []
-    for item in files_or_signals:
-        y = np.asarray(item, dtype=np.float32) if isinstance(item, np.ndarray) else audio.load_audio(item, sr=musicnn.SR)
-        out.append(musicnn._run(model, musicnn.patches(musicnn.log_mel(y)))[0].mean(axis=0))
-    return np.stack(out).astype(np.float32)
+    return np.stack([musicnn._run(model, patches_of(item))[0].mean(axis=0) for item in files_or_signals]).astype(np.float32)
+
+
+def patches_of(item) -> np.ndarray:
+    """musicnn's own patches of a file (decoded at 16 kHz) or of a 16 kHz signal."""
+    y = np.asarray(item, dtype=np.float32) if isinstance(item, np.ndarray) else audio.load_audio(item, sr=musicnn.SR)
+    return musicnn.patches(musicnn.log_mel(y))

@@ -24,7 +24,7 @@ from course_utils.core.files import sha256_file
 from course_utils.features.clip_features import ClipFeatures
 from course_utils.models import musicnn
 from course_utils.teaching import plots
-from musicnn_original import OriginalGraph, predict_tags
+from musicnn_original import OriginalGraph, patches_of, predict_tags
 
 CLIPS = ("actionable", "cute", "dubstep", "thejazzpiano")
 
@@ -99,7 +99,7 @@ def test_same_as_the_original_graph_on_random_input(name, load, reference):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["MTT_musicnn", "MSD_musicnn"])
 def test_same_as_the_original_graph_on_real_music(name, load, reference, shared_reference):
-    x = musicnn._patches_of(shared_reference / "audio" / "bensound-thejazzpiano.mp3")
+    x = patches_of(shared_reference / "audio" / "bensound-thejazzpiano.mp3")
     assert x.shape == (10, 187, 96) and x.max() > 1
     diffs = assert_matches_graph(load(name), reference(name), x, ("tags", "penultimate", "max_pool", "mean_pool"))
     assert diffs["tags"] < 1e-4 and diffs["penultimate"] < 1e-4

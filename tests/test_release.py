@@ -72,5 +72,5 @@ def test_one_parser_reads_every_layer_spec():
     for bad in ("penultimate+penultimate", "01234", "pool"):
         with pytest.raises(ParameterError, match="'penultimate', 'max_pool', 'mean_pool', 'tags'"):
             musicnn.check_layers(bad)
-    with pytest.raises(ParameterError, match="give 'tags'"):
+    with pytest.raises(ParameterError, match="'penultimate' of MSD_vgg: give 'tags'"):
         registry.get_model("musicnn:MSD_vgg", load=False).check_layers("penultimate")

@@ -306,7 +306,7 @@ class Musicnn(ClipModel):
         from course_utils.tasks.release import split_layers
 
         allowed = ["tags"] if "vgg" in self.variant else [*LAYER_WIDTHS, "tags"]
-        return split_layers(layers, allowed, blocks=False)
+        return split_layers(layers, allowed, blocks=False, model=self.variant)
 
     def check_layers(self, layers):
         layers = super().check_layers(layers)

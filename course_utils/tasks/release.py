@@ -154,13 +154,14 @@ def layer_columns(layers: str, width: int = BLOCK_WIDTH) -> np.ndarray:
     return np.concatenate([np.arange(i * width, (i + 1) * width) for i in parse_layers(layers)])
 
 
-def split_layers(spec: str, names=(), *, blocks: bool = True) -> list[str]:
+def split_layers(spec: str, names=(), *, blocks: bool = True, model: str = "") -> list[str]:
     """The parts of a layer spec joined by ``+``: the one parser of every model's layer strings.
 
     Args:
         spec: e.g. ``"01234"``, ``"24+mfcc"`` (the release), ``"max_pool+mean_pool"`` (musicnn).
         names: the named layers accepted (``"mfcc"``, ``"tags"``, musicnn's ``"penultimate"``...).
         blocks: accept runs of block digits 0 to 4 (one part per digit, sorted, as :func:`parse_layers`).
+        model: the model's name, for the message.
 
     Returns:
         The parts in order, each once: ``"01234+mfcc"`` -> ``["0", "1", "2", "3", "4", "mfcc"]``.
@@ -180,7 +181,7 @@ def split_layers(spec: str, names=(), *, blocks: bool = True) -> list[str]:
     if parts is None or len(set(parts)) != len(parts):
         accepted = ["digits 0 to 4 (e.g. 01234, 4, 24)"] * blocks + [repr(n) for n in names]
         joined = ", or several joined by '+' (each once)" if len(accepted) > 1 or blocks else ""
-        raise ParameterError(f"layers {spec!r}: give {', '.join(accepted)}{joined}")
+        raise ParameterError(f"layers {spec!r}{' of ' + model if model else ''}: give {', '.join(accepted)}{joined}")
     return parts
 
 
