@@ -17,6 +17,7 @@ import pytest
 from course_utils.core import paths
 from course_utils.core.errors import CourseError, DownloadError
 from course_utils.fetch import checksums, download, remote
+from course_utils import audio
 from course_utils.models import choi2017
 from course_utils.tasks import release
 
@@ -166,12 +167,12 @@ def test_clips_found_in_a_fake_reference_offline(data_root, fake_reference, offl
     _swap(monkeypatch, "bensound_clips", clips)
     for name, data in clips.items():
         _write(fake_reference / "audio" / name, data)
-    assert choi2017.fetch_example_clips(progress=False) == [fake_reference / "audio" / n for n in clips]
+    assert audio.fetch_example_clips(progress=False) == [fake_reference / "audio" / n for n in clips]
 
 
 def test_clips_without_either_fail_clearly(data_root, no_reference, offline):
     with pytest.raises(CourseError, match="bensound"):
-        choi2017.fetch_example_clips(progress=False)
+        audio.fetch_example_clips(progress=False)
 
 
 # ---------------------------------------------------------------------------- the real reference folder
@@ -183,7 +184,7 @@ def test_real_reference_release_and_clips_offline(shared_reference, data_root, o
     assert folder == (shared_reference / "choi2017").resolve()
     X, y, _ = release.load_release(None, "gtzan_genre", "01234")
     assert X.shape == (1000, 160) and len(set(y)) == 10
-    clips = choi2017.fetch_example_clips(progress=False)
+    clips = audio.fetch_example_clips(progress=False)
     assert [p.name for p in clips] == list(remote.get("bensound_clips").checksums())
     assert all(p.parent == (shared_reference / "audio").resolve() for p in clips)
     assert not any(Path(data_root).rglob("*.mp3")) and not paths.release_dir().exists()
