@@ -54,8 +54,8 @@ def write_long_wav(path: Path, seconds: float, sr: int = 44100, block_seconds: f
 MAKE_TAGGER = """
 import sys
 from course_utils.datasets.magnatagatune import TOP50_TAGS
-from course_utils.models import convnet as models, training
-training.save_tagger(models.compact_convnet(n_frames=256, n_tags=50), sys.argv[1],
+from course_utils.models import convnet, training
+training.save_tagger(convnet.compact_convnet(n_frames=256, n_tags=50), sys.argv[1],
                     {"tags": list(TOP50_TAGS), "crop_frames": 256})
 """
 

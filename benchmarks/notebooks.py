@@ -20,7 +20,8 @@ at most 120 s and all of them at most 360 s on one core, under 1.5 GB).
                first run).
 
 Wall time depends on what else the machine runs: read `cpu_seconds` beside it, and quote the
-load average recorded with each measurement.
+load average and the *steal* recorded with each run (on a virtual machine, the seconds the host
+gave the CPU to other guests: wall time that no change to the course can save).
 """
 
 from __future__ import annotations
@@ -135,6 +136,22 @@ def verdict(summary: dict, budget: dict = BUDGET) -> list[str]:
     return lines
 
 
+def steal_seconds(cpus: list[int] | None = None) -> float | None:
+    """CPU time the hypervisor gave to other guests so far, on ``cpus`` (all when ``None``), in seconds.
+
+    A virtual machine's wall time includes *steal*: moments its virtual CPU was ready but the host
+    ran someone else. ``/proc/stat`` counts it per CPU (the eighth value); measured over a run, it
+    tells a slow host from a slow notebook. ``None`` where there is no ``/proc/stat``.
+    """
+    try:
+        lines = Path("/proc/stat").read_text().splitlines()
+    except OSError:
+        return None
+    names = {"cpu"} if cpus is None else {f"cpu{c}" for c in cpus}
+    ticks = sum(int(line.split()[8]) for line in lines if line.split() and line.split()[0] in names)
+    return round(ticks / os.sysconf("SC_CLK_TCK"), 1)
+
+
 def machine(pinned: list[int] | None) -> dict:
     return {"cpus": os.cpu_count(), "pinned_to_cpus": pinned,
             "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
@@ -176,6 +193,7 @@ def main(argv=None) -> int:
         if args.cold_caches:
             os.environ["COURSE_DATA_DIR"] = str(fresh_data_folder(build / f"data-run{k}", source))
         load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
+        steal_before = steal_seconds(pinned)
         began = time.time()
         results = run_notebooks(notebooks, build / f"run{k}", html=False, json_path=build / f"run{k}" / "summary.json")
         runs.append({"run": k, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(began)),
@@ -183,6 +201,8 @@ def main(argv=None) -> int:
                      "load_average_after": os.getloadavg() if hasattr(os, "getloadavg") else None,
                      "total_seconds": round(sum(r.seconds for r in results), 1),
                      "total_cpu_seconds": round(sum(r.cpu_seconds for r in results), 1),
+                     "steal_seconds": (None if steal_before is None
+                                       else round(steal_seconds(pinned) - steal_before, 1)),
                      "notebooks": [asdict(r) for r in results]})
         if args.cold_caches:
             shutil.rmtree(build / f"data-run{k}", ignore_errors=True)
@@ -200,6 +220,9 @@ def main(argv=None) -> int:
               f"{s['cpu_seconds']['median']:>6.1f} {s['peak_rss_mb']['max']:>8.0f}")
     t = summary["total_seconds"]
     print(f"{'total':<32} {t['median']:>8.1f} {t['min']:>6.1f} {t['max']:>6.1f}")
+    for r in runs:
+        print(f"run {r['run']}: {r['total_seconds']:.1f} s wall, {r['total_cpu_seconds']:.1f} s CPU, "
+              f"{r['steal_seconds']} s stolen by the host on the CPUs used")
     print(f"\nwrote {out}")
     for line in result["over_budget"]:
         print(f"over budget: {line}")

@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 
 from course_utils.core import paths
-from course_utils.svm import protocol as evaluate, report as svm_report
+from course_utils.core.errors import DatasetError
+from course_utils.svm import protocol, report
 from course_utils.tasks import registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,8 +38,8 @@ def _cell(task: str, layers: str, method: str, n_jobs: int) -> dict:
     """One cell of the table, as a JSON-ready record (None scores for missing files)."""
     load = os.getloadavg()[0]
     try:
-        res = evaluate.evaluate_release(RELEASE, task, layers, "paper", method, nested=False, n_jobs=n_jobs)
-    except evaluate.DatasetError as exc:
+        res = protocol.evaluate_release(RELEASE, task, layers, "paper", method, nested=False, n_jobs=n_jobs)
+    except DatasetError as exc:
         return {"task": task, "layers": layers, "method": method, "missing": str(exc).replace(str(ROOT.parent), "..")}
     table = res["scores_per_param"]
     published = registry.get(task).published.get(layers)
@@ -46,7 +47,7 @@ def _cell(task: str, layers: str, method: str, n_jobs: int) -> dict:
             "cpu_seconds": round(res["cpu_seconds"], 2), "load_before": round(load, 2),
             "best_score": round(res["best_score"], 4), "published": published,
             "difference": round(res["best_score"] - published, 4) if published is not None else None,
-            "best_params": svm_report.describe_params(res["best_params"]),
+            "best_params": report.describe_params(res["best_params"]),
             "solvers": {k: int(v) for k, v in table["solver"].value_counts().items()},
             "mean_scores": [round(float(v), 5) for v in table["mean_score"]]}
 

@@ -57,13 +57,13 @@ if os.environ.get("COURSE_THREADS"):
     tf.config.threading.set_inter_op_parallelism_threads(n)
 import numpy as np
 import keras
-from course_utils.models import convnet as models, training
+from course_utils.models import convnet, training
 n_frames, batch, clips = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-models.set_seed(0)
+convnet.set_seed(0)
 rng = np.random.default_rng(0)
 x = rng.uniform(-80, 10, size=(clips, 96, max(n_frames, 376))).astype(np.float16)
 y = (rng.random((clips, 50)) < 0.1).astype(np.float32)
-model = models.compact_convnet(n_frames=n_frames)
+model = convnet.compact_convnet(n_frames=n_frames)
 model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
 seq = training.LogMelSequence(x, y, batch_size=batch, crop_frames=n_frames, training=True)
 model.fit(seq, epochs=1, verbose=0)

@@ -71,27 +71,35 @@ def _clip_model(model: str | None) -> str:
     """The :class:`~course_utils.features.clip_features.ClipFeatures` model that ``--model`` names.
 
     A registry name (``choi2017``, ``musicnn``, ``musicnn:MSD_musicnn``, ``MSD_musicnn``,
-    ``course``, ``siamese``, ``mfcc``) as it is; anything else is the path of a course tagger
-    (``course:<path>``); nothing is the course-trained mini tagger.
+    ``course``, ``siamese``, ``mfcc``) as it is; an existing file or a name ending in ``.keras`` is
+    the path of a course tagger (``course:<path>``); nothing is the course-trained mini tagger.
+
+    Raises:
+        ParameterError: anything else (a typo), with the known names.
     """
-    from course_utils.features import registry as clip_models
+    from course_utils.features import registry
 
     if model is None:
         return "course"
     try:
-        clip_models.parse_model(model)
+        registry.parse_model(model)
         return model
-    except CourseError:
-        return f"course:{model}"
+    except ParameterError:
+        if Path(model).is_file() or model.endswith(".keras"):
+            return f"course:{model}"
+        if model.partition(":")[0] in registry.KINDS:
+            raise  # a known model with an unknown variant: its message lists the variants
+    raise ParameterError(f"--model {model!r}: no such model; choose from {', '.join([*registry.KINDS, *registry.ALIASES])} "
+                         "(e.g. 'musicnn:MSD_musicnn'), or give the path of a course tagger's .keras file")
 
 
 def _clip_features(args, **params):
     """``ClipFeatures`` for ``--model`` (and ``--layers``), fitted (the course tagger trained first if missing)."""
-    from course_utils.models import convnet as models
+    from course_utils.models import convnet
     from course_utils.features.clip_features import ClipFeatures
 
     spec = _clip_model(args.model)
-    if spec == "course" and not models.default_model_path("mini").is_file():
+    if spec == "course" and not convnet.default_model_path("mini").is_file():
         print("No course-trained tagger yet: training it on the mini MagnaTagAtune first (a few minutes) ...",
               file=sys.stderr)
     params.setdefault("layers", getattr(args, "layers", None))
@@ -102,13 +110,13 @@ def _write_taggram(path, extractor, out) -> None:
     """Draw a file's taggram (tags over time) into ``out`` (PNG, PDF or SVG), atomically."""
     import matplotlib.pyplot as plt
 
-    from course_utils.core import files as cache
+    from course_utils.core.files import atomic_write
     from course_utils.teaching import plots
 
     times, tags, probs = extractor.taggram(path)
     ax = plots.plot_taggram(times, tags, probs, title=f"{Path(path).name}: {extractor.model} taggram",
                             patch_seconds=extractor.window_seconds())
-    with cache.atomic_write(Path(out)) as tmp:
+    with atomic_write(Path(out)) as tmp:
         ax.figure.savefig(tmp, dpi=120, bbox_inches="tight")
     plt.close(ax.figure)
     print(f"taggram of {path}: {out}")
@@ -122,7 +130,7 @@ def _naming(exc: CourseError, path) -> str:
 
 def _max_duration(args) -> float | None:
     """``--max-duration``: seconds of each file to analyse (0: all), checked."""
-    from course_utils.datasets.own import check_range
+    from course_utils.core.validate import check_range
 
     check_range("--max-duration", args.max_duration, low=0)
     return None if args.max_duration == 0 else args.max_duration
@@ -130,7 +138,7 @@ def _max_duration(args) -> float | None:
 
 def _check_top(args) -> None:
     """``--top``: at least 1."""
-    from course_utils.datasets.own import check_range
+    from course_utils.core.validate import check_range
 
     check_range("--top", args.top, low=1, integer=True)
 
@@ -157,31 +165,30 @@ def _cmd_tag(args) -> int:
 
 
 def _cmd_train_tagger(args) -> int:
-    from course_utils.models import training
+    from course_utils.models import convnet, training
 
     model, history, info = training.train_course_tagger(args.variant, epochs=args.epochs, seed=args.seed, save_to=args.out)
-    path = args.out or training.models.default_model_path(args.variant)
+    path = args.out or convnet.default_model_path(args.variant)
     print(f"trained {info['epochs_run']} epochs; test macro ROC-AUC {info['test_roc_auc']:.3f}, "
           f"PR-AUC {info['test_pr_auc']:.3f}; saved to {path}")
     return 0
 
 
 def _cmd_extract(args) -> int:
-    from course_utils.core import files as cache, validate
+    from course_utils.core import validate
+    from course_utils.core.files import atomic_save_npy
 
     out = validate.npy_output(args.out)  # before hours of extraction, not after
     lines = [line.strip() for line in Path(args.audio_list).read_text().splitlines()]
     files = [line for line in lines if line and not line.startswith("#")]
     if not files:
         raise CourseError(f"{args.audio_list}: no audio paths (one per line)")
-    if args.kind is not None and args.layers is not None:
-        raise CourseError("--kind is another name for --layers: give one of them")
-    extractor = _clip_features(args, layers=args.kind or args.layers, on_error="nan",
+    extractor = _clip_features(args, on_error="nan",
                                max_duration=_max_duration(args), progress=not args.no_progress)
     if args.batch_size is not None:
         extractor.set_params(batch_size=args.batch_size)
     feats = extractor.transform(files)
-    cache.atomic_save_npy(out, feats)
+    atomic_save_npy(out, feats)
     for _, exc in extractor.skipped_:
         print(f"error: {exc}", file=sys.stderr)
     bad = len(extractor.skipped_)
@@ -191,13 +198,13 @@ def _cmd_extract(args) -> int:
 
 
 def _cmd_similar(args) -> int:
-    from course_utils.similarity import index as search_index
+    from course_utils.similarity import index
 
-    search_index.similarity_query(args.query, args.k)  # before an index build of minutes
-    if not (search_index.index_dir("mini") / "index.json").is_file():
+    index.similarity_query(args.query, args.k)  # before an index build of minutes
+    if not (index.index_dir("mini") / "index.json").is_file():
         print("No similarity index yet: training the siamese network and indexing the mini MagnaTagAtune "
               "first (about a minute) ...", file=sys.stderr)
-    table = search_index.similar_to_file(args.query, k=args.k)
+    table = index.similar_to_file(args.query, k=args.k)
     for _, row in table.iterrows():
         print(f"{int(row['rank']):3d}  {row['distance']:.3f}  clip {row['clip_id']}  {row['tags']}")
     return 0
@@ -206,8 +213,8 @@ def _cmd_similar(args) -> int:
 def _cmd_paper_table(args) -> int:
     import json
 
-    from course_utils.svm import protocol as evaluate
-    from course_utils.svm import report as svm_report
+    from course_utils.svm import protocol
+    from course_utils.svm.report import format_table
     from course_utils.tasks import registry
     from course_utils.tasks import release
 
@@ -228,34 +235,34 @@ def _cmd_paper_table(args) -> int:
     unknown = [t for t in tasks if t not in registry.names()]
     if unknown:
         raise ParameterError(f"unknown task(s) {unknown}; choose from {', '.join(registry.names())}")
-    table = evaluate.paper_table(folder, tasks=tasks, layer_sets=tuple(args.layers), protocol=args.protocol,
+    table = protocol.paper_table(folder, tasks=tasks, layer_sets=tuple(args.layers), protocol=args.protocol,
                                  nested=args.nested, progress=not args.json)
     if args.json:
         print(json.dumps({"protocol": args.protocol, "note": table.attrs.get("note", ""),
                           "rows": json.loads(table.reset_index().to_json(orient="records"))}, indent=2))
     else:
-        print(svm_report.format_table(table))
+        print(format_table(table))
     return 0
 
 
 def _own_table(data):
     """``fit``'s DATA: a folder of class sub-folders, or a CSV table."""
-    from course_utils.datasets import own as own_data
+    from course_utils.datasets import own
 
     path = Path(data)
-    return own_data.load_table(path) if path.suffix.lower() == ".csv" else own_data.load_folder(path)
+    return own.load_table(path) if path.suffix.lower() == ".csv" else own.load_folder(path)
 
 
 def _cmd_fit(args) -> int:
-    from course_utils.own import classifiers, saved as saved_classifiers
+    from course_utils.own import classifiers, saved
     from course_utils.features.clip_features import ClipFeatures
     from course_utils.core.errors import DatasetError
-    from course_utils.datasets.own import check_range
+    from course_utils.core.validate import check_range
 
     check_range("--folds", args.folds, low=2, integer=True)
     check_range("--inner-folds", args.inner_folds, low=2, integer=True)
     _max_duration(args)
-    out = saved_classifiers.check_output(args.out, reading=args.data, what="--out")  # before the fit, not after
+    out = saved.check_output(args.out, reading=args.data, what="--out")  # before the fit, not after
     try:
         table = _own_table(args.data)
     except DatasetError as exc:  # a bad folder or table: the message says what layout is expected
@@ -274,7 +281,7 @@ def _cmd_fit(args) -> int:
     model, report = classifiers.fit_classifier(features, table, choices=choices, pca=(False, True) if args.pca else (False,),
                                                outer_folds=args.folds, inner_folds=args.inner_folds, seed=args.seed)
     print(report.text())
-    saved_classifiers.save_classifier(model, out, report=report)
+    saved.save_classifier(model, out, report=report)
     print(f"saved to {out}; predict with: course-utils predict {out} SONG...")
     return 0
 
@@ -282,10 +289,10 @@ def _cmd_fit(args) -> int:
 def _cmd_predict(args) -> int:
     import numpy as np
 
-    from course_utils.own import saved as saved_classifiers
+    from course_utils.own import saved
 
     _check_top(args)
-    model = saved_classifiers.load_classifier(args.model, trust=args.trust)
+    model = saved.load_classifier(args.model, trust=args.trust)
     features, classifier = model.steps[0][1], model[1:]
     classes = [str(c) for c in model.classes_]
     if args.over_time and features.window_seconds() is None:
@@ -447,7 +454,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", default=None,
                    help="the convnets' blocks, e.g. 01234 (160 values, the default), 4, 24; musicnn's penultimate "
                         "(200 values, the default), max_pool, mean_pool; 'tags' for tag probabilities")
-    p.add_argument("--kind", default=None, help="musicnn's name for --layers (penultimate, max_pool, mean_pool)")
     p.add_argument("--batch-size", type=int, default=None, help="windows per forward pass (default: the model's)")
     _add_max_duration(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

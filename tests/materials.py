@@ -32,13 +32,14 @@ def _offline():
 
 def _reference() -> None:
     """Find the authors' release, weights and example clips without downloading anything."""
+    from course_utils import audio
     from course_utils.models import choi2017
     from course_utils.tasks import release
 
     with _offline():
         release.fetch_release(progress=False)
         choi2017.fetch_choi2017(progress=False)
-        choi2017.fetch_example_clips(progress=False)
+        audio.fetch_example_clips(progress=False)
 
 
 def _musicnn() -> None:

@@ -19,6 +19,7 @@ import zipfile
 
 import numpy as np
 
+from course_utils import audio
 from course_utils.models import musicnn
 
 #: Tensors of the original graph: the tags and the three musicnn features of the wheel's extractor.
@@ -82,3 +83,17 @@ class OriginalGraph:
         feed = {"model/Placeholder:0": np.asarray(x, dtype=np.float32), "model/Placeholder_2:0": False}
         values = self.session.run([TENSORS[o] for o in outputs], feed)
         return [v.reshape(len(x), -1) for v in values]
+
+
+def predict_tags(files_or_signals, model) -> np.ndarray:
+    """The Keras port's tag probabilities of files or 16 kHz signals, averaged over musicnn's own
+    patches: ``(n, 50)``; the reference the checks compare with the original graph and with
+    ``ClipFeatures("musicnn", framing="musicnn")``.
+    """
+    return np.stack([musicnn._run(model, patches_of(item))[0].mean(axis=0) for item in files_or_signals]).astype(np.float32)
+
+
+def patches_of(item) -> np.ndarray:
+    """musicnn's own patches of a file (decoded at 16 kHz) or of a 16 kHz signal."""
+    y = np.asarray(item, dtype=np.float32) if isinstance(item, np.ndarray) else audio.load_audio(item, sr=musicnn.SR)
+    return musicnn.patches(musicnn.log_mel(y))

@@ -17,7 +17,9 @@ from course_utils.cli import main
 from course_utils.core.errors import CourseError, DatasetError
 from course_utils.datasets import own
 from course_utils.features.clip_features import ClipFeatures
-from course_utils.own import classifiers, saved as saved_classifiers
+from course_utils.own import classifiers, saved
+from course_utils.stats import bootstrap_interval
+from course_utils.tasks import splits
 
 SR = 12000
 
@@ -69,23 +71,26 @@ def test_nested_cv_chooses_inside_the_training_part_and_is_repeatable():
 
 
 def test_accuracy_interval_is_a_bootstrap_around_the_accuracy():
+    """The zoo's interval is :func:`course_utils.stats.bootstrap_interval` of the 0/1 hits."""
     y = np.array([0, 1] * 50)
     pred = y.copy()
     pred[:20] = 1 - pred[:20]
-    low, high = classifiers.accuracy_interval(y, pred)
+    low, high = bootstrap_interval(pred == y)
     assert low < 0.8 < high and 0.05 < high - low < 0.25
-    assert classifiers.accuracy_interval(y, pred) == (low, high)
-    assert classifiers.accuracy_interval(y, y) == (1.0, 1.0)
+    assert bootstrap_interval(pred == y) == (low, high)
+    assert bootstrap_interval(y == y) == (1.0, 1.0)
 
 
 def test_outer_splits_respect_groups_and_the_smallest_class():
     y = np.array(["a"] * 6 + ["b"] * 3)
-    assert len(classifiers.outer_splits(y, n_splits=5)) == 3
+    assert len(splits.outer_splits(y, n_splits=5)) == 3
     groups = np.array([0, 0, 1, 1, 2, 2, 0, 1, 2])
-    for train, test in classifiers.outer_splits(y, groups=groups, n_splits=3):
+    for train, test in splits.outer_splits(y, groups=groups, n_splits=3):
         assert not set(groups[train]) & set(groups[test])
     folds = np.array([0, 1, 2] * 3)
-    assert [list(t) for _, t in classifiers.outer_splits(y, folds=folds)] == [[0, 3, 6], [1, 4, 7], [2, 5, 8]]
+    assert [list(t) for _, t in splits.outer_splits(y, folds=folds)] == [[0, 3, 6], [1, 4, 7], [2, 5, 8]]
+    held_out = [list(t) for _, t in splits.outer_splits(y, folds=np.array([-1, 1, 2] * 3))]
+    assert held_out == [[1, 4, 7], [2, 5, 8]]  # fold -1: always training, as in scikit-learn's PredefinedSplit
 
 
 def test_knn_grid_fits_tiny_training_parts():
@@ -99,7 +104,7 @@ def fitted(tmp_path, data_root):
     """A classifier of mfcc features fitted on a tiny folder, saved in tmp_path."""
     table = own.load_folder(_folder(tmp_path / "music"))
     model, report = classifiers.fit_classifier("mfcc", table, outer_folds=3)
-    path = saved_classifiers.save_classifier(model, tmp_path / "models" / "genre.skops", report=report)
+    path = saved.save_classifier(model, tmp_path / "models" / "genre.skops", report=report)
     return table, model, report, path
 
 
@@ -111,10 +116,10 @@ def test_fit_save_load_predict_round_trip(fitted, tmp_path):
     assert report.outer_folds == 3 and len(report.fold_choices) == 3 and report.chosen
     text = report.text()
     assert "nested 3-fold" in text and "confusion matrix" in text and report.chosen in text
-    meta = saved_classifiers.read_description(path)
+    meta = saved.read_description(path)
     assert meta["identity"] == model.steps[0][1].identity_ and meta["classes"] == ["high", "low", "noise"]
     assert "code" in meta["note"]
-    loaded = saved_classifiers.load_classifier(path)
+    loaded = saved.load_classifier(path)
     new = tmp_path / "new.wav"  # a clip it has not seen: a low tone
     t = np.arange(SR) / SR
     sf.write(new, (0.2 * np.sin(2 * np.pi * 260 * t)).astype(np.float32), SR)
@@ -142,9 +147,9 @@ def _rewrite_description(path, meta=None, drop=False):
     with zipfile.ZipFile(path) as z:
         members = {n: z.read(n) for n in z.namelist()}
     if drop:
-        del members[saved_classifiers.DESCRIPTION]
+        del members[saved.DESCRIPTION]
     else:
-        members[saved_classifiers.DESCRIPTION] = json.dumps(meta).encode()
+        members[saved.DESCRIPTION] = json.dumps(meta).encode()
     with zipfile.ZipFile(path, "w") as z:
         for name, data in members.items():
             z.writestr(name, data)
@@ -152,34 +157,34 @@ def _rewrite_description(path, meta=None, drop=False):
 
 def test_load_refuses_another_extractor_naming_the_field(fitted, monkeypatch):
     _, _, _, path = fitted
-    meta = saved_classifiers.read_description(path)
+    meta = saved.read_description(path)
     changed = dict(meta, identity={**meta["identity"], "course_utils": "0.0.1", "layers": "other"})
     _rewrite_description(path, changed)
     with pytest.raises(CourseError) as err:
-        saved_classifiers.load_classifier(path)
+        saved.load_classifier(path)
     text = str(err.value)
     assert "course_utils: saved '0.0.1', now" in text and "layers: saved 'other'" in text
     assert "fit it again" in text and "kind" not in text.split("(")[1].split(")")[0]
-    assert saved_classifiers.load_classifier(path, check=False) is not None  # on purpose, unchecked
+    assert saved.load_classifier(path, check=False) is not None  # on purpose, unchecked
     _rewrite_description(path, meta)
-    monkeypatch.setattr(saved_classifiers, "current_identity", lambda m: {**m["identity"], "weights_sha256": "0" * 64})
+    monkeypatch.setattr(saved, "current_identity", lambda m: {**m["identity"], "weights_sha256": "0" * 64})
     with pytest.raises(CourseError, match="weights_sha256"):
-        saved_classifiers.load_classifier(path)
+        saved.load_classifier(path)
 
 
 def test_load_refuses_a_replaced_file_or_a_missing_description(fitted):
     _, _, _, path = fitted
-    meta = saved_classifiers.read_description(path)
+    meta = saved.read_description(path)
     _rewrite_description(path, {**meta, "model_sha256": "0" * 64})  # a description written for another model
     with pytest.raises(CourseError, match="checksum"):
-        saved_classifiers.load_classifier(path)
+        saved.load_classifier(path)
     _rewrite_description(path, drop=True)
     with pytest.raises(CourseError, match="not a classifier saved by course_utils"):
-        saved_classifiers.load_classifier(path)
+        saved.load_classifier(path)
     with pytest.raises(CourseError, match="no such classifier"):
-        saved_classifiers.load_classifier(path.with_name("none.skops"))
+        saved.load_classifier(path.with_name("none.skops"))
     with pytest.raises(CourseError, match="first step"):
-        saved_classifiers.save_classifier(LogisticRegression(), path)
+        saved.save_classifier(LogisticRegression(), path)
 
 
 def test_cli_fit_then_predict(tmp_path, data_root, capsys):
@@ -190,7 +195,7 @@ def test_cli_fit_then_predict(tmp_path, data_root, capsys):
     captured = capsys.readouterr()
     assert "nested 3-fold cross-validated accuracy" in captured.out and "95% bootstrap interval" in captured.out
     assert "confusion matrix" in captured.out and "chosen on all clips" in captured.out
-    assert "broken.wav" in captured.err and out.is_file() and not saved_classifiers.sidecar_path(out).exists()
+    assert "broken.wav" in captured.err and out.is_file() and not saved.sidecar_path(out).exists()
     song = str(music / "high" / "high1.wav")
     assert main(["predict", str(out), song, str(music / "low" / "broken.wav")]) == 1  # one bad file: status 1
     captured = capsys.readouterr()

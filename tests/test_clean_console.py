@@ -4,6 +4,7 @@ real message still reaches stderr."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_utils.audio import io as audio
+from course_utils.audio import io
 from course_utils.audio.io import encode_mp3
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,7 +45,7 @@ def test_mp3_read_at_an_offset_writes_nothing_to_stderr(tmp_path, capfd):
             f.read(1000)
     raw = capfd.readouterr().err
     for offset in OFFSETS:
-        y = audio.load_audio(mp3, offset=offset, duration=0.5)
+        y = io.load_audio(mp3, offset=offset, duration=0.5)
         assert len(y) == 6000 and np.abs(y).max() > 0.05
     assert capfd.readouterr().err == ""
     # the file does provoke the decoder (where a later libsndfile stops complaining, this says so)
@@ -52,10 +53,10 @@ def test_mp3_read_at_an_offset_writes_nothing_to_stderr(tmp_path, capfd):
 
 
 def test_only_the_decoders_complaint_is_dropped(capfd):
-    with audio._without_mpg123_reservoir_lines():
+    with io._without_mpg123_reservoir_lines():
         os.write(2, RESERVOIR_LINE + b"a real problem\n" + RESERVOIR_LINE)
     assert capfd.readouterr().err == "a real problem\n"
-    with audio._without_mpg123_reservoir_lines(active=False):
+    with io._without_mpg123_reservoir_lines(active=False):
         os.write(2, RESERVOIR_LINE)
     assert "part2_3_length" in capfd.readouterr().err
 
@@ -66,9 +67,9 @@ def test_a_wav_read_at_an_offset_leaves_stderr_alone(tmp_path, capfd, monkeypatc
     wav = tmp_path / "a.wav"
     sf.write(wav, np.sin(np.arange(22050) / 5.0).astype(np.float32), 22050)
     used = []
-    monkeypatch.setattr(audio, "_without_mpg123_reservoir_lines",
-                        lambda active=True: used.append(active) or audio.contextlib.nullcontext())
-    audio.load_audio(wav, offset=0.5)
+    monkeypatch.setattr(io, "_without_mpg123_reservoir_lines",
+                        lambda active=True: used.append(active) or contextlib.nullcontext())
+    io.load_audio(wav, offset=0.5)
     assert used == [False]
 
 

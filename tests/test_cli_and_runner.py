@@ -14,6 +14,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from course_utils import cli
 from course_utils.authoring.runner import format_summary, run_notebooks
+from course_utils.core.errors import ParameterError
 
 
 def test_cli_reports_a_bad_file_in_one_line(tmp_path, capsys):
@@ -79,6 +80,28 @@ def test_tag_with_a_missing_model_path_does_not_train_one(tmp_path, capsys):
     assert cli.main(["tag", str(tmp_path / "x.wav"), "--model", str(missing)]) == 1
     assert "no trained model" in capsys.readouterr().err
     assert not missing.exists()
+
+
+@pytest.mark.parametrize("command", ["tag", "features", "extract"])
+def test_an_unknown_model_name_lists_the_known_ones(tmp_path, capsys, command):
+    """A typo in --model is refused with the known names, not taken for a tagger's path."""
+    listing = tmp_path / "list.txt"
+    listing.write_text("x.wav\n")
+    args = {"tag": ["tag", "x.wav"], "features": ["features", "x.wav"],
+            "extract": ["extract", str(listing), str(tmp_path / "out.npy")]}[command]
+    assert cli.main([*args, "--model", "musicn"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: --model 'musicn': no such model; choose from choi2017, musicnn, course, siamese, mfcc")
+    assert "MSD_musicnn" in err and ".keras file" in err and "train" not in err and err.count("\n") == 1
+    with pytest.raises(ParameterError, match="no such model"):
+        cli._clip_model("choi2071")
+
+
+def test_a_model_path_is_a_course_tagger():
+    """An existing file, or a name ending in .keras, is a tagger's path; a registry name stays one."""
+    assert cli._clip_model(__file__) == f"course:{__file__}"
+    assert cli._clip_model("runs/typo.keras") == "course:runs/typo.keras"
+    assert cli._clip_model("MSD_musicnn") == "MSD_musicnn" and cli._clip_model(None) == "course"
 
 
 @pytest.mark.slow

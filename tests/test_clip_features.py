@@ -27,7 +27,7 @@ from course_utils.core.errors import AudioError, CourseError
 from course_utils.datasets.magnatagatune import TOP50_TAGS
 from course_utils.features import registry
 from course_utils.features.clip_features import clip_rows, ClipFeatures
-from course_utils.models import convnet as models, training
+from course_utils.models import convnet, training
 
 from conftest import SHARED
 
@@ -37,8 +37,8 @@ CROP = 64  # the tiny tagger's window: 64 frames, 1.34 s
 @pytest.fixture(scope="module")
 def tiny_tagger(tmp_path_factory):
     """An untrained compact convnet saved with its description: the plumbing, not the accuracy."""
-    models.set_seed(0)
-    model = models.compact_convnet(n_frames=CROP, n_tags=50)
+    convnet.set_seed(0)
+    model = convnet.compact_convnet(n_frames=CROP, n_tags=50)
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
     training.save_tagger(model, path, {"tags": list(TOP50_TAGS), "crop_frames": CROP})
     return path
@@ -138,7 +138,7 @@ def test_course_kind_short_and_long_clips(tiny_tagger, clips, data_root):
     assert np.allclose(feats[0], per_window.mean(axis=0), atol=1e-6)
     # the mean of the windows' block averages (tile short, cover long), as notebook 03 writes it
     model, _ = training.load_course_tagger(path=tiny_tagger)
-    extractor = models.feature_extractor(model)
+    extractor = convnet.feature_extractor(model)
     for path, row in zip(clips, feats):
         _, crops = audio.frame_windows(audio.log_mel(audio.load_audio(path)), CROP, axis=1)
         assert np.allclose(row, np.asarray(extractor(crops[..., None], training=False)).mean(axis=0), atol=1e-5)
@@ -241,11 +241,11 @@ def test_pipeline_clone_and_joblib_round_trip(tiny_tagger, clips, tmp_path, data
 
 def test_unpickled_with_other_weights_is_refused(tiny_tagger, clips, tmp_path, data_root):
     path = tmp_path / "mine.keras"
-    training.save_tagger(models.load_model(tiny_tagger, compile=False), path, {"tags": list(TOP50_TAGS), "crop_frames": CROP})
+    training.save_tagger(convnet.load_model(tiny_tagger, compile=False), path, {"tags": list(TOP50_TAGS), "crop_frames": CROP})
     est = ClipFeatures(f"course:{path}", cache=False).fit()
     blob = pickle.dumps(est)
-    models.set_seed(1)
-    training.save_tagger(models.compact_convnet(n_frames=CROP, n_tags=50), path, {"tags": list(TOP50_TAGS), "crop_frames": CROP})
+    convnet.set_seed(1)
+    training.save_tagger(convnet.compact_convnet(n_frames=CROP, n_tags=50), path, {"tags": list(TOP50_TAGS), "crop_frames": CROP})
     with pytest.raises(CourseError, match="weights .* not those these features were fitted with"):
         pickle.loads(blob).transform(clips[:1])
 
@@ -278,8 +278,8 @@ def test_siamese_kind_needs_a_trained_network_then_embeds(clips, data_root):
 
     with pytest.raises(CourseError, match="course-utils similar"):
         ClipFeatures("siamese").fit()
-    models.set_seed(0)
-    models.save_model(siamese.embedding_model(crop_frames=64), data_root / "similarity" / "mini" / "model.keras")
+    convnet.set_seed(0)
+    convnet.save_model(siamese.embedding_model(crop_frames=64), data_root / "similarity" / "mini" / "model.keras")
     est = ClipFeatures("siamese").fit()
     feats = est.transform(clips)
     assert feats.shape == (4, 128) and est.get_feature_names_out()[0] == "siamese_embedding_000"
@@ -291,6 +291,8 @@ def test_siamese_kind_needs_a_trained_network_then_embeds(clips, data_root):
 
 @pytest.mark.skipif(not (SHARED / "audio").is_dir(), reason="the reference clips (../shared/reference/audio) are missing")
 def test_musicnn_kinds_framings_and_variants(wheel, data_root, tmp_path):
+    from musicnn_original import predict_tags
+
     from course_utils.models import musicnn
 
     (data_root / "models").mkdir(parents=True)
@@ -299,7 +301,7 @@ def test_musicnn_kinds_framings_and_variants(wheel, data_root, tmp_path):
     short = str(_wav(tmp_path / "short.wav", 1.0, 440.0))
     own = ClipFeatures("musicnn", layers="tags", framing="musicnn", batch_size=1, cache=False).fit()
     model = registry.get_model("musicnn").model
-    np.testing.assert_allclose(own.transform([jazz, short]), musicnn.predict_tags([jazz, short], model), atol=1e-6)
+    np.testing.assert_allclose(own.transform([jazz, short]), predict_tags([jazz, short], model), atol=1e-6)
     cover = ClipFeatures("musicnn", layers="tags+penultimate", cache=False).fit()
     assert cover.n_features_out_ == 250 and cover.get_feature_names_out()[50] == "musicnn_penultimate_000"
     starts, per_window = cover.windows(short)

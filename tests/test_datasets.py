@@ -3,6 +3,7 @@ the mini generators' determinism, and detection of a damaged cache."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -189,9 +190,18 @@ def test_manual_dataset_gives_instructions(data_root):
     assert "cvml.unige.ch" in message and str(data_root / "full" / "emomusic") in message
 
 
+def _urbansound_at(monkeypatch, url: str, checksum=None) -> None:
+    """Point UrbanSound8K's archive record at ``url`` (no mirrors), with ``checksum`` if given."""
+    from course_utils.fetch import remote
+
+    files = remote.get("urbansound8k")
+    record = dataclasses.replace(files.files[0], url=url, mirrors=(), sha256=checksum or files.files[0].sha256)
+    monkeypatch.setitem(remote.REMOTE, "urbansound8k", files.replace(files=(record,)))
+
+
 def test_download_failure_names_file_and_mirrors(data_root, monkeypatch):
     # an unreachable mirror: the error lists each address and what to do, and nothing is left
-    monkeypatch.setattr(urbansound, "URLS", ("http://127.0.0.1:9/UrbanSound8K.tar.gz",))
+    _urbansound_at(monkeypatch, "http://127.0.0.1:9/UrbanSound8K.tar.gz")
     with pytest.raises(Exception) as info:
         datasets.download("urbansound8k")
     assert "UrbanSound8K.tar.gz" in str(info.value) and "127.0.0.1:9" in str(info.value)
@@ -207,8 +217,7 @@ def test_fetch_from_a_local_mirror_end_to_end(data_root, tmp_path, monkeypatch):
     _sine(src / "UrbanSound8K" / "audio" / "fold3" / "7-1-0-0.wav")
     archive = shutil.make_archive(str(tmp_path / "UrbanSound8K"), "gztar", src)
     md5 = hashlib.md5(Path(archive).read_bytes()).hexdigest()
-    monkeypatch.setattr(urbansound, "URLS", (Path(archive).as_uri(),))
-    monkeypatch.setattr(urbansound, "CHECKSUM", f"md5:{md5}")
+    _urbansound_at(monkeypatch, Path(archive).as_uri(), f"md5:{md5}")
     datasets.download("urbansound8k")
     df = datasets.load_dataset("urbansound8k", "full")
     assert df["label"].tolist() == ["car_horn"] and df["fold"].tolist() == [3]
@@ -463,8 +472,7 @@ def test_a_dataset_archive_beyond_its_limits_is_refused(data_root, tmp_path, mon
     for i in range(12):
         _sine(src / "UrbanSound8K" / "audio" / "fold1" / f"{i}-1-0-0.wav", seconds=0.05)
     archive = shutil.make_archive(str(tmp_path / "UrbanSound8K"), "gztar", src)
-    monkeypatch.setattr(urbansound, "URLS", (Path(archive).as_uri(),))
-    monkeypatch.setattr(urbansound, "CHECKSUM", "md5:" + hashlib.md5(Path(archive).read_bytes()).hexdigest())
+    _urbansound_at(monkeypatch, Path(archive).as_uri(), "md5:" + hashlib.md5(Path(archive).read_bytes()).hexdigest())
     monkeypatch.setattr(urbansound, "LIMITS", ArchiveLimits(max_members=8, max_bytes=1 << 30))
     with pytest.raises(DownloadError, match="expands to more than 8 members"):
         datasets.download("urbansound8k")

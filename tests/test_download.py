@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import os
@@ -301,9 +302,11 @@ def test_a_placed_archive_with_the_wrong_checksum_is_kept_and_explained(tmp_path
 
 def test_cli_download_offline_keeps_a_placed_archive(data_root, monkeypatch, capsys):
     from course_utils.cli import main
-    from course_utils.datasets import gtzan
+    from course_utils.fetch import remote
 
-    monkeypatch.setattr(gtzan, "GENRE_URLS", ("http://127.0.0.1:9/genres.tar.gz",))
+    archive = remote.get("gtzan_genre")
+    monkeypatch.setitem(remote.REMOTE, "gtzan_genre", archive.replace(files=(
+        dataclasses.replace(archive.files[0], url="http://127.0.0.1:9/genres.tar.gz", mirrors=()),)))
     placed = data_root / "downloads" / "genres.tar.gz"
     placed.parent.mkdir(parents=True)
     junk = os.urandom(5 << 20)
@@ -311,7 +314,21 @@ def test_cli_download_offline_keeps_a_placed_archive(data_root, monkeypatch, cap
     assert main(["data", "download", "gtzan_genre"]) == 1
     err = capsys.readouterr().err
     assert (data_root / "downloads" / "genres.tar.gz.bad").read_bytes() == junk
-    assert "checksum does not match" in err and gtzan.GENRE_CHECKSUM in err and "Traceback" not in err
+    assert "checksum does not match" in err and archive.files[0].sha256 in err and "Traceback" not in err
+
+
+def test_every_dataset_archive_is_a_record_of_the_registry():
+    """The full datasets' archives are RemoteFile records (with their mirrors), not loose constants."""
+    from course_utils.fetch import remote
+
+    names = {key: list(remote.get(key).checksums()) for key in ("gtzan_genre", "gtzan_speechmusic", "urbansound8k",
+                                                                  "magnatagatune")}
+    assert names["magnatagatune"] == ["annotations_final.csv", "mp3.zip.001", "mp3.zip.002", "mp3.zip.003"]
+    genre = remote.get("gtzan_genre").file("genres.tar.gz")
+    assert genre.addresses()[1] == "http://opihi.cs.uvic.ca/sound/genres.tar.gz" and len(genre.sha256) == 64
+    assert remote.get("urbansound8k").files[0].sha256.startswith("md5:")
+    moved = remote.get("magnatagatune").with_base_url("http://mi.soi.city.ac.uk", "file:///mirror")
+    assert moved.file("mp3.zip.001").mirrors == ("file:///mirror/datasets/magnatagatune/mp3.zip.001",)
 
 
 def test_file_url(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import course_utils.tasks.registry
 from course_utils import datasets
 from course_utils.core.errors import CourseError, ParameterError
 from course_utils.features import registry
@@ -11,7 +12,7 @@ from course_utils.models import musicnn
 from course_utils.similarity import ground_truth
 from course_utils.svm import grid
 from course_utils.synth import instruments
-from course_utils.tasks import registry as tasks, release
+from course_utils.tasks import release
 
 
 def test_parameter_error_is_a_course_error_and_a_value_error():
@@ -30,7 +31,7 @@ def test_an_unknown_model_is_refused_with_the_known_ones():
 
 @pytest.mark.parametrize("call", [
     lambda: datasets.get_spec("gtzan"),
-    lambda: tasks.get("gtzan"),
+    lambda: course_utils.tasks.registry.get("gtzan"),
     lambda: release.parse_layers("05"),
     lambda: grid.check_choice("protocol", "fast!", grid.PROTOCOLS),
     lambda: ground_truth.tag_similarity([[1, 0]], "cosine"),

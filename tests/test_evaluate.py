@@ -12,8 +12,12 @@ import pandas as pd
 import pytest
 
 from course_utils.core.errors import CourseError, DatasetError
-from course_utils.svm import grid as svm_grid, linear as linear_svm, protocol as ev, report as svm_report
-from course_utils.tasks import registry, release as choi_release, splits as task_splits
+from course_utils.svm import linear, report
+from course_utils.svm.grid import _ipm_svr_fit_predict, param_grid
+from course_utils.svm.protocol import evaluate_release, evaluate_task, paper_table
+from course_utils.tasks import registry
+from course_utils.tasks.release import load_labels, load_release
+from course_utils.tasks.splits import cv_splits, inner_by_fold, inner_train_vs_valid, kfold_splits, predefined_folds, split_vs_test
 
 RELEASE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "choi2017"
 
@@ -44,10 +48,10 @@ def _regression_data(seed=0, n=100, d=8):
 
 
 def _assert_methods_agree(X, y, splits, task_type, protocol="paper"):
-    fast = ev.evaluate_task(X, y, splits, task_type, protocol, method="fast", nested=False)
-    slow = ev.evaluate_task(X, y, splits, task_type, protocol, method="gridsearch", nested=False, n_jobs=1)
+    fast = evaluate_task(X, y, splits, task_type, protocol, method="fast", nested=False)
+    slow = evaluate_task(X, y, splits, task_type, protocol, method="gridsearch", nested=False, n_jobs=1)
     a, b = fast["scores_per_param"], slow["scores_per_param"]
-    assert len(a) == len(b) == len(svm_grid.param_grid(protocol))
+    assert len(a) == len(b) == len(param_grid(protocol))
     np.testing.assert_allclose(a["mean_score"], b["mean_score"], atol=0.005)
     assert fast["best_score"] == pytest.approx(slow["best_score"], abs=0.005)
     return fast, slow
@@ -57,26 +61,26 @@ def _assert_methods_agree(X, y, splits, task_type, protocol="paper"):
 
 
 def test_param_grid_has_the_papers_32_settings_and_64_when_corrected():
-    grid = svm_grid.param_grid()
+    grid = param_grid()
     assert len(grid) == 32 and not any(p["scale"] for p in grid)
     assert sum(p["kernel"] == "linear" for p in grid) == 4
     assert {p["gamma"] for p in grid if p["kernel"] == "rbf"} == {2.0 ** -i for i in (3, 5, 7, 9, 11, 13)} | {"auto"}
-    corrected = svm_grid.param_grid("corrected")
+    corrected = param_grid("corrected")
     assert len(corrected) == 64 and sum(p["scale"] for p in corrected) == 32
     with pytest.raises(CourseError):
-        svm_grid.param_grid("standardised")
+        param_grid("standardised")
 
 
 def test_jamendo_split_is_train_and_valid_against_test():
     labels = pd.DataFrame({"label": [0, 1] * 6, "category": ["train"] * 6 + ["valid"] * 3 + ["test"] * 3})
-    (train, test), = task_splits.cv_splits("jamendo_vd", labels)
+    (train, test), = cv_splits("jamendo_vd", labels)
     assert list(train) == list(range(9)) and list(test) == [9, 10, 11]
 
 
 def test_urbansound_splits_are_its_official_folds():
     folds = np.tile(np.arange(1, 11), 5)
     labels = pd.DataFrame({"label": np.arange(50) % 3, "fold": folds})
-    splits = task_splits.cv_splits("urbansound", labels)
+    splits = cv_splits("urbansound", labels)
     assert len(splits) == 10
     for k, (train, test) in enumerate(splits, start=1):
         assert set(folds[test]) == {k} and k not in set(folds[train]) and len(train) + len(test) == 50
@@ -84,21 +88,21 @@ def test_urbansound_splits_are_its_official_folds():
 
 def test_tenfold_splits_are_unshuffled_and_stratified():
     labels = pd.DataFrame({"label": np.repeat(np.arange(4), 20)})
-    splits = task_splits.cv_splits("gtzan_genre", labels)
+    splits = cv_splits("gtzan_genre", labels)
     assert len(splits) == 10
     assert all(np.bincount(labels["label"].to_numpy()[te]).tolist() == [2, 2, 2, 2] for _, te in splits)
     assert list(splits[0][1]) == [0, 1, 20, 21, 40, 41, 60, 61]  # the authors' cv=10: no shuffling
-    shuffled = task_splits.cv_splits("gtzan_genre", labels, seed=3, shuffle=True)
+    shuffled = cv_splits("gtzan_genre", labels, seed=3, shuffle=True)
     assert list(shuffled[0][1]) != list(splits[0][1])
 
 
 def test_released_splits(release):
-    jam = choi_release.load_labels(release, "jamendo_vd")
-    (train, test), = task_splits.cv_splits("jamendo_vd", jam)
+    jam = load_labels(release, "jamendo_vd")
+    (train, test), = cv_splits("jamendo_vd", jam)
     assert set(jam["category"].iloc[train]) == {"train", "valid"} and set(jam["category"].iloc[test]) == {"test"}
     assert len(train) + len(test) == len(jam)
-    us = choi_release.load_labels(release, "urbansound")
-    splits = task_splits.cv_splits("urbansound", us)
+    us = load_labels(release, "urbansound")
+    splits = cv_splits("urbansound", us)
     assert len(splits) == 10 and all(us["fold"].iloc[te].nunique() == 1 for _, te in splits)
 
 
@@ -106,16 +110,16 @@ def test_released_splits(release):
 
 
 def test_load_release_layers_and_missing_file(release):
-    X, y, groups = choi_release.load_release(release, "gtzan_speechmusic", "01234")
+    X, y, groups = load_release(release, "gtzan_speechmusic", "01234")
     assert X.shape == (128, 160) and X.dtype == np.float64 and groups is None
-    assert choi_release.load_release(release, "gtzan_speechmusic", "24")[0].shape == (128, 64)
-    assert choi_release.load_release(release / "features", "gtzan_speechmusic", "01234+mfcc")[0].shape == (128, 280)
-    Xa, ya, _ = choi_release.load_release(release, "emoMusic_arousal", "0")
+    assert load_release(release, "gtzan_speechmusic", "24")[0].shape == (128, 64)
+    assert load_release(release / "features", "gtzan_speechmusic", "01234+mfcc")[0].shape == (128, 280)
+    Xa, ya, _ = load_release(release, "emoMusic_arousal", "0")
     assert Xa.shape == (744, 32) and ya.dtype == np.float64
     with pytest.raises(DatasetError, match="urbansound_mfcc.npy"):
-        choi_release.load_release(release, "urbansound", "mfcc")
+        load_release(release, "urbansound", "mfcc")
     with pytest.raises(CourseError):
-        choi_release.load_release(release, "gtzan_speechmusic", "5")
+        load_release(release, "gtzan_speechmusic", "5")
 
 
 def _tiny_release(root: Path) -> Path:
@@ -134,17 +138,17 @@ def _tiny_release(root: Path) -> Path:
 def test_missing_feature_file_gives_nan_and_a_note(tmp_path):
     root = _tiny_release(tmp_path / "choi2017")
     with pytest.raises(DatasetError, match="gtzan_speechmusic_mfcc.npy"):
-        choi_release.load_release(root, "gtzan_speechmusic", "mfcc")
-    df = ev.paper_table(root, tasks=("gtzan_speechmusic",), progress=False)
+        load_release(root, "gtzan_speechmusic", "mfcc")
+    df = paper_table(root, tasks=("gtzan_speechmusic",), progress=False)
     row = df.loc["gtzan_speechmusic"]
     assert np.isnan(row["mfcc_score"]) and "gtzan_speechmusic_mfcc.npy" in row["note"]
     assert row["01234_score"] > 0.9 and row["01234_published"] == 1.0
-    text = svm_report.format_table(df)
+    text = report.format_table(df)
     assert "no standardisation" in text and "gtzan_speechmusic_mfcc.npy" in text
 
 
 def test_released_urbansound_mfcc_is_missing_with_a_clear_note(release):
-    df = ev.paper_table(release, tasks=("urbansound",), layer_sets=("mfcc",), progress=False)
+    df = paper_table(release, tasks=("urbansound",), layer_sets=("mfcc",), progress=False)
     assert np.isnan(df.loc["urbansound", "mfcc_score"])
     assert "urbansound_mfcc.npy" in df.loc["urbansound", "note"]
     assert df.loc["urbansound", "mfcc_published"] == 0.651
@@ -155,19 +159,19 @@ def test_released_urbansound_mfcc_is_missing_with_a_clear_note(release):
 
 def test_fast_equals_gridsearch_on_synthetic_classification():
     X, y = _classification_data()
-    splits = task_splits.kfold_splits(y, "classification", 5)
+    splits = kfold_splits(y, "classification", 5)
     fast, slow = _assert_methods_agree(X, y, splits, "classification")
     assert fast["best_params"] == slow["best_params"]
 
 
 def test_fast_equals_gridsearch_on_synthetic_classification_corrected():
     X, y = _classification_data(seed=1, n=90)
-    _assert_methods_agree(X, y, task_splits.kfold_splits(y, "classification", 3), "classification", "corrected")
+    _assert_methods_agree(X, y, kfold_splits(y, "classification", 3), "classification", "corrected")
 
 
 def test_fast_equals_gridsearch_on_synthetic_regression():
     X, y = _regression_data()
-    _assert_methods_agree(X, y, task_splits.kfold_splits(y, "regression", 5), "regression")
+    _assert_methods_agree(X, y, kfold_splits(y, "regression", 5), "regression")
 
 
 def test_interior_point_solver_matches_libsvm_on_linear_problems():
@@ -175,22 +179,22 @@ def test_interior_point_solver_matches_libsvm_on_linear_problems():
 
     X, y = _classification_data(seed=2, n=80, k=2)
     sign = np.where(y == 0, 1.0, -1.0)
-    w, b, ok = linear_svm.linear_svm_ipm(X, sign, np.ones(len(y)), C=0.5)
+    w, b, ok = linear.linear_svm_ipm(X, sign, np.ones(len(y)), C=0.5)
     ref = SVC(kernel="linear", C=0.5, tol=1e-6).fit(X, sign)  # decision > 0 means classes_[1] = +1
     assert ok
     np.testing.assert_allclose(X @ w + b, ref.decision_function(X), atol=1e-3 * np.abs(X @ w + b).max() + 1e-3)
     Xr, yr = _regression_data(seed=3, n=60)
-    pred, ok = svm_grid._ipm_svr_fit_predict(Xr, yr, Xr, 2.0)
+    pred, ok = _ipm_svr_fit_predict(Xr, yr, Xr, 2.0)
     assert ok
     np.testing.assert_allclose(pred, SVR(kernel="linear", C=2.0, tol=1e-6).fit(Xr, yr).predict(Xr), atol=2e-3)
 
 
 @pytest.mark.slow
 def test_fast_equals_gridsearch_on_gtzan_speechmusic(release):
-    labels = choi_release.load_labels(release, "gtzan_speechmusic")
+    labels = load_labels(release, "gtzan_speechmusic")
     for layers in ("01234", "mfcc"):
-        X, y, _ = choi_release.load_release(release, "gtzan_speechmusic", layers)
-        _assert_methods_agree(X, y, task_splits.cv_splits("gtzan_speechmusic", labels), "classification")
+        X, y, _ = load_release(release, "gtzan_speechmusic", layers)
+        _assert_methods_agree(X, y, cv_splits("gtzan_speechmusic", labels), "classification")
 
 
 # ---------------------------------------------------------------------------- the paper's numbers
@@ -198,13 +202,13 @@ def test_fast_equals_gridsearch_on_gtzan_speechmusic(release):
 
 @pytest.mark.slow
 def test_paper_protocol_reproduces_published_gtzan_scores(release):
-    df = ev.paper_table(release, tasks=("gtzan_genre", "gtzan_speechmusic"), layer_sets=("01234",), progress=False)
+    df = paper_table(release, tasks=("gtzan_genre", "gtzan_speechmusic"), layer_sets=("01234",), progress=False)
     assert df.loc["gtzan_genre", "01234_score"] == pytest.approx(0.898, abs=0.01)
     assert df.loc["gtzan_speechmusic", "01234_score"] == pytest.approx(1.000, abs=0.01)
     assert (df["01234_difference"].abs() < 0.01).all()
-    assert df.attrs["protocol"] == "paper" and "no standardisation" in svm_report.format_table(df)
-    X, y, _ = choi_release.load_release(release, "gtzan_speechmusic", "mfcc")
-    res = ev.evaluate_task(X, y, task_splits.cv_splits("gtzan_speechmusic", choi_release.load_labels(release, "gtzan_speechmusic")),
+    assert df.attrs["protocol"] == "paper" and "no standardisation" in report.format_table(df)
+    X, y, _ = load_release(release, "gtzan_speechmusic", "mfcc")
+    res = evaluate_task(X, y, cv_splits("gtzan_speechmusic", load_labels(release, "gtzan_speechmusic")),
                            nested=False)
     assert res["best_score"] == pytest.approx(registry.PUBLISHED["gtzan_speechmusic"]["mfcc"], abs=0.01)
 
@@ -214,56 +218,36 @@ def test_paper_protocol_reproduces_published_gtzan_scores(release):
 
 @pytest.mark.slow
 def test_nested_score_is_at_most_the_best_score(release):
-    X, y, _ = choi_release.load_release(release, "gtzan_speechmusic", "mfcc")
-    res = ev.evaluate_task(X, y, task_splits.cv_splits("gtzan_speechmusic", choi_release.load_labels(release, "gtzan_speechmusic")),
+    X, y, _ = load_release(release, "gtzan_speechmusic", "mfcc")
+    res = evaluate_task(X, y, cv_splits("gtzan_speechmusic", load_labels(release, "gtzan_speechmusic")),
                            "classification", nested=True)
     assert res["nested_score"] <= res["best_score"] + 1e-12
     assert len(res["nested_params"]) == 10
 
 
 @pytest.mark.slow
-def test_nested_score_on_synthetic_data_and_evaluate_features_splits():
+def test_nested_score_on_synthetic_data_with_each_inner_split():
     X, y = _classification_data(seed=4, n=90)
-    labels = pd.DataFrame({"label_id": y, "fold": np.tile([1, 2, 3], 30),
-                           "split": np.tile(["train", "train", "valid", "test", "train", "train"], 15)})
-    res = ev.evaluate_features(X, labels, "classification", nested=True, n_folds=5)
-    assert res["n_splits"] == 5 and res["nested_score"] <= res["best_score"] + 1e-12
-    folds = ev.evaluate_features(X, labels, "classification", split_column="fold", nested=True)
-    assert folds["n_splits"] == 3 and folds["nested_score"] <= folds["best_score"] + 1e-12
-    split = ev.evaluate_features(X, labels, "classification", split_column="split", nested=True)
-    assert split["n_splits"] == 1 and split["scores_per_param"].filter(like="split").shape[1] == 1
-    with pytest.raises(CourseError):
-        ev.evaluate_features(X, labels, "classification", split_column="group")
+    folds = np.tile([1, 2, 3], 30)
+    split = np.tile(["train", "train", "valid", "test", "train", "train"], 15)
+    res = evaluate_task(X, y, kfold_splits(y, "classification", 5), nested=True)
+    assert res["nested_score"] <= res["best_score"] + 1e-12 and len(res["nested_params"]) == 5
+    by_fold = evaluate_task(X, y, predefined_folds(folds), nested=True,
+                               inner_cv=inner_by_fold(folds))
+    assert len(by_fold["nested_params"]) == 3 and by_fold["nested_score"] <= by_fold["best_score"] + 1e-12
+    on_valid = evaluate_task(X, y, split_vs_test(split), nested=True,
+                                inner_cv=inner_train_vs_valid(split))
+    assert on_valid["scores_per_param"].filter(like="split").shape[1] == 1
 
 
-def test_evaluate_features_regression_needs_a_single_target():
-    X, y = _regression_data(n=60)
-    labels = pd.DataFrame({"arousal": y, "valence": -y})
-    with pytest.raises(CourseError, match="target"):
-        ev.evaluate_features(X, labels, "regression", nested=False)
-    res = ev.evaluate_features(X, labels, "regression", target="arousal", nested=False, n_folds=5)
-    assert res["target"] == "arousal" and -1 < res["best_score"] <= 1
-
-
-def test_results_are_cached_and_the_heatmap_covers_its_combinations(tmp_path, data_root):
+def test_results_are_cached(tmp_path, data_root):
     root = _tiny_release(tmp_path / "choi2017")
-    first = ev.evaluate_release(root, "gtzan_speechmusic", "01", cache=True)
-    again = ev.evaluate_release(root, "gtzan_speechmusic", "01", cache=True)
+    first = evaluate_release(root, "gtzan_speechmusic", "01", cache=True)
+    again = evaluate_release(root, "gtzan_speechmusic", "01", cache=True)
     assert not first["cached"] and again["cached"]
     assert [p.suffix for p in (data_root / "cache" / "release_scores").iterdir()] == [".json"]
     assert again["best_score"] == first["best_score"] and again["best_params"] == first["best_params"]
     pd.testing.assert_frame_equal(again["scores_per_param"], first["scores_per_param"], check_dtype=False)
-    heat = ev.layer_heatmap_scores(root, "gtzan_speechmusic", combos=("0", "01"), progress=False, cache=True)
-    assert list(heat.index) == ["0", "01"] and heat.loc["01", "score"] == first["best_score"]
-
-
-def test_confusion_matrix_matches_the_best_score(release):
-    res = ev.evaluate_release(release, "gtzan_speechmusic", "mfcc")
-    cm, ids = ev.release_confusion_matrix(release, "gtzan_speechmusic", "mfcc", params=res["best_params"])
-    assert list(ids) == [0, 1] and cm.sum() == 128
-    assert np.trace(cm) / cm.sum() == pytest.approx(res["best_score"], abs=0.02)  # folds of unequal size
-    with pytest.raises(CourseError):
-        ev.release_confusion_matrix(release, "emoMusic_arousal")
 
 
 def test_a_feature_file_of_objects_is_refused_in_one_line(tmp_path, capsys):
@@ -274,7 +258,7 @@ def test_a_feature_file_of_objects_is_refused_in_one_line(tmp_path, capsys):
     bad = root / "features" / "gtzan_speechmusic_layer_2.npy"
     np.save(bad, np.array([{"a": i} for i in range(40)], dtype=object), allow_pickle=True)
     with pytest.raises(DatasetError, match=r"layer_2.npy: not a readable array of numbers \(it holds Python objects\)"):
-        choi_release.load_release(root, "gtzan_speechmusic", "01234")
+        load_release(root, "gtzan_speechmusic", "01234")
     assert cli.main(["paper-table", "--features-dir", str(root), "--tasks", "gtzan_speechmusic", "--layers", "01234"]) == 0
     out, err = capsys.readouterr()
     assert "gtzan_speechmusic_layer_2.npy" in out and "Traceback" not in err

@@ -17,7 +17,8 @@ import pytest
 from course_utils.core import paths
 from course_utils.core.errors import CourseError, DownloadError
 from course_utils.fetch import checksums, download, remote
-from course_utils.models import choi2017 as pretrained
+from course_utils import audio
+from course_utils.models import choi2017
 from course_utils.tasks import release
 
 
@@ -149,15 +150,15 @@ def test_weights_found_in_a_fake_reference_offline(data_root, fake_reference, of
     name = weights.files[0].name
     _swap(monkeypatch, "choi2017_weights", {name: b"fake weights"})
     ref = _write(fake_reference / weights.reference[name], b"fake weights")
-    assert pretrained.fetch_choi2017(progress=False) == ref
-    assert not pretrained.choi2017_path().exists()
+    assert choi2017.fetch_choi2017(progress=False) == ref
+    assert not choi2017.choi2017_path().exists()
 
 
 def test_weights_without_either_say_how_to_get_it(data_root, no_reference, offline):
     with pytest.raises(DownloadError) as info:
-        pretrained.fetch_choi2017(progress=False)
+        choi2017.fetch_choi2017(progress=False)
     message = str(info.value)
-    assert remote.get("choi2017_weights").files[0].url in message and str(pretrained.choi2017_path()) in message
+    assert remote.get("choi2017_weights").files[0].url in message and str(choi2017.choi2017_path()) in message
     assert paths.REFERENCE_ENV in message
 
 
@@ -166,12 +167,12 @@ def test_clips_found_in_a_fake_reference_offline(data_root, fake_reference, offl
     _swap(monkeypatch, "bensound_clips", clips)
     for name, data in clips.items():
         _write(fake_reference / "audio" / name, data)
-    assert pretrained.fetch_example_clips(progress=False) == [fake_reference / "audio" / n for n in clips]
+    assert audio.fetch_example_clips(progress=False) == [fake_reference / "audio" / n for n in clips]
 
 
 def test_clips_without_either_fail_clearly(data_root, no_reference, offline):
     with pytest.raises(CourseError, match="bensound"):
-        pretrained.fetch_example_clips(progress=False)
+        audio.fetch_example_clips(progress=False)
 
 
 # ---------------------------------------------------------------------------- the real reference folder
@@ -183,7 +184,7 @@ def test_real_reference_release_and_clips_offline(shared_reference, data_root, o
     assert folder == (shared_reference / "choi2017").resolve()
     X, y, _ = release.load_release(None, "gtzan_genre", "01234")
     assert X.shape == (1000, 160) and len(set(y)) == 10
-    clips = pretrained.fetch_example_clips(progress=False)
+    clips = audio.fetch_example_clips(progress=False)
     assert [p.name for p in clips] == list(remote.get("bensound_clips").checksums())
     assert all(p.parent == (shared_reference / "audio").resolve() for p in clips)
     assert not any(Path(data_root).rglob("*.mp3")) and not paths.release_dir().exists()

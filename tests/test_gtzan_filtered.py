@@ -16,7 +16,7 @@ from course_utils import cli, stats
 from course_utils.core import paths
 from course_utils.core.errors import DatasetError, DownloadError
 from course_utils.fetch import checksums, remote
-from course_utils.svm import grid as svm_grid, gtzan_filtered as gf, report as svm_report
+from course_utils.svm import grid, gtzan_filtered, report
 from course_utils.tasks import gtzan_split, release
 
 
@@ -27,7 +27,7 @@ def measured():
 
     if not (SHARED / "choi2017" / "features").is_dir() or not (SHARED / "gtzan_fault_filtered").is_dir():
         pytest.skip(f"reference material not found at {SHARED} (only present beside a course checkout in CI)")
-    return gf.gtzan_filtered_table(SHARED / "choi2017", lists=SHARED / "gtzan_fault_filtered", random_cv=False)
+    return gtzan_filtered.gtzan_filtered_table(SHARED / "choi2017", lists=SHARED / "gtzan_fault_filtered", random_cv=False)
 
 
 # ---------------------------------------------------------------------------- the lists
@@ -105,20 +105,20 @@ def test_selects_on_valid_and_scores_test_once():
     y = np.repeat(np.arange(3), 60)
     X = rng.normal(size=(3, 6))[y] * 2 + rng.normal(size=(len(y), 6))
     split = np.array((["train"] * 30 + ["valid"] * 15 + ["test"] * 15) * 3)
-    res = gf.evaluate_filtered(X, y, split)
+    res = gtzan_filtered.evaluate_filtered(X, y, split)
     table = res["scores_per_param"]
     assert res["valid_accuracy"] == table["mean_score"].max() and res["n_test"] == 45
-    assert res["params"] == svm_grid.param_grid()[int(np.argmax(table["mean_score"].to_numpy()))]
+    assert res["params"] == grid.param_grid()[int(np.argmax(table["mean_score"].to_numpy()))]
     assert res["ci_low"] <= res["test_accuracy"] <= res["ci_high"] and res["test_accuracy"] > 0.8
-    assert gf.evaluate_filtered(X, y, split)["test_accuracy"] == res["test_accuracy"]  # deterministic
+    assert gtzan_filtered.evaluate_filtered(X, y, split)["test_accuracy"] == res["test_accuracy"]  # deterministic
 
 
 @pytest.mark.slow
 def test_measured_table_on_the_release(measured):
     """Measured (protocol 'paper'): convnet 01234 test .855 (248/290; valid .746, linear C=2, tied with C=8 and 32),
     MFCC .552 (160/290; valid .508, linear C=0.1, tied with the other three C). See benchmarks/results/gtzan_filtered.json."""
-    conv = measured.loc[gf.FEATURE_SETS["01234"]]
-    mfcc = measured.loc[gf.FEATURE_SETS["mfcc"]]
+    conv = measured.loc[gtzan_filtered.FEATURE_SETS["01234"]]
+    mfcc = measured.loc[gtzan_filtered.FEATURE_SETS["mfcc"]]
     assert measured.attrs["n_test"] == 290 and measured.attrs["protocol"] == "paper"
     assert 0.80 <= conv["filtered_test"] <= 0.90 and 0.50 <= mfcc["filtered_test"] <= 0.60
     for row in (conv, mfcc):
@@ -127,8 +127,8 @@ def test_measured_table_on_the_release(measured):
     assert conv["published_random_10fold"] == 0.898 and mfcc["published_random_10fold"] == 0.660
     assert np.isnan(conv["reproduced_random_10fold"])  # random_cv=False
     assert conv["n_tied"] >= 1 and conv["valid_accuracy"] > 0.6
-    assert list(measured.index) == [gf.FEATURE_SETS["01234"], gf.FEATURE_SETS["mfcc"]]  # no unverified public rows
-    assert "—" in gf.format_gtzan_table(measured)
+    assert list(measured.index) == [gtzan_filtered.FEATURE_SETS["01234"], gtzan_filtered.FEATURE_SETS["mfcc"]]  # no unverified public rows
+    assert "—" in gtzan_filtered.format_gtzan_table(measured)
 
 
 def test_cli_option(monkeypatch, capsys, tmp_path):
@@ -136,10 +136,10 @@ def test_cli_option(monkeypatch, capsys, tmp_path):
         df = pd.DataFrame([{"system": "s", "published_random_10fold": 0.9, "reproduced_random_10fold": 0.9,
                             "filtered_test": 0.8, "ci_low": 0.75, "ci_high": 0.85, "valid_accuracy": 0.8,
                             "params": "linear C=2", "source": "x"}]).set_index("system")
-        df.attrs.update(protocol=protocol, note=svm_report.protocol_note(protocol), n_test=290, seconds=1.0)
+        df.attrs.update(protocol=protocol, note=report.protocol_note(protocol), n_test=290, seconds=1.0)
         return df
 
-    monkeypatch.setattr(gf, "gtzan_filtered_table", fake_table)
+    monkeypatch.setattr(gtzan_filtered, "gtzan_filtered_table", fake_table)
     assert cli.main(["paper-table", "--gtzan-split", "filtered", "--features-dir", str(tmp_path)]) == 0
     assert "0.800" in capsys.readouterr().out
     assert cli.main(["paper-table", "--gtzan-split", "filtered", "--features-dir", str(tmp_path), "--json",

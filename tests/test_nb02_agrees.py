@@ -82,10 +82,10 @@ def test_crop_sampler_serves_the_batches_of_logmelsequence(nb):
 
 
 def _small_model(nb, crop):
-    from course_utils.models import convnet as models
+    from course_utils.models import convnet
 
     keras.utils.set_random_seed(1)
-    model = nb["build_compact_convnet"](crop, models.pool_sizes(96, crop), n_tags=7)
+    model = nb["build_compact_convnet"](crop, convnet.pool_sizes(96, crop), n_tags=7)
     return model
 
 

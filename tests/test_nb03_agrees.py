@@ -21,7 +21,7 @@ import soundfile as sf
 from course_utils import audio
 from course_utils.audio.windows import frame_windows
 from course_utils.features.clip_features import ClipFeatures
-from course_utils.models import convnet as models
+from course_utils.models.convnet import compact_convnet, feature_extractor, set_seed
 from course_utils.models.training import save_tagger
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03_transfer_features.ipynb"
@@ -51,8 +51,8 @@ def notebook():
 
 @pytest.fixture(scope="module")
 def convnet():
-    models.set_seed(0)
-    return models.compact_convnet(n_frames=64, n_tags=4)
+    set_seed(0)
+    return compact_convnet(n_frames=64, n_tags=4)
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def clips(tmp_path):
 @pytest.mark.parametrize("blocks, layers", BLOCK_SETS)
 def test_feature_extractor_agrees_with_the_package(notebook, convnet, blocks, layers):
     ours = notebook["feature_extractor"](convnet, blocks)
-    theirs = models.feature_extractor(convnet, layers)
+    theirs = feature_extractor(convnet, layers)
     assert ours.output_shape == theirs.output_shape == (None, 32 * len(blocks))
     x = np.random.default_rng(0).normal(-30, 15, size=(5, 96, 64, 1)).astype(np.float32)
     np.testing.assert_allclose(np.asarray(ours(x, training=False)), np.asarray(theirs(x, training=False)),

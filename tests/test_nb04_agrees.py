@@ -89,16 +89,16 @@ def test_notebook_grid_search_agrees_with_the_fast_search_on_a_regression_task()
 
 def test_notebook_grid_search_agrees_with_the_fast_search_on_the_released_speech_music_task():
     import materials
-    from course_utils.svm import protocol as evaluate
 
     reason = materials.missing("reference")
     if reason:
         pytest.skip(f"the authors' release is not here: {reason}")
     from course_utils.tasks import release
+    from course_utils.tasks.splits import cv_splits
 
     folder = release.fetch_release(progress=False)
-    X, y, _ = evaluate.load_release(folder, "gtzan_speechmusic", "mfcc")
-    folds = evaluate.cv_splits("gtzan_speechmusic", evaluate.load_labels(folder, "gtzan_speechmusic"))
+    X, y, _ = release.load_release(folder, "gtzan_speechmusic", "mfcc")
+    folds = cv_splits("gtzan_speechmusic", release.load_labels(folder, "gtzan_speechmusic"))
     nb, _ = _notebook_scores(X, y, folds)
     pkg, _ = _package_scores(X, y, folds, "classification")
     np.testing.assert_allclose(nb, pkg, atol=1e-12)
@@ -106,7 +106,7 @@ def test_notebook_grid_search_agrees_with_the_fast_search_on_the_released_speech
 
 
 def test_notebook_wilson_interval_agrees_with_the_package():
-    from course_utils.svm.gtzan_filtered import wilson_interval
+    from course_utils.stats import wilson_interval
 
     wilson = _cell_defining("wilson", only_definitions=True)["wilson"]
     for correct, n in ((248, 290), (0, 10), (10, 10), (150, 290)):

@@ -54,7 +54,7 @@ def test_jaccard_agrees_with_ground_truth_tag_similarity():
 
 
 def test_metrics_agree_with_retrieval_metrics():
-    from course_utils.similarity import metrics as rm
+    from course_utils.similarity import metrics
 
     ns = _run("retrieval-metrics")
     rng = np.random.default_rng(0)
@@ -62,14 +62,14 @@ def test_metrics_agree_with_retrieval_metrics():
         n = int(rng.integers(1, 60))
         relevant = (rng.random(n) < rng.uniform(0.0, 0.6)).astype(int)
         gains = rng.random(n) * relevant if rng.random() < 0.5 else rng.random(n)
-        assert np.isclose(ns["average_precision"](relevant), rm.average_precision(relevant), equal_nan=True)
-        assert np.isclose(ns["ndcg_at_k"](gains, 10), rm.ndcg_at_k(gains, 10), equal_nan=True)
+        assert np.isclose(ns["average_precision"](relevant), metrics.average_precision(relevant), equal_nan=True)
+        assert np.isclose(ns["ndcg_at_k"](gains, 10), metrics.ndcg_at_k(gains, 10), equal_nan=True)
     y = _tags(rng, 50)
     vectors = rng.normal(size=(50, 8))
-    sim = rm.tag_similarity(y)
-    mine, theirs = ns["rank_others"](vectors), rm.rankings(vectors)
+    sim = metrics.tag_similarity(y)
+    mine, theirs = ns["rank_others"](vectors), metrics.rankings(vectors)
     assert (mine == theirs).all()
-    mine, theirs = ns["retrieval_scores"](mine, sim), rm.ranking_scores(theirs, sim)
+    mine, theirs = ns["retrieval_scores"](mine, sim), metrics.ranking_scores(theirs, sim)
     for key, other in (("AP", "AP"), ("NDCG@10", "NDCG@k")):
         assert np.allclose(mine[key], theirs[other], equal_nan=True, atol=1e-6)
     # P@10: the package leaves it NaN for a query without relevant clips, the notebook gives 0/10 = 0
@@ -125,7 +125,7 @@ def test_one_training_step_agrees_with_the_packages_trainer():
     loss and the same updated weights."""
     import keras
 
-    from course_utils.models import convnet as models
+    from course_utils.models import convnet
     from course_utils.similarity import siamese
 
     ns = _run("triplet-loss", "training-step")
@@ -136,7 +136,7 @@ def test_one_training_step_agrees_with_the_packages_trainer():
     neg_mask[np.arange(8), (np.arange(8) + 4) % 8] = False
 
     def network():
-        models.set_seed(3)
+        convnet.set_seed(3)
         return siamese.embedding_model(n_mels=32, crop_frames=64, embedding_dim=8, n_filters=4)
 
     initial = network().get_weights()

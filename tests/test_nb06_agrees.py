@@ -15,6 +15,7 @@ import pytest
 from sklearn.model_selection import StratifiedGroupKFold
 
 from course_utils.own import classifiers
+from course_utils.tasks.splits import outer_splits
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "06_your_own_data.ipynb"
 
@@ -53,8 +54,8 @@ def test_notebook_nested_cv_is_the_clis(nb, seed):
     mine, folds = nb["nested_cv"](X, y, StratifiedGroupKFold(5, shuffle=True, random_state=0),
                                   StratifiedGroupKFold(3, shuffle=True, random_state=0), groups)
     pipe, grid = classifiers._search_space(("logreg", "rbf_svm"), (False,), 0)
-    splits = classifiers.outer_splits(y, groups=groups, n_splits=5, seed=0)
-    theirs = classifiers.nested_cv(pipe, grid, X, y, splits, groups=groups, inner_folds=3, seed=0)
+    outer = outer_splits(y, groups=groups, n_splits=5, seed=0)
+    theirs = classifiers.nested_cv(pipe, grid, X, y, outer, groups=groups, inner_folds=3, seed=0)
     np.testing.assert_array_equal(mine, theirs.predictions)
     assert len(folds) == 5
 

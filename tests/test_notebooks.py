@@ -80,13 +80,13 @@ def test_notebook_02_writes_the_same_network_as_models_compact_convnet(frames):
     Both must have the same layers (names, types), output shapes and parameter counts."""
     import keras
 
-    from course_utils.models import convnet as models
+    from course_utils.models import convnet
 
     namespace = {"keras": keras, "layers": keras.layers}   # what the notebook imported before the cell
     exec(_tagged_source(REPO / "notebooks" / "02_training_the_tagger.ipynb", "model-definition"), namespace)
-    pools = models.pool_sizes(96, frames)
+    pools = convnet.pool_sizes(96, frames)
     mine = namespace["build_compact_convnet"](frames, pools, n_tags=50)
-    reference = models.compact_convnet(n_mels=96, n_frames=frames, n_tags=50)
+    reference = convnet.compact_convnet(n_mels=96, n_frames=frames, n_tags=50)
     assert _layer_rows(mine) == _layer_rows(reference)
     assert mine.count_params() == reference.count_params()
     # the fixed input scaling is the same map from dB to network units

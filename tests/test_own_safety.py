@@ -19,10 +19,10 @@ import pytest
 import soundfile as sf
 
 from course_utils.own import classifiers
-from course_utils.datasets import own as own_data
-from course_utils.own import saved as saved_classifiers
+from course_utils.datasets import own
+from course_utils.own import saved
 from course_utils.cli import main
-from course_utils.core.errors import CourseError
+from course_utils.core.errors import CourseError, DatasetError
 
 SR = 12000
 
@@ -49,17 +49,17 @@ def models(tmp_path_factory):
     base = tmp_path_factory.mktemp("own_safety")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("COURSE_DATA_DIR", str(base / "data"))
-        three = own_data.load_folder(_folder(base / "music3"))
-        two = own_data.load_folder(_folder(base / "music2", classes=("low", "high")))
+        three = own.load_folder(_folder(base / "music3"))
+        two = own.load_folder(_folder(base / "music2", classes=("low", "high")))
         m3, r3 = classifiers.fit_classifier("mfcc", three, outer_folds=2, choices=("logreg",))
         m2, r2 = classifiers.fit_classifier("mfcc", two, outer_folds=2, choices=("logreg",))
     return {"three": (m3, r3, base / "music3"), "two": (m2, r2, base / "music2")}
 
 
 @pytest.fixture
-def saved(models, tmp_path, data_root):
+def saved_file(models, tmp_path, data_root):
     model, report, music = models["three"]
-    path = saved_classifiers.save_classifier(model, tmp_path / "genre.skops", report=report)
+    path = saved.save_classifier(model, tmp_path / "genre.skops", report=report)
     return path, music
 
 
@@ -86,13 +86,13 @@ def _legacy_joblib(path: Path, payload, sidecar: dict) -> Path:
 # --------------------------------------------------------------------------- item 4: skops, no code
 
 
-def test_item4_saved_classifier_is_one_skops_file_that_loads_without_trust(saved):
-    path, music = saved
+def test_item4_saved_classifier_is_one_skops_file_that_loads_without_trust(saved_file):
+    path, music = saved_file
     assert path.suffix == ".skops" and zipfile.is_zipfile(path)
-    assert not saved_classifiers.sidecar_path(path).exists()  # one file: model and description (items 2, 6)
-    meta = saved_classifiers.read_description(path)
-    assert meta["classes"] == ["high", "low", "noise"] and meta["format"] == saved_classifiers.FORMAT
-    model = saved_classifiers.load_classifier(path)
+    assert not saved.sidecar_path(path).exists()  # one file: model and description (items 2, 6)
+    meta = saved.read_description(path)
+    assert meta["classes"] == ["high", "low", "noise"] and meta["format"] == saved.FORMAT
+    model = saved.load_classifier(path)
     assert model.predict([str(music / "low" / "low1.wav")])[0] == "low"
 
 
@@ -106,19 +106,19 @@ def test_item4_malicious_pickle_is_refused_without_trust_and_never_runs(tmp_path
     err = capsys.readouterr().err
     assert "--trust" in err and "pickle" in err and "Traceback" not in err
     assert not marker.exists()
-    with pytest.raises(saved_classifiers.UntrustedModelError):
-        saved_classifiers.load_classifier(path)
+    with pytest.raises(saved.UntrustedModelError):
+        saved.load_classifier(path)
     assert not marker.exists()
 
 
 def test_item4_legacy_joblib_loads_only_with_trust_and_a_warning(tmp_path, data_root, models, capsys):
     model, _, music = models["three"]
     features = model.steps[0][1]
-    meta = {"format": 1, "identity": features.identity_, "features": saved_classifiers._params(features),
+    meta = {"format": 1, "identity": features.identity_, "features": saved._params(features),
             "classes": ["high", "low", "noise"], "sklearn": __import__("sklearn").__version__}
     path = _legacy_joblib(tmp_path / "old.joblib", model, meta)
-    with pytest.warns(saved_classifiers.SavedClassifierWarning, match="pickle"):
-        loaded = saved_classifiers.load_classifier(path, trust=True)
+    with pytest.warns(saved.SavedClassifierWarning, match="pickle"):
+        loaded = saved.load_classifier(path, trust=True)
     assert list(loaded.classes_) == ["high", "low", "noise"]
     song = str(music / "high" / "high1.wav")
     assert main(["predict", str(path), song, "--trust"]) == 0
@@ -134,19 +134,19 @@ def test_item4_skops_file_with_an_untrusted_type_is_named_and_refused(tmp_path, 
     model, _, music = models["three"]
     evil = Pipeline([model.steps[0], ("fn", FunctionTransformer(func=os.getpid)), ("classifier", model.steps[1][1])])
     path = tmp_path / "evil.skops"
-    saved_classifiers.save_classifier(model, path)
+    saved.save_classifier(model, path)
     with zipfile.ZipFile(path) as z:  # the description of a good model, around another pipeline
-        meta = json.loads(z.read(saved_classifiers.DESCRIPTION))
+        meta = json.loads(z.read(saved.DESCRIPTION))
     body = sio.dumps(evil)
     with zipfile.ZipFile(__import__("io").BytesIO(body)) as z:  # its checksum made to match, as an attacker would
-        meta["model_sha256"] = saved_classifiers._members_sha256({n: z.read(n) for n in z.namelist()})
+        meta["model_sha256"] = saved._members_sha256({n: z.read(n) for n in z.namelist()})
     desc = json.dumps(meta)
     tmp = tmp_path / "evil2.skops"
     tmp.write_bytes(body)
     with zipfile.ZipFile(tmp, "a") as z:
-        z.writestr(saved_classifiers.DESCRIPTION, desc)
-    with pytest.raises(saved_classifiers.UntrustedModelError, match="getpid"):
-        saved_classifiers.load_classifier(tmp, check=False)
+        z.writestr(saved.DESCRIPTION, desc)
+    with pytest.raises(saved.UntrustedModelError, match="getpid"):
+        saved.load_classifier(tmp, check=False)
     assert main(["predict", str(tmp), str(music / "low" / "low1.wav")]) == 1
     err = capsys.readouterr().err
     assert "getpid" in err and "--trust" in err
@@ -155,8 +155,8 @@ def test_item4_skops_file_with_an_untrusted_type_is_named_and_refused(tmp_path, 
 # --------------------------------------------------------------------------- items 2, 6: atomic, consistent
 
 
-def test_item2_a_failed_save_keeps_the_old_working_classifier(saved, models, monkeypatch):
-    path, music = saved
+def test_item2_a_failed_save_keeps_the_old_working_classifier(saved_file, models, monkeypatch):
+    path, music = saved_file
     before = {p.name: p.read_bytes() for p in path.parent.iterdir() if p.is_file()}
     model2, report2, _ = models["two"]
     real_replace = os.replace
@@ -167,7 +167,7 @@ def test_item2_a_failed_save_keeps_the_old_working_classifier(saved, models, mon
         return real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", counting)
-    saved_classifiers.save_classifier(model2, path.with_name("dry.skops"), report=report2)
+    saved.save_classifier(model2, path.with_name("dry.skops"), report=report2)
     path.with_name("dry.skops").unlink()
     for failing in range(len(calls)):  # ENOSPC on each rename of a save in turn (the sidecar's, in the old format)
         seen = []
@@ -180,24 +180,24 @@ def test_item2_a_failed_save_keeps_the_old_working_classifier(saved, models, mon
 
         monkeypatch.setattr(os, "replace", full_disk)
         with pytest.raises(OSError):
-            saved_classifiers.save_classifier(model2, path, report=report2)
+            saved.save_classifier(model2, path, report=report2)
         monkeypatch.setattr(os, "replace", real_replace)
         assert {p.name: p.read_bytes() for p in path.parent.iterdir() if p.is_file()} == before  # nothing half-written
-        assert list(saved_classifiers.load_classifier(path).classes_) == ["high", "low", "noise"]
+        assert list(saved.load_classifier(path).classes_) == ["high", "low", "noise"]
 
 
 def test_item6_concurrent_saves_never_mix_model_and_description(models, tmp_path, data_root):
     path = tmp_path / "race.skops"
     (m3, r3, _), (m2, r2, _) = models["three"], models["two"]
     for _ in range(10):
-        threads = [threading.Thread(target=saved_classifiers.save_classifier, args=(m, path), kwargs={"report": r})
+        threads = [threading.Thread(target=saved.save_classifier, args=(m, path), kwargs={"report": r})
                    for m, r in ((m3, r3), (m2, r2))]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        meta = saved_classifiers.read_description(path)
-        loaded = saved_classifiers.load_classifier(path)
+        meta = saved.read_description(path)
+        loaded = saved.load_classifier(path)
         assert meta["classes"] == [str(c) for c in loaded.classes_]
 
 
@@ -207,20 +207,20 @@ def test_item6_concurrent_saves_never_mix_model_and_description(models, tmp_path
 def _rewrite_description(path: Path, change) -> None:
     with zipfile.ZipFile(path) as z:
         members = {n: z.read(n) for n in z.namelist()}
-    meta = json.loads(members[saved_classifiers.DESCRIPTION])
-    members[saved_classifiers.DESCRIPTION] = json.dumps(change(meta)).encode()
+    meta = json.loads(members[saved.DESCRIPTION])
+    members[saved.DESCRIPTION] = json.dumps(change(meta)).encode()
     with zipfile.ZipFile(path, "w") as z:
         for name, data in members.items():
             z.writestr(name, data)
 
 
-def test_item5_another_sklearn_version_gives_one_warning_saying_what_to_do(saved):
-    path, _ = saved
+def test_item5_another_sklearn_version_gives_one_warning_saying_what_to_do(saved_file):
+    path, _ = saved_file
     _rewrite_description(path, lambda m: {**m, "sklearn": "0.24.2"})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        saved_classifiers.load_classifier(path)
-    ours = [w for w in caught if issubclass(w.category, saved_classifiers.SavedClassifierWarning)]
+        saved.load_classifier(path)
+    ours = [w for w in caught if issubclass(w.category, saved.SavedClassifierWarning)]
     assert len(ours) == 1 and "0.24.2" in str(ours[0].message) and "fit" in str(ours[0].message)
     from sklearn.exceptions import InconsistentVersionWarning
 
@@ -232,8 +232,8 @@ def test_item5_another_sklearn_version_gives_one_warning_saying_what_to_do(saved
 
 @pytest.mark.parametrize("edit", ["identity-string", "bogus-features-key", "a-list", "missing-identity",
                                   "missing-features", "classes-number"])
-def test_item16_edited_descriptions_give_one_course_error(saved, edit):
-    path, _ = saved
+def test_item16_edited_descriptions_give_one_course_error(saved_file, edit):
+    path, _ = saved_file
     change = {"identity-string": lambda m: {**m, "identity": "mfcc"},
               "bogus-features-key": lambda m: {**m, "features": {**m["features"], "bogus": 1}},
               "a-list": lambda m: [m],
@@ -242,19 +242,19 @@ def test_item16_edited_descriptions_give_one_course_error(saved, edit):
               "classes-number": lambda m: {**m, "classes": 3}}[edit]
     _rewrite_description(path, change)
     with pytest.raises(CourseError, match=str(path.name)):
-        saved_classifiers.load_classifier(path)
+        saved.load_classifier(path)
 
 
 def test_item16_edited_legacy_sidecar_gives_one_course_error(tmp_path, data_root, models):
     model, _, _ = models["three"]
     path = _legacy_joblib(tmp_path / "old.joblib", model, {"format": 1, "identity": "x", "features": ["mfcc"]})
-    with pytest.warns(saved_classifiers.SavedClassifierWarning), pytest.raises(CourseError, match="old.joblib"):
-        saved_classifiers.load_classifier(path, trust=True)
+    with pytest.warns(saved.SavedClassifierWarning), pytest.raises(CourseError, match="old.joblib"):
+        saved.load_classifier(path, trust=True)
 
 
 @pytest.mark.parametrize("damage", ["truncated", "zeroed-middle", "not-a-zip"])
-def test_item17_a_damaged_file_gives_one_course_error(saved, damage):
-    path, _ = saved
+def test_item17_a_damaged_file_gives_one_course_error(saved_file, damage):
+    path, _ = saved_file
     data = path.read_bytes()
     if damage == "truncated":
         path.write_bytes(data[: len(data) // 2])
@@ -263,13 +263,13 @@ def test_item17_a_damaged_file_gives_one_course_error(saved, damage):
     else:
         path.write_bytes(b"hello")
     with pytest.raises(CourseError, match=str(path.name)):
-        saved_classifiers.load_classifier(path)
+        saved.load_classifier(path)
 
 
 def test_item17_legacy_joblib_of_a_vanished_module_or_truncated_gives_one_error(tmp_path, data_root, models):
     model, _, _ = models["three"]
     features = model.steps[0][1]
-    meta = {"format": 1, "identity": features.identity_, "features": saved_classifiers._params(features),
+    meta = {"format": 1, "identity": features.identity_, "features": saved._params(features),
             "classes": ["high", "low", "noise"]}
     gone = tmp_path / "gone.joblib"
     blob = pickle.dumps(model).replace(b"course_utils.features.clip_features", b"course_utils.clip_featurez")
@@ -278,19 +278,19 @@ def test_item17_legacy_joblib_of_a_vanished_module_or_truncated_gives_one_error(
     gone.write_bytes(blob)
     import hashlib
 
-    sidecar = saved_classifiers.sidecar_path(gone)
+    sidecar = saved.sidecar_path(gone)
     sidecar.write_text(json.dumps({**meta, "sha256": hashlib.sha256(blob).hexdigest()}))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(CourseError, match="gone.joblib"):
-            saved_classifiers.load_classifier(gone, trust=True)
+            saved.load_classifier(gone, trust=True)
         short = _legacy_joblib(tmp_path / "short.joblib", model, meta)
         data = short.read_bytes()[:-100]
         short.write_bytes(data)
-        sidecar = saved_classifiers.sidecar_path(short)
+        sidecar = saved.sidecar_path(short)
         sidecar.write_text(json.dumps({**meta, "sha256": hashlib.sha256(data).hexdigest()}))
         with pytest.raises(CourseError, match="short.joblib"):
-            saved_classifiers.load_classifier(short, trust=True)
+            saved.load_classifier(short, trust=True)
 
 
 # --------------------------------------------------------------------------- item 1: fit --out
@@ -325,7 +325,7 @@ def test_item1_fit_out_may_replace_a_classifier_of_the_course(tmp_path, data_roo
     assert main(["fit", str(music), "--out", str(out), "--folds", "2"]) == 0
     first = out.read_bytes()
     assert main(["fit", str(music), "--out", str(out), "--folds", "2", "--seed", "1"]) == 0
-    assert out.read_bytes() != first and saved_classifiers.load_classifier(out) is not None
+    assert out.read_bytes() != first and saved.load_classifier(out) is not None
     capsys.readouterr()
 
 
@@ -347,7 +347,7 @@ def test_item15_out_of_range_options_are_refused_with_the_valid_range(tmp_path, 
     music = _folder(tmp_path / "music", per_class=2, classes=("low", "high"))
     out = tmp_path / "genre.skops"
     monkeypatch.setattr(classifiers, "fit_classifier", lambda *a, **k: pytest.fail("fitted with a bad option"))
-    monkeypatch.setattr(saved_classifiers, "load_classifier", lambda *a, **k: pytest.fail("loaded with a bad option"))
+    monkeypatch.setattr(saved, "load_classifier", lambda *a, **k: pytest.fail("loaded with a bad option"))
     import course_utils.cli as cli
 
     monkeypatch.setattr(cli, "_clip_features", lambda *a, **k: pytest.fail("tagged with a bad option"))
@@ -360,7 +360,7 @@ def test_item15_out_of_range_options_are_refused_with_the_valid_range(tmp_path, 
 
 def test_item15_report_says_the_inner_folds_actually_used(models, data_root):
     model, _, music = models["two"]  # 4 clips per class: at most 4 inner folds on all clips, 2 in the outer parts
-    table = own_data.load_folder(music)
+    table = own.load_folder(music)
     _, report = classifiers.fit_classifier("mfcc", table, outer_folds=2, inner_folds=10, choices=("logreg",))
     assert report.inner_folds == 4
     assert "4-fold inner CV" in report.text() and "10-fold" not in report.text()
@@ -381,8 +381,8 @@ def test_item7_one_class_with_albums_is_said_not_silently_read_as_classes(tmp_pa
     for album in ("kind_of_blue", "time_out"):
         for i in range(2):
             _clip(root / "jazz" / album / f"{i}.wav", 300 + 50 * i)
-    with pytest.warns(own_data.LayoutWarning, match="jazz"):
-        table = own_data.load_folder(root)
+    with pytest.warns(own.LayoutWarning, match="jazz"):
+        table = own.load_folder(root)
     assert "jazz" in table.attrs["layout"] and "kind_of_blue" in table.attrs["layout"]
 
 
@@ -391,14 +391,14 @@ def test_item7_the_courses_own_outputs_never_change_how_a_folder_is_read(tmp_pat
     for genre in ("rock", "pop"):
         for i in range(2):
             _clip(root / "genres" / genre / f"{i}.wav", 300 + 400 * (genre == "pop") + 20 * i)
-    first = own_data.load_folder(root)
+    first = own.load_folder(root)
     assert first.attrs["classes"] == ["pop", "rock"] and "classes" in first.attrs["layout"]
     model, report, _ = models["two"]
-    saved_classifiers.save_classifier(model, root / "genre.skops")  # saved inside by the Python API
+    saved.save_classifier(model, root / "genre.skops")  # saved inside by the Python API
     (root / "old.joblib").write_bytes(b"x")
     (root / "old.joblib.json").write_text("{}")
     (root / ".genre.tmp-1234abcd.skops").write_bytes(b"x")
-    again = own_data.load_folder(root)
+    again = own.load_folder(root)
     assert again.attrs["classes"] == ["pop", "rock"] and list(again["clip_id"]) == list(first["clip_id"])
 
 
@@ -409,8 +409,8 @@ def test_item8_a_link_back_inside_the_folder_is_not_followed(tmp_path):
             _clip(root / c / f"{c}{i}.wav", 300 + 600 * (c == "b") + 10 * i)
     (root / "selfroot").symlink_to(root, target_is_directory=True)
     (root / "a" / "again").symlink_to(root / "b", target_is_directory=True)
-    with pytest.warns(own_data.SkippedFilesWarning, match="selfroot"):
-        table = own_data.load_folder(root)
+    with pytest.warns(own.SkippedFilesWarning, match="selfroot"):
+        table = own.load_folder(root)
     assert table.attrs["classes"] == ["a", "b"] and len(table) == 4
     outside = tmp_path / "elsewhere"
     for i in range(2):
@@ -418,7 +418,7 @@ def test_item8_a_link_back_inside_the_folder_is_not_followed(tmp_path):
     (root / "c").symlink_to(outside, target_is_directory=True)  # a link to a folder outside is followed
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert own_data.load_folder(root).attrs["classes"] == ["a", "b", "c"]
+        assert own.load_folder(root).attrs["classes"] == ["a", "b", "c"]
 
 
 def test_item9_an_empty_class_or_one_whose_only_entry_is_a_link_inside_is_refused_by_name(tmp_path):
@@ -427,15 +427,15 @@ def test_item9_an_empty_class_or_one_whose_only_entry_is_a_link_inside_is_refuse
         for i in range(2):
             _clip(root / c / f"{c}{i}.wav", 300 + 600 * (c == "b") + 10 * i)
     (root / "empty").mkdir()
-    with pytest.raises(own_data.DatasetError, match="'empty' \\(0 clips"):
-        own_data.load_folder(root)
+    with pytest.raises(DatasetError, match="'empty' \\(0 clips"):
+        own.load_folder(root)
     (root / "empty").rmdir()
     (root / "linked").mkdir()
     (root / "linked" / "album").symlink_to(root / "a", target_is_directory=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with pytest.raises(own_data.DatasetError, match="'linked' \\(0 clips.*album"):
-            own_data.load_folder(root)
+        with pytest.raises(DatasetError, match="'linked' \\(0 clips.*album"):
+            own.load_folder(root)
 
 
 def test_item10_a_latin1_byte_in_a_file_name_is_read(tmp_path):
@@ -447,8 +447,8 @@ def test_item10_a_latin1_byte_in_a_file_name_is_read(tmp_path):
     with open(raw, "wb") as f:
         f.write(_clip(tmp_path / "src.wav").read_bytes())
     with warnings.catch_warnings():
-        warnings.simplefilter("error", own_data.SkippedFilesWarning)
-        table = own_data.load_folder(root)
+        warnings.simplefilter("error", own.SkippedFilesWarning)
+        table = own.load_folder(root)
     assert len(table) == 5
     from course_utils import audio
 
@@ -465,10 +465,10 @@ def test_item11_tiny_clips_or_a_silent_class_give_one_course_error(tmp_path, dat
                 _clip(root / c / f"{c}{i}.wav", 300 + 600 * (c == "b"), seconds=0.02)
             else:
                 _clip(root / c / f"{c}{i}.wav", 300 + 10 * i, amp=0.0 if c == "b" else 0.3)
-    table = own_data.load_folder(root)
+    table = own.load_folder(root)
     with pytest.raises(CourseError) as err:
         classifiers.fit_classifier("mfcc", table, outer_folds=2, choices=("logreg",))
-    assert isinstance(err.value, own_data.DatasetError)
+    assert isinstance(err.value, DatasetError)
     text = str(err.value)
     assert ("too short" in text or "silent" in text) and ("'b'" in text or "clips" in text)
 
@@ -479,8 +479,8 @@ def test_item12_a_repeated_row_is_not_a_tagging_table(tmp_path):
             _clip(tmp_path / f"{c}{i}.wav", 300 + 600 * (c == "b") + 10 * i)
     csv = tmp_path / "t.csv"
     csv.write_text("path,label\na0.wav,a\na0.wav,a\na1.wav,a\nb0.wav,b\nb1.wav,b\n")
-    with pytest.warns(own_data.SkippedFilesWarning, match="repeated"):
-        table = own_data.load_table(csv)
+    with pytest.warns(own.SkippedFilesWarning, match="repeated"):
+        table = own.load_table(csv)
     assert table.attrs["task"] == "classification" and len(table) == 4
 
 
@@ -492,8 +492,8 @@ def test_item13_a_bad_offset_or_duration_is_named_with_its_line(tmp_path, column
             _clip(tmp_path / f"{c}{i}.wav", 300 + 600 * (c == "b") + 10 * i)
     csv = tmp_path / "t.csv"
     csv.write_text(f"path,label,{column}\na0.wav,a,{value}\na1.wav,a,0.1\nb0.wav,b,0.1\nb1.wav,b,0.1\n")
-    with pytest.raises(own_data.DatasetError, match=f"{column}.*line 2|line 2.*{column}"):
-        own_data.load_table(csv)
+    with pytest.raises(DatasetError, match=f"{column}.*line 2|line 2.*{column}"):
+        own.load_table(csv)
 
 
 @pytest.mark.parametrize("column", ["fold", "group"])
@@ -503,9 +503,9 @@ def test_item14_a_fold_or_group_column_with_one_value_gives_one_error(tmp_path, 
             _clip(tmp_path / f"{c}{i}.wav", 300 + 600 * (c == "b") + 10 * i)
     csv = tmp_path / "t.csv"
     csv.write_text(f"path,label,{column}\n" + "".join(f"{c}{i}.wav,{c},1\n" for c in "ab" for i in range(3)))
-    table = own_data.load_table(csv)
+    table = own.load_table(csv)
     assert f"from its {column} column (1 " in table.attrs["layout"]  # item 7: the layout is said
-    with pytest.raises(own_data.DatasetError, match=f"'{column}' column has"):
+    with pytest.raises(DatasetError, match=f"'{column}' column has"):
         classifiers.fit_classifier("mfcc", table, outer_folds=2, choices=("logreg",))
 
 
@@ -594,16 +594,16 @@ def keras_taggers(tmp_path_factory):
     """A tiny compact convnet (sigmoid outputs) and one whose outputs are not probabilities."""
     import keras
 
-    from course_utils.models import convnet as models
-    from course_utils.models import training as tagging
+    from course_utils.models import convnet
+    from course_utils.models import training
     from course_utils.datasets.magnatagatune import TOP50_TAGS
 
     folder = tmp_path_factory.mktemp("taggers")
-    models.set_seed(0)
-    good = models.compact_convnet(n_frames=96, n_tags=50)
-    tagging.save_tagger(good, folder / "good.keras", {"tags": list(TOP50_TAGS), "crop_frames": 96})
+    convnet.set_seed(0)
+    good = convnet.compact_convnet(n_frames=96, n_tags=50)
+    training.save_tagger(good, folder / "good.keras", {"tags": list(TOP50_TAGS), "crop_frames": 96})
     good.layers[-1].activation = keras.activations.linear
-    tagging.save_tagger(good, folder / "linear.keras", {"tags": list(TOP50_TAGS), "crop_frames": 96})
+    training.save_tagger(good, folder / "linear.keras", {"tags": list(TOP50_TAGS), "crop_frames": 96})
     return folder
 
 
@@ -763,17 +763,17 @@ def test_item24_a_streamed_taggram_has_the_windows_of_one_pass(keras_taggers, tm
     assert np.abs(tagger.transform([song]) - one_mean).max() < 0.05  # averaged online
 
 
-def test_item17_a_skops_file_of_a_module_that_moved_gives_one_error(saved):
-    path, _ = saved
+def test_item17_a_skops_file_of_a_module_that_moved_gives_one_error(saved_file):
+    path, _ = saved_file
     with zipfile.ZipFile(path) as z:
         members = {n: z.read(n) for n in z.namelist()}
     members["schema.json"] = members["schema.json"].replace(b"course_utils.features.clip_features", b"course_utils.clip_featurez")
-    meta = json.loads(members[saved_classifiers.DESCRIPTION])
-    meta["model_sha256"] = saved_classifiers._members_sha256(members)
-    members[saved_classifiers.DESCRIPTION] = json.dumps(meta).encode()
+    meta = json.loads(members[saved.DESCRIPTION])
+    meta["model_sha256"] = saved._members_sha256(members)
+    members[saved.DESCRIPTION] = json.dumps(meta).encode()
     with zipfile.ZipFile(path, "w") as z:
         for name, data in members.items():
             z.writestr(name, data)
     with pytest.raises(CourseError, match="no longer exist.*fit the classifier again") as err:
-        saved_classifiers.load_classifier(path, trust=True)
+        saved.load_classifier(path, trust=True)
     assert "clip_featurez" in str(err.value)

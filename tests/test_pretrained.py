@@ -18,7 +18,7 @@ from course_utils.core.errors import AudioError, CourseError
 from course_utils.features import registry
 from course_utils.features.clip_features import ClipFeatures
 from course_utils.fetch import remote
-from course_utils.models import choi2017 as pretrained
+from course_utils.models import choi2017
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 MODEL_FILE = SHARED / "choi2017" / "models" / "transfer_convnet_keras2.hdf5"
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def model():
-    return pretrained.load_choi2017(MODEL_FILE)
+    return choi2017.load_choi2017(MODEL_FILE)
 
 
 @pytest.fixture(scope="module")
@@ -54,23 +54,23 @@ def tagged(clips):
 
 
 def test_constants_and_path(data_root):
-    assert len(pretrained.CHOI2017_TAGS) == len(set(pretrained.CHOI2017_TAGS)) == 50
-    assert pretrained.CHOI2017_TAGS[:3] == ("rock", "pop", "alternative")
-    assert pretrained.CHOI2017_TAGS[-1] == "happy"
-    assert pretrained.WINDOW_SAMPLES == 348000
-    assert pretrained.choi2017_path().parent == data_root.resolve() / "models"
+    assert len(choi2017.CHOI2017_TAGS) == len(set(choi2017.CHOI2017_TAGS)) == 50
+    assert choi2017.CHOI2017_TAGS[:3] == ("rock", "pop", "alternative")
+    assert choi2017.CHOI2017_TAGS[-1] == "happy"
+    assert choi2017.WINDOW_SAMPLES == 348000
+    assert choi2017.choi2017_path().parent == data_root.resolve() / "models"
 
 
 def test_every_weight_mapped_with_matching_shapes(model):
     """35 stored tensors (STFT real/imag kernels, mel filterbank, 5 x (conv kernel, bias, BN gamma,
     beta, moving mean, moving variance), dense kernel and bias): each lands in one layer, unchanged
     but for the STFT kernels' dummy width axis, and no layer with weights is left unset."""
-    stored = pretrained.read_weights(MODEL_FILE)
+    stored = choi2017.read_weights(MODEL_FILE)
     assert len(stored) == 35
-    arch = pretrained._architecture(pretrained.read_model_config(MODEL_FILE), MODEL_FILE)
+    arch = choi2017._architecture(choi2017.read_model_config(MODEL_FILE), MODEL_FILE)
     assert arch["pools"] == [(2, 4), (3, 4), (2, 5), (2, 4), (4, 4)]
     assert arch["bn_epsilon"] == [1e-3] * 5
-    mapping = pretrained.weight_mapping(arch)
+    mapping = choi2017.weight_mapping(arch)
     used = [name for sources in mapping.values() for name, _ in sources]
     assert sorted(used) == sorted(stored)  # every tensor once, none left over
     assert {layer.name for layer in model.layers if layer.weights} == set(mapping)
@@ -95,7 +95,7 @@ def test_file_with_an_extra_weight_is_refused(tmp_path):
         e.attrs["weight_names"] = [b"extra/w:0"]
         e.create_dataset("extra/w:0", data=np.zeros(3, np.float32))
     with pytest.raises(CourseError, match="not mapped.*extra/w:0"):
-        pretrained.load_choi2017(copy)
+        choi2017.load_choi2017(copy)
 
 
 def test_front_end_is_kapre(model, clips):
@@ -106,9 +106,9 @@ def test_front_end_is_kapre(model, clips):
 
     from course_utils import audio
 
-    y = audio.load_audio(clips["thejazzpiano"])[: pretrained.WINDOW_SAMPLES]
+    y = audio.load_audio(clips["thejazzpiano"])[: choi2017.WINDOW_SAMPLES]
     got = np.asarray(keras.Model(model.input, model.get_layer("normalization").output)(y[None]))[0, :, :, 0]
-    w = pretrained.read_weights(MODEL_FILE)
+    w = choi2017.read_weights(MODEL_FILE)
     n_frames = -(-len(y) // 256)
     pad = (n_frames - 1) * 256 + 512 - len(y)
     yp = np.pad(y.astype(np.float64), (pad // 2, pad - pad // 2))
@@ -194,13 +194,13 @@ def test_missing_and_offline_says_how_to_get_it(data_root, no_reference, monkeyp
 
     monkeypatch.setattr("course_utils.fetch.download.urlopen", offline)
     with pytest.raises(CourseError) as info:
-        pretrained.load_choi2017()
+        choi2017.load_choi2017()
     message = str(info.value)
-    assert remote.get("choi2017_weights").files[0].url in message and str(pretrained.choi2017_path()) in message
+    assert remote.get("choi2017_weights").files[0].url in message and str(choi2017.choi2017_path()) in message
     assert "path=" in message
-    assert not pretrained.choi2017_path().exists()
+    assert not choi2017.choi2017_path().exists()
     with pytest.raises(CourseError, match="no such file") as info:
-        pretrained.load_choi2017(data_root / "nowhere.hdf5")
+        choi2017.load_choi2017(data_root / "nowhere.hdf5")
     assert remote.get("choi2017_weights").files[0].url in str(info.value)
 
 
@@ -212,23 +212,23 @@ def test_fetch_checks_the_checksum(data_root, no_reference, tmp_path, monkeypatc
     weights = remote.get("choi2017_weights")
     monkeypatch.setitem(remote.REMOTE, "choi2017_weights", weights.with_base_url(weights.files[0].url, tampered.as_uri()))
     with pytest.raises(CourseError, match="Checksum mismatch") as info:
-        pretrained.fetch_choi2017(progress=False)
-    assert tampered.as_uri() in str(info.value) and str(pretrained.choi2017_path()) in str(info.value)
-    assert not pretrained.choi2017_path().exists()
+        choi2017.fetch_choi2017(progress=False)
+    assert tampered.as_uri() in str(info.value) and str(choi2017.choi2017_path()) in str(info.value)
+    assert not choi2017.choi2017_path().exists()
 
     good = tmp_path / "good.hdf5"
     shutil.copyfile(MODEL_FILE, good)
     monkeypatch.setitem(remote.REMOTE, "choi2017_weights", weights.with_base_url(weights.files[0].url, good.as_uri()))
-    assert pretrained.fetch_choi2017(progress=False) == pretrained.choi2017_path()
-    assert pretrained.choi2017_path().read_bytes() == MODEL_FILE.read_bytes()
+    assert choi2017.fetch_choi2017(progress=False) == choi2017.choi2017_path()
+    assert choi2017.choi2017_path().read_bytes() == MODEL_FILE.read_bytes()
 
 
 def test_registry_entry(data_root):
-    pretrained.choi2017_path().parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(MODEL_FILE, pretrained.choi2017_path())  # as if downloaded: checked, not fetched
+    choi2017.choi2017_path().parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(MODEL_FILE, choi2017.choi2017_path())  # as if downloaded: checked, not fetched
     entry = registry.get_model("choi2017")
-    assert entry.weights_path == pretrained.choi2017_path()
-    assert entry.describe() == {"tags": list(pretrained.CHOI2017_TAGS), "sr": 12000, "window_seconds": 29.0}
+    assert entry.weights_path == choi2017.choi2017_path()
+    assert entry.describe() == {"tags": list(choi2017.CHOI2017_TAGS), "sr": 12000, "window_seconds": 29.0}
     from course_utils.models.convnet import block_output_names
 
     assert block_output_names(entry.model) == [f"block{i}_elu" for i in range(1, 6)]
@@ -236,8 +236,8 @@ def test_registry_entry(data_root):
 
 def test_fetch_finds_the_reference_copy_offline(data_root, offline, monkeypatch):
     monkeypatch.delenv("COURSE_REFERENCE_DIR", raising=False)
-    assert pretrained.fetch_choi2017(progress=False) == MODEL_FILE.resolve()  # read in place
-    assert not pretrained.choi2017_path().exists()
+    assert choi2017.fetch_choi2017(progress=False) == MODEL_FILE.resolve()  # read in place
+    assert not choi2017.choi2017_path().exists()
 
 
 def test_a_damaged_model_config_or_string_weights_are_clear_errors(tmp_path):
@@ -249,24 +249,24 @@ def test_a_damaged_model_config_or_string_weights_are_clear_errors(tmp_path):
     with h5py.File(bad_json, "r+") as f:
         f.attrs["model_config"] = '{"class_name": "Sequential", "config": ['
     with pytest.raises(CourseError, match=r"bad_json.hdf5: its model_config is not valid JSON"):
-        pretrained.load_choi2017(bad_json)
+        choi2017.load_choi2017(bad_json)
 
     strings = tmp_path / "strings.hdf5"
     shutil.copyfile(MODEL_FILE, strings)
-    name = next(iter(pretrained.read_weights(MODEL_FILE)))
+    name = next(iter(choi2017.read_weights(MODEL_FILE)))
     with h5py.File(strings, "r+") as f:
         group = f["model_weights"][name.split("/")[0]]
         del group[name]
         group.create_dataset(name, data=np.array([b"not", b"numbers"]))
     with pytest.raises(CourseError, match=rf"strings.hdf5: weight {name} holds .* not numbers"):
-        pretrained.load_choi2017(strings)
+        choi2017.load_choi2017(strings)
 
 
 def test_the_documented_size_is_the_size_of_the_file_whose_checksum_matches():
     """Issue 16: the size was documented as 1,321,456 bytes (the Keras 1 file's)."""
-    from course_utils.core import files as cache
+    from course_utils.core import files
 
     record = remote.get("choi2017_weights").files[0]
-    assert cache.sha256_file(MODEL_FILE) == record.sha256
+    assert files.sha256_file(MODEL_FILE) == record.sha256
     assert MODEL_FILE.stat().st_size == record.size == 1_545_360
-    assert "1.5 MB" in pretrained.__doc__ and "1.3 MB" not in pretrained.__doc__
+    assert "1.5 MB" in choi2017.__doc__ and "1.3 MB" not in choi2017.__doc__

@@ -52,3 +52,25 @@ def test_offline_says_what_to_do(tmp_path, monkeypatch):
     _mirror(monkeypatch, "http://127.0.0.1:9/nowhere")
     with pytest.raises(CourseError, match="data_feats/ and data_csv/"):
         release.fetch_release(tmp_path / "release", progress=False)
+
+
+def test_one_parser_reads_every_layer_spec():
+    """``split_layers`` reads the release's ``01234+mfcc`` and musicnn's ``max_pool+tags`` alike."""
+    from course_utils.core.errors import ParameterError
+    from course_utils.features import registry
+
+    assert release.split_layers("01234+mfcc", ("mfcc",)) == ["0", "1", "2", "3", "4", "mfcc"]
+    assert release.split_layers("42") == ["2", "4"]
+    assert [p.name for p in release.feature_files("release", "gtzan_genre", "4+mfcc")] == [
+        "gtzan_genre_layer_4.npy", "gtzan_genre_mfcc.npy"]
+    for bad in ("0+0", "mfcc+mfcc", "5", "pool", ""):
+        with pytest.raises(ParameterError, match="digits 0 to 4"):
+            release.split_layers(bad, ("mfcc",))
+    musicnn = registry.get_model("musicnn", load=False)
+    assert musicnn.check_layers("max_pool+tags") == "max_pool+tags"
+    assert musicnn._parts("penultimate+mean_pool") == ["penultimate", "mean_pool"]
+    for bad in ("penultimate+penultimate", "01234", "pool"):
+        with pytest.raises(ParameterError, match="'penultimate', 'max_pool', 'mean_pool', 'tags'"):
+            musicnn.check_layers(bad)
+    with pytest.raises(ParameterError, match="'penultimate' of MSD_vgg: give 'tags'"):
+        registry.get_model("musicnn:MSD_vgg", load=False).check_layers("penultimate")

@@ -11,7 +11,7 @@ from course_utils import audio
 from course_utils.core.errors import CourseError
 from course_utils.models import convnet
 from course_utils.models.training import TaggerData
-from course_utils.similarity import ground_truth, index as search_index, metrics as retrieval_metrics, siamese
+from course_utils.similarity import ground_truth, index, metrics, siamese
 
 # --------------------------------------------------------------------------- tag similarity
 
@@ -57,25 +57,25 @@ def test_positive_sets_threshold_and_fallback():
 
 
 def test_precision_and_average_precision_by_hand():
-    assert retrieval_metrics.precision_at_k([1, 0, 1, 0, 0], k=2) == 0.5
-    assert retrieval_metrics.precision_at_k([1, 1], k=4) == 0.5  # missing items count as misses
-    assert retrieval_metrics.average_precision([1, 1, 1, 0, 0]) == 1.0  # perfect ranking
-    assert retrieval_metrics.average_precision([1, 0, 1, 0]) == pytest.approx((1 / 1 + 2 / 3) / 2)
-    assert retrieval_metrics.average_precision([0, 1, 0, 0, 1]) == pytest.approx((1 / 2 + 2 / 5) / 2)
+    assert metrics.precision_at_k([1, 0, 1, 0, 0], k=2) == 0.5
+    assert metrics.precision_at_k([1, 1], k=4) == 0.5  # missing items count as misses
+    assert metrics.average_precision([1, 1, 1, 0, 0]) == 1.0  # perfect ranking
+    assert metrics.average_precision([1, 0, 1, 0]) == pytest.approx((1 / 1 + 2 / 3) / 2)
+    assert metrics.average_precision([0, 1, 0, 0, 1]) == pytest.approx((1 / 2 + 2 / 5) / 2)
     # a relevant item never retrieved counts as precision 0
-    assert retrieval_metrics.average_precision([1, 0, 1], n_relevant=3) == pytest.approx((1 + 2 / 3) / 3)
-    assert np.isnan(retrieval_metrics.average_precision([0, 0, 0]))
+    assert metrics.average_precision([1, 0, 1], n_relevant=3) == pytest.approx((1 + 2 / 3) / 3)
+    assert np.isnan(metrics.average_precision([0, 0, 0]))
 
 
 def test_ndcg_by_hand():
-    assert retrieval_metrics.ndcg_at_k([1.0, 0.5, 0.2, 0.0], k=3) == pytest.approx(1.0)
-    assert retrieval_metrics.ndcg_at_k([0.0, 1.0], k=2) == pytest.approx((1 / np.log2(3)) / 1.0)
+    assert metrics.ndcg_at_k([1.0, 0.5, 0.2, 0.0], k=3) == pytest.approx(1.0)
+    assert metrics.ndcg_at_k([0.0, 1.0], k=2) == pytest.approx((1 / np.log2(3)) / 1.0)
     # graded: the best item second
     expected = (0.5 + 1.0 / np.log2(3)) / (1.0 + 0.5 / np.log2(3))
-    assert retrieval_metrics.ndcg_at_k([0.5, 1.0, 0.0], k=2) == pytest.approx(expected)
+    assert metrics.ndcg_at_k([0.5, 1.0, 0.0], k=2) == pytest.approx(expected)
     # ideal gains beyond the ranking shown
-    assert retrieval_metrics.ndcg_at_k([0.5], k=1, ideal_gains=[0.5, 1.0]) == pytest.approx(0.5)
-    assert np.isnan(retrieval_metrics.ndcg_at_k([0.0, 0.0], k=2))
+    assert metrics.ndcg_at_k([0.5], k=1, ideal_gains=[0.5, 1.0]) == pytest.approx(0.5)
+    assert np.isnan(metrics.ndcg_at_k([0.0, 0.0], k=2))
 
 
 def test_retrieval_table_ranks_systems():
@@ -84,7 +84,7 @@ def test_retrieval_table_ranks_systems():
     y = np.eye(4)[classes]
     perfect = y + 0.01 * rng.normal(size=y.shape)
     noise = rng.normal(size=(40, 8))
-    table = retrieval_metrics.retrieval_table({"tags": perfect, "noise": noise}, y, k=5, seed=0)
+    table = metrics.retrieval_table({"tags": perfect, "noise": noise}, y, k=5, seed=0)
     assert list(table.index) == ["random", "tags", "noise"]
     assert list(table.columns) == ["P@5", "mAP", "NDCG@5", "queries"]
     assert table.loc["tags", "mAP"] == pytest.approx(1.0) and table.loc["tags", "P@5"] == pytest.approx(1.0)
@@ -92,15 +92,15 @@ def test_retrieval_table_ranks_systems():
     assert table.loc["random", "mAP"] < 0.5
     assert (table["queries"] == 40).all()
     # the random baseline is seeded
-    again = retrieval_metrics.retrieval_table({}, y, k=5, seed=0)
+    again = metrics.retrieval_table({}, y, k=5, seed=0)
     assert again.loc["random", "mAP"] == table.loc["random", "mAP"]
     with pytest.raises(ValueError, match="embeddings for"):
-        retrieval_metrics.retrieval_table({"bad": noise[:5]}, y)
+        metrics.retrieval_table({"bad": noise[:5]}, y)
 
 
 def test_standardise_uses_the_fit_rows():
     f = np.array([[0.0, 1.0], [2.0, 1.0], [10.0, 5.0]])
-    s = retrieval_metrics.standardise(f, fit_rows=[0, 1])
+    s = metrics.standardise(f, fit_rows=[0, 1])
     np.testing.assert_allclose(s[:2, 0], [-1.0, 1.0])
     assert s[2, 0] == pytest.approx(9.0) and s[0, 1] == 0.0  # constant column: no division by 0
 
@@ -159,7 +159,7 @@ def test_triplet_training_lowers_the_loss_and_ranks_same_class_first():
     assert len(history["loss"]) == 4 and history["loss"][-1] < history["loss"][0]
     emb = siamese.embed_clips(model, x)
     np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
-    table = retrieval_metrics.retrieval_table({"siamese": emb}, y, k=5, seed=0)
+    table = metrics.retrieval_table({"siamese": emb}, y, k=5, seed=0)
     assert table.loc["siamese", "mAP"] > table.loc["random", "mAP"] + 0.2
     # seeded: the same run gives the same embedding
     model2, history2 = siamese.train_siamese(x, y, **kwargs)
@@ -193,37 +193,37 @@ def test_embed_clips_averages_consecutive_crops(tiny_embedding):
 def test_exact_knn_matches_brute_force_and_excludes_the_query():
     rng = np.random.default_rng(0)
     v = rng.normal(size=(50, 6))
-    ids, dist = search_index.exact_knn(v, k=4)
+    ids, dist = index.exact_knn(v, k=4)
     u = v / np.linalg.norm(v, axis=1, keepdims=True)
     sims = u @ u.T
     np.fill_diagonal(sims, -np.inf)
     np.testing.assert_array_equal(ids, np.argsort(-sims, axis=1)[:, :4])
     np.testing.assert_allclose(dist, 1 - np.sort(sims, axis=1)[:, ::-1][:, :4], atol=1e-5)
     assert not np.any(ids == np.arange(50)[:, None])
-    near_ids, near_d = search_index.nearest(v, 7, k=3)
+    near_ids, near_d = index.nearest(v, 7, k=3)
     np.testing.assert_array_equal(near_ids, ids[7, :3])
 
 
 def test_faiss_hnsw_recall_against_exact_search():
     rng = np.random.default_rng(0)
     v = rng.normal(size=(2000, 32)).astype(np.float32)
-    exact, _ = search_index.exact_knn(v, k=10)
-    index = search_index.hnsw_index(v)
-    approx, approx_d = search_index.approx_knn(index, k=10)
+    exact, _ = index.exact_knn(v, k=10)
+    hnsw = index.hnsw_index(v)
+    approx, approx_d = index.approx_knn(hnsw, k=10)
     assert approx.shape == (2000, 10)
     assert not np.any(approx == np.arange(2000)[:, None])
-    assert retrieval_metrics.recall_at_k(approx, exact, k=10) >= 0.95
+    assert metrics.recall_at_k(approx, exact, k=10) >= 0.95
     assert np.all(np.diff(approx_d, axis=1) >= -1e-5)  # nearest first
-    ids, _ = search_index.nearest(index, 3, k=5)
+    ids, _ = index.nearest(hnsw, 3, k=5)
     assert len(ids) == 5 and 3 not in ids
     # the build is deterministic
-    again, _ = search_index.approx_knn(search_index.hnsw_index(v), k=10, queries=np.arange(100))
+    again, _ = index.approx_knn(index.hnsw_index(v), k=10, queries=np.arange(100))
     np.testing.assert_array_equal(again, approx[:100])
 
 
 def test_recall_at_k_by_hand():
-    assert retrieval_metrics.recall_at_k([[1, 2, 3]], [[3, 2, 1]], k=3) == 1.0
-    assert retrieval_metrics.recall_at_k([[1, 2], [5, 6]], [[1, 9], [7, 8]], k=2) == pytest.approx(0.25)
+    assert metrics.recall_at_k([[1, 2, 3]], [[3, 2, 1]], k=3) == 1.0
+    assert metrics.recall_at_k([[1, 2], [5, 6]], [[1, 9], [7, 8]], k=2) == pytest.approx(0.25)
 
 
 # --------------------------------------------------------------------------- the course index
@@ -248,26 +248,26 @@ def tiny_index(data_root, tmp_path):
     data = TaggerData(df, tags, x, y, {"train": np.arange(3), "test": np.arange(3, 6)})
     convnet.set_seed(0)
     model = siamese.embedding_model(crop_frames=64, embedding_dim=8, n_filters=4)
-    out = search_index.build_course_index(folder=tmp_path / "index", data=data, model=model)
+    out = index.build_course_index(folder=tmp_path / "index", data=data, model=model)
     return out, files, data
 
 
 def test_similar_to_file_returns_k_rows(tiny_index, tmp_path):
     folder, files, _ = tiny_index
-    assert sorted(p.name for p in folder.iterdir()) == sorted(search_index.INDEX_FILES.values())
-    index = search_index.load_course_index(folder=folder, build_if_missing=False)
-    assert index.embeddings.shape == (6, 8)
-    assert index.clips["path"][0] == "clips/tone0.wav"  # relative to the data folder
-    assert index.clips["tags"][0] == "low, tone"
-    assert set(index.info["test_scores"]) == {"P@10", "mAP", "NDCG@10", "queries"}
-    result = search_index.similar_to_file(files[4], k=3, folder=folder)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(index.INDEX_FILES.values())
+    course = index.load_course_index(folder=folder, build_if_missing=False)
+    assert course.embeddings.shape == (6, 8)
+    assert course.clips["path"][0] == "clips/tone0.wav"  # relative to the data folder
+    assert course.clips["tags"][0] == "low, tone"
+    assert set(course.info["test_scores"]) == {"P@10", "mAP", "NDCG@10", "queries"}
+    result = index.similar_to_file(files[4], k=3, folder=folder)
     assert list(result.columns) == ["rank", "clip_id", "distance", "tags", "path"]
     assert len(result) == 3 and list(result["rank"]) == [1, 2, 3]
     assert result["clip_id"][0] == 14 and result["distance"][0] == pytest.approx(0.0, abs=1e-4)
     assert result["path"][0] == str(files[4])
     assert np.all(np.diff(result["distance"]) >= -1e-6)
     # a short file (below one crop) is repeated to fill it
-    short = search_index.similar_to_file(_tone(tmp_path / "short.wav", 300, 0.5), k=2, index=index)
+    short = index.similar_to_file(_tone(tmp_path / "short.wav", 300, 0.5), k=2, index=course)
     assert len(short) == 2
 
 
@@ -275,11 +275,11 @@ def test_index_rebuild_reuses_the_model_and_missing_index_is_reported(tiny_index
     folder, _, data = tiny_index
     before = np.load(folder / "embeddings.npy")
     # no model given and one saved: it is reused (no training), the folder swapped in whole
-    search_index.build_course_index(folder=folder, data=data)
+    index.build_course_index(folder=folder, data=data)
     np.testing.assert_array_equal(np.load(folder / "embeddings.npy"), before)
     assert not [p.name for p in folder.parent.iterdir() if p.name.startswith(".")]  # no temporary folder left
     with pytest.raises(CourseError, match="no similarity index"):
-        search_index.load_course_index(folder=tmp_path / "nowhere", build_if_missing=False)
+        index.load_course_index(folder=tmp_path / "nowhere", build_if_missing=False)
 
 
 def test_similar_checks_the_query_and_k_before_building_the_index(data_root, tmp_path, capsys, monkeypatch):
@@ -287,13 +287,13 @@ def test_similar_checks_the_query_and_k_before_building_the_index(data_root, tmp
     import soundfile as sf
 
     from course_utils import cli
-    from course_utils.similarity import index as search_index
+    from course_utils.similarity import index
     from course_utils.core.errors import AudioError, CourseError
 
     def no_build(*args, **kwargs):
         raise AssertionError("the index was built")
 
-    monkeypatch.setattr(search_index, "build_course_index", no_build)
+    monkeypatch.setattr(index, "build_course_index", no_build)
     missing = tmp_path / "missing.wav"
     assert cli.main(["similar", str(missing)]) == 1
     err = capsys.readouterr().err
@@ -303,6 +303,6 @@ def test_similar_checks_the_query_and_k_before_building_the_index(data_root, tmp
     assert cli.main(["similar", str(wav), "--k", "-3"]) == 1
     assert capsys.readouterr().err == "error: k must be a whole number of at least 1, not -3\n"
     with pytest.raises(AudioError, match="missing.wav: file not found"):
-        search_index.similar_to_file(missing)
+        index.similar_to_file(missing)
     with pytest.raises(CourseError, match="k must be"):
-        search_index.similar_to_file(wav, k=0)
+        index.similar_to_file(wav, k=0)

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from course_utils.core import cache as cache_keys
+from course_utils.core import cache
 from course_utils.features import clip_features
 from course_utils.fetch import checksums
 from course_utils.models import training
@@ -53,14 +53,14 @@ def wavs(tmp_path):
 def test_cache_key_changes_with_content_params_and_version(tmp_path):
     f = tmp_path / "a.bin"
     f.write_bytes(b"x" * 100)
-    key = cache_keys.cache_key(version="v1", files=[f], params={"a": 1, "b": 2})
-    assert key == cache_keys.cache_key(version="v1", files=[f], params={"b": 2, "a": 1})  # order-free
-    assert key != cache_keys.cache_key(version="v2", files=[f], params={"a": 1, "b": 2})
-    assert key != cache_keys.cache_key(version="v1", files=[f], params={"a": 1, "b": 3})
+    key = cache.cache_key(version="v1", files=[f], params={"a": 1, "b": 2})
+    assert key == cache.cache_key(version="v1", files=[f], params={"b": 2, "a": 1})  # order-free
+    assert key != cache.cache_key(version="v2", files=[f], params={"a": 1, "b": 2})
+    assert key != cache.cache_key(version="v1", files=[f], params={"a": 1, "b": 3})
     _rewrite_same_size(f, lambda p: p.write_bytes(b"y" * 100))
-    assert key != cache_keys.cache_key(version="v1", files=[f], params={"a": 1, "b": 2})
+    assert key != cache.cache_key(version="v1", files=[f], params={"a": 1, "b": 2})
     with pytest.raises(FileNotFoundError):
-        cache_keys.cache_key(version="v1", files=[tmp_path / "missing.wav"])
+        cache.cache_key(version="v1", files=[tmp_path / "missing.wav"])
 
 
 def test_logmel_cache(wavs, data_root):

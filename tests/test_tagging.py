@@ -12,7 +12,7 @@ import soundfile as sf
 from course_utils import cli
 from course_utils.core.errors import CourseError
 from course_utils.datasets.magnatagatune import TOP50_TAGS
-from course_utils.models import convnet as models, training
+from course_utils.models import convnet, training
 
 from conftest import SHARED
 
@@ -20,8 +20,8 @@ from conftest import SHARED
 @pytest.fixture(scope="module")
 def tiny_tagger(tmp_path_factory):
     """An untrained compact convnet saved with its description (the plumbing, not the accuracy)."""
-    models.set_seed(0)
-    model = models.compact_convnet(n_frames=64, n_tags=50)
+    convnet.set_seed(0)
+    model = convnet.compact_convnet(n_frames=64, n_tags=50)
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
     training.save_tagger(model, path, {"tags": list(TOP50_TAGS), "crop_frames": 64})
     return path

@@ -27,17 +27,13 @@ def test_the_notebooks_tables_are_views_of_the_registry():
     assert list(registry.release_tasks()) == [
         "ballroom_extended", "gtzan_genre", "gtzan_speechmusic", "emomusic", "jamendo_vocal", "urbansound8k"]
     assert registry.release_tasks()["emomusic"] == "emoMusic"
-    assert [t.task_type for t in registry.for_dataset("emomusic")] == ["regression", "regression"]
-    (urban,) = registry.for_dataset("urbansound8k")
+    urban = registry.get("urbansound")
     assert (urban.title, urban.task_type, urban.course_split_column, urban.target) == ("UrbanSound8K", "classification", "fold", None)
-    assert [t.name for t in registry.for_dataset("emomusic")] == ["emoMusic_arousal", "emoMusic_valence"]
 
 
 def test_unknown_names_list_the_known_ones():
     with pytest.raises(CourseError, match="gtzan_genre"):
         registry.get("gtzan")
-    with pytest.raises(CourseError, match="jamendo_vocal"):
-        registry.for_dataset("magnatagatune")
 
 
 def test_release_labels_rescale_ratings_once():

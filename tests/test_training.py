@@ -122,14 +122,14 @@ def test_a_damaged_cache_is_built_again(toy_dataset, data_root, damage):
 
 def test_a_killed_cache_build_leaves_no_hidden_file_behind_for_long(toy_dataset, data_root):
     """Issue 16: the hidden half-written file of a killed build is removed by the next build."""
-    from course_utils.core import files as cache
+    from course_utils.core import files
 
     paths, _ = toy_dataset
     folder = data_root / "cache" / "logmel"
     folder.mkdir(parents=True)
     stale = folder / ".0123456789abcdef.tmp-0123abcd.npy"
     stale.write_bytes(b"\x93NUMPY" + b"x" * 1000)
-    then = time.time() - 2 * cache.STALE_AFTER
+    then = time.time() - 2 * files.STALE_AFTER
     os.utime(stale, (then, then))
     busy = folder / ".fedcba9876543210.tmp-89abcdef.npy"  # another process writing now
     busy.write_bytes(b"\x93NUMPY")

@@ -14,14 +14,15 @@ from course_utils.core.errors import AudioError, CourseError
 from course_utils.datasets.magnatagatune import TOP50_TAGS
 from course_utils.features import clip_features
 from course_utils.features.clip_features import ClipFeatures
-from course_utils.models import convnet as models, training
+from course_utils.models import training
+from course_utils.models.convnet import compact_convnet, set_seed
 from course_utils.tasks import release
 
 
 @pytest.fixture(scope="module")
 def convnet():
-    models.set_seed(0)
-    return models.compact_convnet(n_frames=64, n_tags=50)
+    set_seed(0)
+    return compact_convnet(n_frames=64, n_tags=50)
 
 
 @pytest.fixture(scope="module")
@@ -127,8 +128,8 @@ def test_rows_accept_a_path_a_list_or_a_table_without_offsets():
 def test_convnet_feature_cache_is_keyed_by_the_model_file(convnet, tagger, clips, tmp_path, data_root):
     """Another tagger's weights (at another path, or rewritten at the same one) are other cache entries."""
     first = ClipFeatures(tagger).fit().transform(clips[:1])
-    models.set_seed(1)
-    other = training.save_tagger(models.compact_convnet(n_frames=64, n_tags=50), tmp_path / "other.keras",
+    set_seed(1)
+    other = training.save_tagger(compact_convnet(n_frames=64, n_tags=50), tmp_path / "other.keras",
                                  {"tags": list(TOP50_TAGS), "crop_frames": 64})
     second = ClipFeatures(f"course:{other}").fit().transform(clips[:1])
     assert not np.allclose(first, second, atol=1e-3)

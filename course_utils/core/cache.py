@@ -37,8 +37,8 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from course_utils.core import files as cache
 from course_utils.core import paths
+from course_utils.core.files import file_signature, sha256_file
 
 #: Hex digits of a key: 16 (64 bits) make an accidental collision between two caches negligible.
 KEY_LENGTH = 16
@@ -97,9 +97,9 @@ def cache_key(*, version: str, files: Iterable[str | os.PathLike] = (), params: 
     """
     blob = {
         "version": str(version),
-        "files": [[*cache.file_signature(p, missing_ok=missing_ok), content_sample(p)] for p in files],
+        "files": [[*file_signature(p, missing_ok=missing_ok), content_sample(p)] for p in files],
         "params": params or {},
-        "content": [cache.sha256_file(p) for p in content],
+        "content": [sha256_file(p) for p in content],
     }
     text = json.dumps(blob, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:KEY_LENGTH]

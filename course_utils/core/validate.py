@@ -2,7 +2,8 @@
 
 - :func:`npy_output`: an output path for ``np.save`` (``course-utils extract OUT``);
 - :func:`positive_int`: a count such as ``k`` of ``course-utils similar --k``;
-- :func:`numeric_npy`: a feature file read without pickles, as numbers.
+- :func:`numeric_npy`: a feature file read without pickles, as numbers;
+- :func:`check_range`: a number within bounds (``--folds``, ``--max-duration``...).
 """
 
 from __future__ import annotations
@@ -77,3 +78,23 @@ def numeric_npy(path) -> np.ndarray:
     if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
         raise DatasetError(f"{path}: holds {getattr(array, 'dtype', type(array))} values, not numbers; replace the file")
     return array
+
+
+def check_range(name: str, value, *, low=None, high=None, integer: bool = False, allow_none: bool = False):
+    """``value`` if it lies in ``[low, high]`` (and is a whole number when ``integer``).
+
+    Raises:
+        ParameterError: naming ``name``, the value and the valid range.
+    """
+    if value is None and allow_none:
+        return value
+    bad = isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
+    if not bad:
+        bad = (integer and float(value) != int(value)) or not np.isfinite(value) \
+            or (low is not None and value < low) or (high is not None and value > high)
+    if bad:
+        kind = "a whole number" if integer else "a number"
+        span = (f"from {low:g} to {high:g}" if low is not None and high is not None else
+                f"at least {low:g}" if low is not None else f"at most {high:g}")
+        raise ParameterError(f"{name} {value!r}: give {kind} {span}")
+    return value

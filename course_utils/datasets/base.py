@@ -139,22 +139,21 @@ def require_folder(root: Path, what: str, name: str) -> Path:
     return path
 
 
-def fetch_archive(root: Path, urls, filename: str, checksum, limits=None) -> Path:
+def fetch_archive(root: Path, key: str, limits=None) -> Path:
     """Download a dataset's archive (checksummed, resumable, first working mirror) and unpack it.
 
     Args:
         root: the dataset folder to unpack into.
-        urls: the archive's addresses, most preferred first.
-        filename: its name under ``data/downloads/``.
-        checksum: SHA-256 hex or ``md5:<hex>``.
+        key: its record in :data:`course_utils.fetch.remote.REMOTE` (one archive), kept under
+            ``data/downloads/``.
         limits: the most members and bytes the archive may expand to
             (:class:`course_utils.fetch.guards.ArchiveLimits`, from the dataset's size).
 
     Returns:
         ``root``.
     """
-    from course_utils.core import paths
-    from course_utils.fetch import archives, download
+    from course_utils.fetch import archives, remote
 
-    archive = download.download_first(urls, paths.data_path("downloads") / filename, sha256=checksum)
-    return archives.extract(archive, Path(root), limits=limits)
+    files = remote.get(key)
+    (record,) = files.files
+    return archives.extract(files.download(record.name), Path(root), limits=limits)

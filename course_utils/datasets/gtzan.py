@@ -74,15 +74,8 @@ def parse_speechmusic(root: Path) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------------------
-# Full versions. GTZAN's original host (opihi.cs.uvic.ca) is gone; the archives are mirrored.
+# Full versions: the archives are records of course_utils.fetch.remote (GTZAN's original host is gone; mirrored).
 
-#: The original host (opihi.cs.uvic.ca) is gone; the Hugging Face copy is believed to be the
-#: same archive (1.23 GB), which the checksum (from tensorflow_datasets) verifies.
-GENRE_URLS = ("https://huggingface.co/datasets/marsyas/gtzan/resolve/main/data/genres.tar.gz",
-              "http://opihi.cs.uvic.ca/sound/genres.tar.gz")
-GENRE_CHECKSUM = "24347e0223d2ba798e0a558c4c172d9d4a19c00bb7963fe055d183dadb4ef2c6"
-SPEECHMUSIC_URLS = ("http://opihi.cs.uvic.ca/sound/music_speech.tar.gz",)
-SPEECHMUSIC_CHECKSUM = "8753bc4129fc0a916d6efcf25dbcaf30e06b41acb44ad7c3d0b5c9d9c90ff546"
 #: What each archive may expand to: its clips (30 s of 22,050 Hz 16-bit mono, 1.3 MB each) and
 #: folders, with room to spare (members doubled for the "._" files of archives made on a Mac); a
 #: bigger archive is not GTZAN and is refused.
@@ -96,7 +89,7 @@ def fetch_genre(root: Path) -> None:
     Args:
         root: the target folder; ends with ``genres/<genre>/*.au``.
     """
-    fetch_archive(root, GENRE_URLS, "genres.tar.gz", GENRE_CHECKSUM, GENRE_LIMITS)
+    fetch_archive(root, "gtzan_genre", GENRE_LIMITS)
 
 
 def fetch_speechmusic(root: Path) -> None:
@@ -105,7 +98,7 @@ def fetch_speechmusic(root: Path) -> None:
     Args:
         root: the target folder; ends with ``music_speech/``.
     """
-    fetch_archive(root, SPEECHMUSIC_URLS, "music_speech.tar.gz", SPEECHMUSIC_CHECKSUM, SPEECHMUSIC_LIMITS)
+    fetch_archive(root, "gtzan_speechmusic", SPEECHMUSIC_LIMITS)
 
 
 # --------------------------------------------------------------------------------------------

@@ -24,11 +24,11 @@ import numpy as np
 import pandas as pd
 
 from course_utils.audio.io import write_audio
-from course_utils.core import files as core_files, paths
+from course_utils.core.files import atomic_write_bytes, atomic_write_text
 from course_utils.core.errors import DatasetError
 from course_utils.datasets import minigen
 from course_utils.datasets.base import DatasetSpec, finish_frame, require_folder
-from course_utils.fetch import archives, download
+from course_utils.fetch import archives, download, remote
 from course_utils.fetch.guards import ArchiveLimits
 
 #: The 50 most frequent tags, most frequent first, spelled as in ``annotations_final.csv``.
@@ -121,18 +121,8 @@ def parse(root: Path) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------------------
-# Full version: three split archives and the annotations, from the dataset's public home.
+# Full version: three split archives and the annotations (records of course_utils.fetch.remote).
 
-#: The dataset's home at City University London, and its mirror.
-BASE_URLS = ("https://mirg.city.ac.uk/datasets/magnatagatune", "http://mi.soi.city.ac.uk/datasets/magnatagatune")
-REMOTE_FILES = ("annotations_final.csv", "mp3.zip.001", "mp3.zip.002", "mp3.zip.003")
-#: MD5 sums published with kapre's dataset helpers (keunwoochoi/kapre, kapre/datasets.py).
-CHECKSUMS = {
-    "annotations_final.csv": "md5:f04fa01752a8cc64f6e1ca142a0fef1d",
-    "mp3.zip.001": "md5:179c91c8c2a6e9b3da3d4e69d306fd3b",
-    "mp3.zip.002": "md5:acf8265ff2e35c6ff22210e46457a824",
-    "mp3.zip.003": "md5:582dc649cabb8cd991f09e14b99349a5",
-}
 #: What the joined mp3.zip may expand to (25,863 MP3s in 16 folders, about 3 GB), with room to spare
 #: (members doubled for the "._" files of archives made on a Mac).
 MP3_LIMITS = ArchiveLimits(max_members=60_000, max_bytes=4 << 30)
@@ -145,14 +135,12 @@ def fetch(root: Path) -> None:
         root: the target folder; ends with ``annotations_final.csv`` and ``mp3/``.
     """
     root = Path(root)
-    downloads = paths.data_path("downloads") / "magnatagatune"
-    files = {}
-    for name in REMOTE_FILES:
-        files[name] = download.download_first([f"{base}/{name}" for base in BASE_URLS], downloads / name, sha256=CHECKSUMS[name])
+    remote_files = remote.get("magnatagatune")
+    files = {name: remote_files.download(name) for name in remote_files.checksums()}
     root.mkdir(parents=True, exist_ok=True)
-    core_files.atomic_write_bytes(root / "annotations_final.csv", files["annotations_final.csv"].read_bytes())
+    atomic_write_bytes(root / "annotations_final.csv", files["annotations_final.csv"].read_bytes())
     if not (root / "mp3").is_dir():
-        archive = download.concatenate_parts([files[f"mp3.zip.00{i}"] for i in (1, 2, 3)], downloads / "mp3.zip")
+        archive = download.concatenate_parts([files[f"mp3.zip.00{i}"] for i in (1, 2, 3)], remote_files.dest() / "mp3.zip")
         archives.extract(archive, root / "mp3", limits=MP3_LIMITS)
 
 
@@ -332,7 +320,7 @@ def synthesize(root: Path, seed: int = minigen.DEFAULT_SEED, *, progress: bool =
     for row, clip_tags in zip(rows, tags):
         values = {**row, **{t: "1" if t in clip_tags else "0" for t in (*TOP50_TAGS, *_EXTRA_COLUMNS)}}
         lines.append("\t".join(f'"{values[c]}"' for c in columns))
-    core_files.atomic_write_text(root / "annotations_final.csv", "\n".join(lines) + "\n")
+    atomic_write_text(root / "annotations_final.csv", "\n".join(lines) + "\n")
 
 
 SPEC = DatasetSpec(

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils import audio
-from course_utils.core.errors import AudioError, AudioWarning, DatasetError, ParameterError
+from course_utils.core.errors import AudioError, AudioWarning, DatasetError
 
 #: The layout :func:`load_folder` expects, for its error messages.
 FOLDER_LAYOUT = ("one sub-folder per class holding that class's audio files, e.g. "
@@ -59,26 +59,6 @@ UNREADABLE_AUDIO = (".m4a", ".aac", ".mp4", ".wma", ".ape", ".alac", ".webm", ".
 _RESERVED = ("clip_id", "path", "offset", "duration", "label", "label_id", "fold", "group")
 #: The smallest number of clips a class (or tag) must have: one to train on and one to test.
 MIN_CLIPS = 2
-
-
-def check_range(name: str, value, *, low=None, high=None, integer: bool = False, allow_none: bool = False):
-    """``value`` if it lies in ``[low, high]`` (and is a whole number when ``integer``).
-
-    Raises:
-        ParameterError: naming ``name``, the value and the valid range.
-    """
-    if value is None and allow_none:
-        return value
-    bad = isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
-    if not bad:
-        bad = (integer and float(value) != int(value)) or not np.isfinite(value) \
-            or (low is not None and value < low) or (high is not None and value > high)
-    if bad:
-        kind = "a whole number" if integer else "a number"
-        span = (f"from {low:g} to {high:g}" if low is not None and high is not None else
-                f"at least {low:g}" if low is not None else f"at most {high:g}")
-        raise ParameterError(f"{name} {value!r}: give {kind} {span}")
-    return value
 
 
 class SkippedFilesWarning(AudioWarning):
@@ -484,4 +464,4 @@ def arrange_folder(table: pd.DataFrame, dest, *, per_class: int | None = None, l
 
 
 __all__ = ["load_folder", "load_table", "class_counts", "arrange_folder", "SkippedFilesWarning", "LayoutWarning",
-           "check_range", "FOLDER_LAYOUT", "TABLE_LAYOUT", "MIN_CLIPS"]
+           "FOLDER_LAYOUT", "TABLE_LAYOUT", "MIN_CLIPS"]

@@ -61,9 +61,6 @@ def parse(root: Path) -> pd.DataFrame:
     return finish_frame(df, SPEC, root)
 
 
-#: Zenodo record 1203745; the MD5 is the one soundata publishes.
-URLS = ("https://zenodo.org/records/1203745/files/UrbanSound8K.tar.gz?download=1",)
-CHECKSUM = "md5:9aa69802bbf37fb986f71ec1483a196e"
 #: What the archive may expand to (8,732 WAV excerpts, their folders and metadata, about 6.6 GB), with
 #: room to spare (members doubled for the "._" files of archives made on a Mac).
 LIMITS = ArchiveLimits(max_members=20_000, max_bytes=8 << 30)
@@ -75,7 +72,7 @@ def fetch(root: Path) -> None:
     Args:
         root: the target folder; ends with ``UrbanSound8K/``.
     """
-    fetch_archive(root, URLS, "UrbanSound8K.tar.gz", CHECKSUM, LIMITS)
+    fetch_archive(root, "urbansound8k", LIMITS)
 
 
 def render_clip(path: str, cls: str, salience: int, duration: float, seed: int, index: int) -> None:

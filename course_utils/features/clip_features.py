@@ -21,10 +21,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from course_utils import audio
-from course_utils.core import files as cache
 from course_utils.core.cache import cache_file, cache_key
 from course_utils.core.errors import AudioError, CourseError, ParameterError
-from course_utils.features import registry as clip_models
+from course_utils.core.files import atomic_save_npy
+from course_utils.features import registry
 
 #: The extractor's code version: bump it when features computed here change (cache keys, identity).
 CODE_VERSION = "1"
@@ -42,16 +42,16 @@ SEGMENT_SECONDS = 120.0
 
 def _window_samples(entry) -> int:
     """The samples one window advances by at ``entry.sr`` (consecutive windows of the cover policy)."""
-    from course_utils.models import choi2017 as pretrained
+    from course_utils.models import choi2017
 
     if entry.kind == "choi2017":
-        return int(pretrained.WINDOW_SAMPLES)
+        return int(choi2017.WINDOW_SAMPLES)
     if entry.kind == "musicnn":
         from course_utils.models import musicnn
 
         return musicnn.PATCH_FRAMES * musicnn.HOP_LENGTH
     if entry.kind == "mfcc":
-        return int(clip_models.MFCC_WINDOW_SECONDS * entry.sr)
+        return int(registry.MFCC_WINDOW_SECONDS * entry.sr)
     return int(entry.crop_frames) * audio.HOP_LENGTH
 
 
@@ -202,7 +202,7 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------------ fitting and identity
 
     def _check_params(self, kind: str) -> None:
-        if self.framing not in clip_models.FRAMINGS:
+        if self.framing not in registry.FRAMINGS:
             raise ParameterError(f"framing {self.framing!r}: choose from {', '.join(clip_models.FRAMINGS)}")
         if self.framing == "musicnn" and kind != "musicnn":
             raise CourseError(f"framing='musicnn' is musicnn's own framing; {kind} uses framing='cover'")
@@ -228,10 +228,10 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
         Returns:
             ``self``.
         """
-        kind, _ = clip_models.parse_model(self.model)
+        kind, _ = registry.parse_model(self.model)
         self._check_params(kind)
-        layers = clip_models.get_model(self.model, load=False).check_layers(self.layers)  # before any download
-        entry = clip_models.get_model(self.model)
+        layers = registry.get_model(self.model, load=False).check_layers(self.layers)  # before any download
+        entry = registry.get_model(self.model)
         self.feature_names_out_ = np.asarray(entry.feature_names(layers), dtype=object)
         self.n_features_out_ = len(self.feature_names_out_)
         self.identity_ = self._identity(entry, layers)
@@ -241,7 +241,7 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
     def _loaded(self):
         """The fitted model's registry entry, loaded again after unpickling and checked against ``identity_``."""
         check_is_fitted(self)
-        entry = clip_models.get_model(self.model)  # the process's copy; loaded again if its file changed
+        entry = registry.get_model(self.model)  # the process's copy; loaded again if its file changed
         now = self._identity(entry, self.identity_["layers"])
         for key, what in (("weights_sha256", "weights"), ("extractor", "extractor code")):
             if now[key] != self.identity_[key]:
@@ -351,9 +351,9 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
 
         def flush():
             for i, feats in zip(owners, self._run_clips(entry, pending, layers)):
-                out[i] = entry.finish(clip_models._mean_rows(feats))
+                out[i] = entry.finish(registry._mean_rows(feats))
                 if i in targets:
-                    cache.atomic_save_npy(targets[i], out[i])
+                    atomic_save_npy(targets[i], out[i])
             pending.clear()
             owners.clear()
 
@@ -378,7 +378,7 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
                 if self._streamed(row) is not None:  # a long clip: analysed now, a segment at a time
                     out[i] = self._streamed_mean(entry, row, layers)
                     if target is not None:
-                        cache.atomic_save_npy(target, out[i])
+                        atomic_save_npy(target, out[i])
                     continue
                 _, windows = self._clip_windows(entry, row)
             except AudioError as exc:

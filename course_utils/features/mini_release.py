@@ -12,8 +12,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from course_utils.core import files as core_files
 from course_utils.core.cache import cache_file, cache_key
+from course_utils.core.files import remove_stale_temp_files, replace_folder, STALE_AFTER, temp_path_for
 from course_utils.datasets import load_dataset
 from course_utils.features.clip_features import clip_rows, ClipFeatures
 from course_utils.tasks.registry import release_tasks
@@ -50,13 +50,13 @@ def mini_release(*, progress: bool = True) -> Path:
     folder = cache_file("mini_release", key)
     if (folder / "README.json").is_file():
         return folder
-    core_files.remove_stale_temp_files(folder.parent, core_files.STALE_AFTER, recursive=False)  # killed builds'
+    remove_stale_temp_files(folder.parent, STALE_AFTER, recursive=False)  # killed builds'
     mfcc = ClipFeatures("mfcc", progress=progress).fit()
-    tmp = core_files.temp_path_for(folder, keep_suffix=False)
+    tmp = temp_path_for(folder, keep_suffix=False)
     try:
         for name, table in tables.items():
             write_release_layout(tmp, name, table, tagger.transform(table), mfcc.transform(table))
-        core_files.replace_folder(tmp, folder)
+        replace_folder(tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)  # what a failed extraction left (gone after the move)
     return folder

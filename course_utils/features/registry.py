@@ -199,21 +199,21 @@ class Choi2017(_BlockConvnet):
     batch_size = 2  # two 29 s windows per pass: 430 MB less memory than eight on a long file
 
     def _load(self):
-        from course_utils.models import choi2017 as pretrained
+        from course_utils.models import choi2017
 
-        self.weights_path = pretrained.fetch_choi2017(progress=False)
-        self.model = pretrained.load_choi2017(self.weights_path)
-        self.tags = list(pretrained.CHOI2017_TAGS)
+        self.weights_path = choi2017.fetch_choi2017(progress=False)
+        self.model = choi2017.load_choi2017(self.weights_path)
+        self.tags = list(choi2017.CHOI2017_TAGS)
 
     def window_seconds(self):
-        from course_utils.models import choi2017 as pretrained
+        from course_utils.models import choi2017
 
-        return float(pretrained.WINDOW_SECONDS)
+        return float(choi2017.WINDOW_SECONDS)
 
     def clip_windows(self, y, framing="cover", *, over_time=False):
-        from course_utils.models import choi2017 as pretrained
+        from course_utils.models import choi2017
 
-        starts, windows = frame_windows(y, pretrained.WINDOW_SAMPLES, axis=0)
+        starts, windows = frame_windows(y, choi2017.WINDOW_SAMPLES, axis=0)
         return starts / self.sr, windows
 
 
@@ -238,11 +238,11 @@ class CourseTagger(_LogMelCrops, _BlockConvnet):
     variants = ()  # "mini", "full" or a .keras path
 
     def _load(self):
-        from course_utils.models import convnet as models, training
+        from course_utils.models import convnet, training
 
         variant = self.variant or "mini"
         if variant in ("mini", "full"):
-            self.weights_path = models.default_model_path(variant)
+            self.weights_path = convnet.default_model_path(variant)
             self.model, info = training.load_course_tagger(variant)
         else:
             self.weights_path = variant
@@ -259,7 +259,7 @@ class Siamese(_LogMelCrops, ClipModel):
     default_layers = "embedding"
 
     def _load(self):
-        from course_utils.models import convnet as models
+        from course_utils.models import convnet
 
         if self.variant in ("mini", "full"):
             self.weights_path = paths.data_path("similarity") / self.variant / "model.keras"
@@ -271,7 +271,7 @@ class Siamese(_LogMelCrops, ClipModel):
         if not self.weights_path.is_file():
             raise CourseError(f"{self.weights_path}: no trained siamese network yet; run `course-utils similar "
                               "ANY_AUDIO_FILE` once (it trains and indexes it, about a minute) or notebook 05")
-        self.model = models.load_model(self.weights_path, compile=False)
+        self.model = convnet.load_model(self.weights_path, compile=False)
         self.crop_frames = int(self.model.input_shape[2])
 
     def check_layers(self, layers):
@@ -310,13 +310,12 @@ class Musicnn(ClipModel):
         self.tags = list(musicnn.tags_of(self.model))
 
     def _parts(self, layers):
+        """The named layers of a spec such as ``"penultimate+tags"`` (:func:`~course_utils.tasks.release.split_layers`)."""
         from course_utils.models.musicnn import LAYER_WIDTHS
+        from course_utils.tasks.release import split_layers
 
-        parts = layers.split("+")
         allowed = ["tags"] if "vgg" in self.variant else [*LAYER_WIDTHS, "tags"]
-        if len(set(parts)) != len(parts) or any(p not in allowed for p in parts):
-            raise ParameterError(f"layers {layers!r}: {self.variant} gives {', '.join(allowed)} (several joined by '+')")
-        return parts
+        return split_layers(layers, allowed, blocks=False, model=self.variant)
 
     def check_layers(self, layers):
         layers = super().check_layers(layers)

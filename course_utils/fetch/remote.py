@@ -1,12 +1,13 @@
 """The course's external files, in one registry: one :class:`RemoteFile` record per file.
 
 Every file the course fetches from the network (the authors' released features and weights,
-their example clips, the GTZAN fault-filtered split lists, musicnn's wheel) has one record here:
-its name where the course keeps it, its URL, its SHA-256 and, where known, its size. Records come
-in groups (:class:`RemoteSet`) that are kept in one folder of the data tree
-(:func:`course_utils.core.paths.data_path`) and found in the course's one lookup order
-(:func:`course_utils.fetch.download.locate`: the data folder, the reference folder, the network).
-The datasets' own archives are described by their dataset modules (:mod:`course_utils.datasets`).
+their example clips, the GTZAN fault-filtered split lists, musicnn's wheel, the full datasets'
+archives) has one record here: its name where the course keeps it, its URL (and mirrors), its
+checksum and, where known, its size. Records come in groups (:class:`RemoteSet`) that are kept
+in one folder of the data tree (:func:`course_utils.core.paths.data_path`) and found in the
+course's one lookup order (:func:`course_utils.fetch.download.locate`: the data folder, the
+reference folder, the network); a dataset's archives are downloaded from the first working
+mirror (:meth:`RemoteSet.download`) and unpacked by :mod:`course_utils.datasets`.
 """
 
 from __future__ import annotations
@@ -26,14 +27,20 @@ class RemoteFile:
     Args:
         name: its name (a relative path) in the folder where the course keeps it.
         url: where it is downloaded from.
-        sha256: its SHA-256 (hex).
+        sha256: its SHA-256 (hex); ``md5:<hex>`` where only an MD5 is published; ``None`` if unknown.
         size: its size in bytes, where known.
+        mirrors: other addresses of the same file, tried in turn after ``url``.
     """
 
     name: str
     url: str
-    sha256: str
+    sha256: str | None
     size: int | None = None
+    mirrors: tuple[str, ...] = ()
+
+    def addresses(self) -> tuple[str, ...]:
+        """``url`` and then the mirrors."""
+        return (self.url, *self.mirrors)
 
 
 @dataclass(frozen=True)
@@ -90,20 +97,40 @@ class RemoteSet:
         return download.locate(self.checksums(), Path(folder) if folder else self.dest(),
                                None if folder else self.reference, self.urls(), progress=progress)
 
+    def download(self, name: str) -> Path:
+        """One file, downloaded into :meth:`dest` from the first of its addresses that works (kept
+        there if already intact; a dataset's archive, never looked for in the reference folder).
+
+        Raises:
+            DownloadError: see :func:`course_utils.fetch.download.download_first`.
+        """
+        from course_utils.fetch import download
+
+        record = self.file(name)
+        return download.download_first(record.addresses(), self.dest() / record.name, sha256=record.sha256)
+
     def replace(self, **changes) -> "RemoteSet":
         """A copy with some fields changed (tests point a set at a mirror or at other digests)."""
         return dataclasses.replace(self, **changes)
 
     def with_base_url(self, old: str, new: str) -> "RemoteSet":
-        """A copy whose URLs start with ``new`` instead of ``old`` (a mirror)."""
-        return self.replace(files=tuple(dataclasses.replace(f, url=new + f.url[len(old):]) if f.url.startswith(old)
-                                        else f for f in self.files))
+        """A copy whose URLs (mirrors included) start with ``new`` instead of ``old`` (a mirror)."""
+        def moved(url: str) -> str:
+            return new + url[len(old):] if url.startswith(old) else url
+
+        return self.replace(files=tuple(dataclasses.replace(f, url=moved(f.url), mirrors=tuple(map(moved, f.mirrors)))
+                                        for f in self.files))
 
 
 # Raw files of the authors' repositories (branch master); the digests pin their content.
 _CHOI2017_REPO = "https://raw.githubusercontent.com/keunwoochoi/transfer_learning_music/master"
 _GTZAN_LISTS = "https://raw.githubusercontent.com/jordipons/sklearn-audio-transfer-learning/master/data/index/GTZAN"
 _BENSOUND = "https://raw.githubusercontent.com/keunwoochoi/music-auto_tagging-keras/master/data"
+# GTZAN's original host (opihi.cs.uvic.ca) is gone; the Hugging Face copy is believed to be the
+# same archive (1.23 GB), which the checksum (from tensorflow_datasets) verifies.
+_GTZAN_HOST = "http://opihi.cs.uvic.ca/sound"
+# MagnaTagAtune's home at City University London, and its mirror.
+_MTT, _MTT_MIRROR = "https://mirg.city.ac.uk/datasets/magnatagatune", "http://mi.soi.city.ac.uk/datasets/magnatagatune"
 
 #: Every external file of the course, by group.
 REMOTE: dict[str, RemoteSet] = {s.key: s for s in (
@@ -213,6 +240,29 @@ REMOTE: dict[str, RemoteSet] = {s.key: s for s in (
         RemoteFile("musicnn-0.1.0-py3-none-any.whl", "pip download musicnn==0.1.0 --no-deps",
                    "f38a4890c648c1ddbb141c5d96d2b0a8cfcd36746002d896989f7b88beb65cfa", 29_292_476),
     ), ("models",), None),
+    # The full datasets' archives (course-utils data download NAME), under their dataset names.
+    RemoteSet("gtzan_genre", "GTZAN genre's archive (1.2 GB)", (
+        RemoteFile("genres.tar.gz", "https://huggingface.co/datasets/marsyas/gtzan/resolve/main/data/genres.tar.gz",
+                   "24347e0223d2ba798e0a558c4c172d9d4a19c00bb7963fe055d183dadb4ef2c6",
+                   mirrors=(f"{_GTZAN_HOST}/genres.tar.gz",)),
+    ), ("downloads",), None),
+    RemoteSet("gtzan_speechmusic", "GTZAN music/speech's archive (300 MB)", (
+        RemoteFile("music_speech.tar.gz", f"{_GTZAN_HOST}/music_speech.tar.gz",
+                   "8753bc4129fc0a916d6efcf25dbcaf30e06b41acb44ad7c3d0b5c9d9c90ff546"),
+    ), ("downloads",), None),
+    # Zenodo record 1203745; the MD5 is the one soundata publishes.
+    RemoteSet("urbansound8k", "UrbanSound8K's archive (5.6 GB)", (
+        RemoteFile("UrbanSound8K.tar.gz", "https://zenodo.org/records/1203745/files/UrbanSound8K.tar.gz?download=1",
+                   "md5:9aa69802bbf37fb986f71ec1483a196e"),
+    ), ("downloads",), None),
+    # The MD5 sums published with kapre's dataset helpers (keunwoochoi/kapre, kapre/datasets.py).
+    RemoteSet("magnatagatune", "MagnaTagAtune's annotations and its split MP3 archive (about 3 GB)", tuple(
+        RemoteFile(name, f"{_MTT}/{name}", digest, mirrors=(f"{_MTT_MIRROR}/{name}",)) for name, digest in (
+            ("annotations_final.csv", "md5:f04fa01752a8cc64f6e1ca142a0fef1d"),
+            ("mp3.zip.001", "md5:179c91c8c2a6e9b3da3d4e69d306fd3b"),
+            ("mp3.zip.002", "md5:acf8265ff2e35c6ff22210e46457a824"),
+            ("mp3.zip.003", "md5:582dc649cabb8cd991f09e14b99349a5"))
+    ), ("downloads", "magnatagatune"), None),
 )}
 
 

@@ -414,28 +414,3 @@ def load_choi2017(path=None, *, window_samples: int | None = WINDOW_SAMPLES, pro
     model = build_choi2017(arch, window_samples)
     _assign_weights(model, weights, weight_mapping(arch), path)
     return model
-
-
-# --------------------------------------------------------------------------- features
-
-
-def fetch_example_clips(*, progress: bool = True) -> list[Path]:
-    """The four real music clips of the authors' tagging example (about 1.8 MB), checked.
-
-    Found in the course's lookup order (:func:`course_utils.fetch.download.locate`):
-    ``data/downloads/bensound/``, then ``audio/`` of the reference folder (read in place), else
-    downloaded into the former. Notebooks 02, 03 and 05.
-
-    Args:
-        progress: show progress bars.
-
-    Returns:
-        The MP3 paths, in the order of the registry's ``bensound_clips`` (:mod:`course_utils.fetch.remote`).
-
-    Raises:
-        CourseError: a clip is nowhere here and could not be downloaded (e.g. offline), or failed
-            its checksum.
-    """
-    clips = remote.get("bensound_clips")
-    found = clips.locate(progress=progress)
-    return [found[name] for name in clips.checksums()]

@@ -72,8 +72,7 @@ from pathlib import Path
 
 import numpy as np
 
-from course_utils import audio
-from course_utils.core import files as cache, paths
+from course_utils.core import files, paths
 from course_utils.core.errors import CourseError, DownloadError, ParameterError
 from course_utils.fetch import remote
 from course_utils.models.choi2017 import CHOI2017_TAGS
@@ -244,7 +243,7 @@ def checkpoint_files(name: str = "MTT_musicnn") -> Path:
     if folder.is_dir():
         logger.warning("%s: its files differ from the wheel's: unpacking them again", folder)
     wheel = fetch_wheel()
-    tmp = cache.temp_path_for(folder, keep_suffix=False)
+    tmp = files.temp_path_for(folder, keep_suffix=False)
     tmp.mkdir(parents=True)
     try:
         record = {}
@@ -254,7 +253,7 @@ def checkpoint_files(name: str = "MTT_musicnn") -> Path:
                 (tmp / member).write_bytes(data)
                 record[member] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         (tmp / _UNPACKED).write_text(json.dumps(record, indent=1))
-        cache.replace_folder(tmp, folder)
+        files.replace_folder(tmp, folder)
     except (zipfile.BadZipFile, KeyError) as exc:
         raise CourseError(f"{wheel}: not the musicnn 0.1.0 wheel ({exc}); delete it and run again") from None
     finally:
@@ -433,12 +432,6 @@ def patches(rep: np.ndarray) -> np.ndarray:
     return rep[: k * PATCH_FRAMES].reshape(k, PATCH_FRAMES, N_MELS)
 
 
-def _patches_of(item) -> np.ndarray:
-    """The patches of a file (decoded at 16 kHz) or of a 16 kHz signal."""
-    y = np.asarray(item, dtype=np.float32) if isinstance(item, np.ndarray) else audio.load_audio(item, sr=SR)
-    return patches(log_mel(y))
-
-
 _PROBES = weakref.WeakKeyDictionary()  # model -> {outputs: a model giving those layers' outputs}
 
 
@@ -458,14 +451,3 @@ def _run(model, x: np.ndarray, outputs=("tags",), batch_size: int = BATCH_SIZE) 
         out = probe.predict_on_batch(np.asarray(x[start:start + batch_size], dtype=np.float32))
         parts.append(out if isinstance(out, (list, tuple)) else [out])
     return [np.concatenate([np.asarray(p[i]) for p in parts]) for i in range(len(outputs))]
-
-
-def predict_tags(files_or_signals, model=None, *, batch_size: int = BATCH_SIZE) -> np.ndarray:
-    """Tag probabilities of files or 16 kHz signals, averaged over musicnn's own patches: ``(n, 50)``.
-
-    The reference for the checks against the original graph (``tests/test_musicnn.py``); files are
-    tagged through :class:`course_utils.features.clip_features.ClipFeatures`.
-    """
-    model = load_musicnn() if model is None else model
-    return np.stack([_run(model, _patches_of(item), batch_size=batch_size)[0].mean(axis=0)
-                     for item in files_or_signals]).astype(np.float32)

@@ -42,10 +42,10 @@ import pandas as pd
 
 from course_utils import audio
 from course_utils.audio.windows import crop_starts, tile
-from course_utils.core import files as core_files, paths
 from course_utils.core.cache import cache_file, cache_key
+from course_utils.core.files import atomic_write_text, file_signature, remove_stale_temp_files, STALE_AFTER, temp_path_for
 from course_utils.core.errors import AudioError, CourseError, ParameterError
-from course_utils.models import convnet as models, metrics
+from course_utils.models import convnet, metrics
 
 #: Bump when the cache layout or the front end changes, to invalidate old caches.
 CACHE_VERSION = 2
@@ -59,7 +59,7 @@ _FLUSH_EVERY = 64
 def _file_signature(path: Path) -> list:
     """``[absolute path, size, mtime_ns]`` of an audio file (:func:`course_utils.core.files.file_signature`), or an AudioError."""
     try:
-        return core_files.file_signature(path)
+        return file_signature(path)
     except OSError:
         raise AudioError(path, "file not found", "check the path, or download or generate the dataset first") from None
 
@@ -182,7 +182,7 @@ def build_logmel_cache(
     key = logmel_cache_key(paths, sr=sr, duration=duration, n_mels=n_mels, dtype=dtype)
     npy = cache_file("logmel", key, ".npy")
     npy.parent.mkdir(parents=True, exist_ok=True)
-    core_files.remove_stale_temp_files(npy.parent, core_files.STALE_AFTER, recursive=False)  # killed builds'
+    remove_stale_temp_files(npy.parent, STALE_AFTER, recursive=False)  # killed builds'
     if _cache_is_valid(npy, len(paths), n_mels, dtype):
         return _open_logmel_cache(npy)
 
@@ -196,7 +196,7 @@ def build_logmel_cache(
 
         results = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_logmel_or_error)(*job) for job in jobs)
 
-    tmp = core_files.temp_path_for(npy)  # recognised by core_files.remove_stale_temp_files
+    tmp = temp_path_for(npy)  # recognised by remove_stale_temp_files
     out = None
     try:
         with tqdm(total=len(paths), desc="log-mel cache", unit="clip", disable=not progress) as bar:
@@ -639,8 +639,8 @@ def save_tagger(model, path, info: dict) -> Path:
     Returns:
         The model's path.
     """
-    models.save_model(model, path)
-    core_files.atomic_write_text(sidecar_path(path), json.dumps(info, indent=2) + "\n")
+    convnet.save_model(model, path)
+    atomic_write_text(sidecar_path(path), json.dumps(info, indent=2) + "\n")
     return Path(path)
 
 
@@ -662,8 +662,8 @@ def train_course_tagger(variant: str = "mini", *, epochs: int | None = None, see
 
     cfg = CONFIGS[variant]
     data = load_tagger_data(variant, progress=progress)
-    models.set_seed(seed)
-    model = models.compact_convnet(n_mels=data.x.shape[1], n_frames=cfg["crop_frames"], n_tags=len(data.tags))
+    convnet.set_seed(seed)
+    model = convnet.compact_convnet(n_mels=data.x.shape[1], n_frames=cfg["crop_frames"], n_tags=len(data.tags))
     history = train_tagger(model, batches(data, "train", variant, seed=seed), batches(data, "valid", variant),
                                     epochs=epochs or cfg["epochs"], patience=cfg["patience"],
                                     learning_rate=cfg["learning_rate"])
@@ -671,7 +671,7 @@ def train_course_tagger(variant: str = "mini", *, epochs: int | None = None, see
     info = {"tags": data.tags, "variant": variant, "crop_frames": cfg["crop_frames"], "sr": audio.SR,
             "epochs_run": len(history.get("loss", [])), "test_roc_auc": round(test["roc_auc"], 4),
             "test_pr_auc": round(test["pr_auc"], 4)}
-    save_tagger(model, save_to or models.default_model_path(variant), info)
+    save_tagger(model, save_to or convnet.default_model_path(variant), info)
     return model, history, info
 
 
@@ -713,13 +713,13 @@ def load_course_tagger(variant: str = "mini", path=None, *, train_if_missing: bo
     Raises:
         CourseError: the model is missing and ``train_if_missing`` is off.
     """
-    path = Path(path) if path else models.default_model_path(variant)
+    path = Path(path) if path else convnet.default_model_path(variant)
     if not path.is_file():
         if not train_if_missing:
             raise CourseError(f"{path}: no trained model; run `course-utils train-tagger --variant {variant}` first")
         model, _, info = train_course_tagger(variant, save_to=path, progress=False)
         return model, info
-    model = models.load_model(path, compile=False)
+    model = convnet.load_model(path, compile=False)
     side = sidecar_path(path)
     if side.is_file():
         try:

@@ -30,7 +30,7 @@ from sklearn.decomposition import PCA
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, PredefinedSplit, StratifiedGroupKFold, StratifiedKFold
+from sklearn.model_selection import GridSearchCV
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
@@ -39,6 +39,9 @@ from sklearn.svm import SVC
 from threadpoolctl import threadpool_limits
 
 from course_utils.core.errors import CourseError, DatasetError
+from course_utils.core.validate import check_range
+from course_utils.stats import bootstrap_interval
+from course_utils.tasks.splits import outer_splits, stratified_kfold
 
 #: The zoo's classifiers, in the order of the comparison table.
 NAMES = ("logreg", "knn", "linear_svm", "rbf_svm", "mlp", "random_forest")
@@ -110,50 +113,6 @@ def _feasible(grid, n_fit: int):
     return out if isinstance(grid, list) else out[0]
 
 
-def _splitter(n_splits: int, seed: int, grouped: bool):
-    if grouped:
-        return StratifiedGroupKFold(n_splits, shuffle=True, random_state=seed)
-    return StratifiedKFold(n_splits, shuffle=True, random_state=seed)
-
-
-def outer_splits(y, *, folds=None, groups=None, n_splits: int = 5, seed: int = 0) -> list:
-    """The outer folds of a nested cross-validation.
-
-    Args:
-        y: class labels.
-        folds: a predefined fold number per clip (a table's ``fold`` column), or ``None``.
-        groups: a group per clip (e.g. the artist) that must not straddle folds, or ``None``.
-        n_splits: the number of folds, lowered to the smallest class's size.
-        seed: the shuffle's seed.
-
-    Returns:
-        A list of ``(train_indices, test_indices)``.
-    """
-    from course_utils.datasets.own import check_range
-
-    y = np.asarray(y)
-    check_range("outer folds", n_splits, low=2, integer=True)
-    if folds is not None:
-        values = pd.Series(np.asarray(folds))
-        if values.isna().any():
-            raise DatasetError("the 'fold' column has empty cells: give every clip a fold number")
-        kept = sorted(set(values[values != -1]))
-        if len(kept) < 2:
-            raise DatasetError(f"the 'fold' column has {len(kept)} fold number(s) {kept}: cross-validation needs at "
-                               "least 2 (each fold is held out once); give at least two, or remove the column")
-        return list(PredefinedSplit(values.to_numpy()).split())
-    k = min(n_splits, int(pd.Series(y).value_counts().min()))
-    if k < 2:
-        raise DatasetError("a class has fewer than 2 clips: cross-validation needs at least 2 per class")
-    if groups is not None:
-        n_groups = len(set(np.asarray(groups)))
-        if n_groups < 2:
-            raise DatasetError(f"the 'group' column has {n_groups} value(s): clips of one group never straddle a "
-                               "split, so at least 2 groups are needed; give more groups, or remove the column")
-        k = min(k, n_groups)
-    return list(_splitter(k, seed, groups is not None).split(np.zeros(len(y)), y, groups))
-
-
 def inner_folds_used(y, inner: int, groups=None) -> int:
     """The inner folds a search on ``y`` uses: ``inner``, lowered to the smallest class's clips
     (and the number of groups); below 2, no inner CV (the grid's first setting is fitted)."""
@@ -175,7 +134,8 @@ def _search(pipe, grid, X, y, groups, inner: int, seed: int):
             first = grid[0] if isinstance(grid, list) else grid
             params = {key: values[0] for key, values in first.items()}
             return clone(pipe).set_params(**params).fit(X, y), params
-        search = GridSearchCV(pipe, grid, cv=_splitter(k, seed, groups is not None), n_jobs=None, error_score="raise")
+        cv = stratified_kfold(k, shuffle=True, seed=seed, grouped=groups is not None)
+        search = GridSearchCV(pipe, grid, cv=cv, n_jobs=None, error_score="raise")
         search.fit(X, y, groups=groups)
     return search.best_estimator_, search.best_params_
 
@@ -206,7 +166,7 @@ def nested_cv(pipe, grid, X, y, splits, *, groups=None, inner_folds: int = 3, se
         grid: its parameter grid (a dict or a list of dicts).
         X: features, shape ``(n_clips, n_features)``.
         y: labels.
-        splits: the outer folds (:func:`outer_splits`).
+        splits: the outer folds (:func:`course_utils.tasks.splits.outer_splits`).
         groups: the clips' groups (kept apart in the inner folds too), or ``None``.
         inner_folds: folds of the inner CV.
         seed: the inner shuffle's seed.
@@ -231,26 +191,6 @@ def _outer_fold(pipe, grid, X, y, train, test, groups, inner_folds, seed, result
     result.predictions[test] = fitted.predict(X[test])
     result.fold_scores.append(float(np.mean(result.predictions[test] == y[test])))
     result.chosen.append(params)
-
-
-def accuracy_interval(y_true, y_pred, *, level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """A percentile-bootstrap interval of an accuracy, resampling the clips.
-
-    Args:
-        y_true: true labels.
-        y_pred: predicted labels (out of fold).
-        level: the interval's coverage.
-        n_boot: bootstrap resamples.
-        seed: the resampling's seed (the same seed gives the same interval).
-
-    Returns:
-        ``(low, high)``.
-    """
-    correct = (np.asarray(y_true) == np.asarray(y_pred)).astype(float)
-    rng = np.random.default_rng(seed)
-    means = correct[rng.integers(0, len(correct), size=(n_boot, len(correct)))].mean(axis=1)
-    tail = (1 - level) / 2 * 100
-    return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
 
 
 def _readable(params: dict) -> str:
@@ -297,8 +237,6 @@ def compare_classifiers(X, y, *, names=NAMES, pca=(False, True), outer_folds: in
         bootstrap interval), ``fit_s`` (mean seconds of one outer fold's grid search and refit),
         ``chosen`` (the most frequent setting over the folds) and ``name``, ``pca``.
     """
-    from course_utils.datasets.own import check_range
-
     check_range("inner_folds", inner_folds, low=2, integer=True)
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
     splits = outer_splits(y, folds=folds, groups=groups, n_splits=outer_folds, seed=seed)
@@ -307,7 +245,7 @@ def compare_classifiers(X, y, *, names=NAMES, pca=(False, True), outer_folds: in
         for reduce in pca:
             pipe, grid = zoo_pipeline(name, pca=reduce, seed=seed)
             res = nested_cv(pipe, grid, X, y, splits, groups=groups, inner_folds=inner_folds, seed=seed)
-            low, high = accuracy_interval(y, res.predictions, seed=seed)
+            low, high = bootstrap_interval(res.predictions == y, seed=seed)
             chosen = Counter(_readable(p) for p in res.chosen).most_common(1)[0][0]
             rows.append({"classifier": TITLES[name] + (" + PCA" if reduce else ""), "name": name, "pca": bool(reduce),
                          "accuracy": float(np.mean(res.predictions == y)), "fold_std": float(np.std(res.fold_scores)),
@@ -478,8 +416,6 @@ def fit_classifier(features, table: pd.DataFrame, *, choices=DEFAULT_CHOICES, pc
     """
     from sklearn.metrics import confusion_matrix
 
-    from course_utils.datasets.own import check_range
-
     check_range("outer_folds", outer_folds, low=2, integer=True)
     check_range("inner_folds", inner_folds, low=2, integer=True)
     start = time.perf_counter()
@@ -507,7 +443,7 @@ def fit_classifier(features, table: pd.DataFrame, *, choices=DEFAULT_CHOICES, pc
         final, params = _search(pipe, space or [{}], X, y, groups, inner_folds, seed)
         final = _with_probabilities(final, X, y)
     model = Pipeline([("features", features), ("classifier", final)])
-    low, high = accuracy_interval(y, result.predictions, seed=seed)
+    low, high = bootstrap_interval(result.predictions == y, seed=seed)
     report = FitReport(accuracy=float(np.mean(result.predictions == y)), fold_std=float(np.std(result.fold_scores)),
                        interval=(low, high), outer_folds=len(splits),
                        inner_folds=inner_folds_used(y, inner_folds, groups), confusion=confusion,
@@ -539,5 +475,5 @@ def _with_probabilities(fitted: Pipeline, X, y) -> Pipeline:
         return fitted.fit(X, y)
 
 
-__all__ = ["NAMES", "TITLES", "DEFAULT_CHOICES", "make_classifier", "zoo_pipeline", "outer_splits", "nested_cv",
-           "accuracy_interval", "compare_classifiers", "FitReport", "extract", "fit_classifier", "zoo_name"]
+__all__ = ["NAMES", "TITLES", "DEFAULT_CHOICES", "make_classifier", "zoo_pipeline", "nested_cv",
+           "compare_classifiers", "FitReport", "extract", "fit_classifier", "zoo_name"]

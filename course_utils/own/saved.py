@@ -178,7 +178,7 @@ def save_classifier(model, path, *, report=None) -> Path:
     import skops.io as sio
 
     from course_utils import __version__
-    from course_utils.core import files as cache
+    from course_utils.core import files
 
     features = _features_of(model)
     path = check_output(path)
@@ -195,7 +195,7 @@ def save_classifier(model, path, *, report=None) -> Path:
     buffer = io.BytesIO(body)
     with zipfile.ZipFile(buffer, "a") as z:
         z.writestr(DESCRIPTION, json.dumps(meta, indent=2, default=str))
-    cache.atomic_write_bytes(path, buffer.getvalue())
+    files.atomic_write_bytes(path, buffer.getvalue())
     return path
 
 
@@ -356,21 +356,6 @@ def _missing_type(name: str) -> bool:
     return False
 
 
-def untrusted_types(path) -> list[str]:
-    """The types a ``.skops`` classifier holds outside the trusted list (nothing is built).
-
-    Args:
-        path: the file.
-
-    Returns:
-        ``"module.Name"`` of each type that is not a class of scikit-learn, NumPy or course_utils
-        (empty for a classifier of :func:`save_classifier`).
-    """
-    import skops.io as sio
-
-    return [t for t in sio.get_untrusted_types(data=Path(path).read_bytes()) if not _trusted_type(t)]
-
-
 def _sklearn_version_note(path: Path, meta: dict):
     """One warning when the file was saved with another scikit-learn (instead of one per estimator)."""
     import sklearn
@@ -495,5 +480,5 @@ def _load_legacy(path: Path, check: bool, trust: bool):
 
 
 __all__ = ["save_classifier", "load_classifier", "read_description", "read_sidecar", "identity_differences",
-           "current_identity", "sidecar_path", "check_output", "is_course_classifier", "untrusted_types",
+           "current_identity", "sidecar_path", "check_output", "is_course_classifier",
            "UntrustedModelError", "SavedClassifierWarning", "TRUST_NOTE", "SUFFIX", "TRUSTED_PACKAGES"]

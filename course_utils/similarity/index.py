@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from course_utils import audio
-from course_utils.core import files as core_files, paths, validate
+from course_utils.core import paths, validate
+from course_utils.core.files import replace_folder, temp_path_for
 from course_utils.core.errors import CourseError
 from course_utils.features.clip_features import ClipFeatures
 from course_utils.models import convnet
@@ -288,14 +289,14 @@ def build_course_index(variant: str = "mini", *, folder=None, data=None, model=N
         table = retrieval_table({"siamese": emb[test]}, data.y[test], seed=seed)
         info["test_scores"] = {k: round(float(v), 4) for k, v in table.loc["siamese"].items()}
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = core_files.temp_path_for(folder, keep_suffix=False)
+    tmp = temp_path_for(folder, keep_suffix=False)
     tmp.mkdir()
     try:
         convnet.save_model(model, tmp / INDEX_FILES["model"])
         np.save(tmp / INDEX_FILES["embeddings"], emb)
         _clip_table(data).to_csv(tmp / INDEX_FILES["clips"], index=False)
         (tmp / INDEX_FILES["info"]).write_text(json.dumps(info, indent=1) + "\n")
-        core_files.replace_folder(tmp, folder)
+        replace_folder(tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder

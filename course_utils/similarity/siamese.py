@@ -36,7 +36,7 @@ import numpy as np
 
 from course_utils import audio
 from course_utils.core.errors import ParameterError
-from course_utils.models import convnet as models
+from course_utils.models import convnet
 from course_utils.similarity.ground_truth import positive_sets, tag_similarity
 from course_utils.similarity.metrics import standardise
 from course_utils.stats import unit_length
@@ -89,10 +89,10 @@ def embedding_model(n_mels: int = audio.N_MELS, crop_frames: int = CROP_FRAMES, 
     import keras
 
     inputs = keras.Input(shape=(n_mels, crop_frames, 1), name="logmel")
-    x = keras.layers.Rescaling(1.0 / models.INPUT_SCALE_DB, offset=-models.INPUT_OFFSET_DB / models.INPUT_SCALE_DB,
+    x = keras.layers.Rescaling(1.0 / convnet.INPUT_SCALE_DB, offset=-convnet.INPUT_OFFSET_DB / convnet.INPUT_SCALE_DB,
                                name="input_scaling")(inputs)
     pooled = []
-    for i, pool in enumerate(models.pool_sizes(n_mels, crop_frames // time_stride), start=1):
+    for i, pool in enumerate(convnet.pool_sizes(n_mels, crop_frames // time_stride), start=1):
         stride = (1, time_stride) if i == 1 else (1, 1)
         x = keras.layers.Conv2D(n_filters, 3, strides=stride, padding="same", use_bias=False, name=f"block{i}_conv")(x)
         x = keras.layers.MaxPooling2D(pool_size=pool, name=f"block{i}_pool")(x)
@@ -429,7 +429,7 @@ def train_siamese(x, y, indices=None, *, crop_frames: int = CROP_FRAMES, embeddi
     batch_size = int(min(batch_size, len(anchors)))
     steps_per_epoch = len(anchors) // batch_size
     if model is None:
-        models.set_seed(seed)
+        convnet.set_seed(seed)
         model = embedding_model(x.shape[1], int(crop_frames), embedding_dim, n_filters, time_stride)
     crop = int(model.input_shape[2])
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, epochs * steps_per_epoch))

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils.core.errors import CourseError, ParameterError
-from course_utils.svm import linear as linear_svm
+from course_utils.svm import linear
 from course_utils.svm.linear import linear_svm_ipm
 from course_utils.tasks.splits import kfold_splits
 
@@ -192,7 +192,7 @@ def _linear_iteration_cap(n_rows: int, n_features: int) -> int:
 
 def _ipm_svr_fit_predict(Ztr, ytr, Zte, C: float):
     """A linear SVR (tube :data:`SVR_EPSILON`) solved exactly: ``(predictions, converged)``."""
-    return linear_svm.svr_fit_predict(Ztr, ytr, Zte, C, SVR_EPSILON)
+    return linear.svr_fit_predict(Ztr, ytr, Zte, C, SVR_EPSILON)
 
 
 def _rbf_kernels(blocks: _Blocks, gamma):
@@ -470,8 +470,8 @@ def _predict_split(X, y, train_idx, test_idx, params: dict, task_type: str) -> n
 def cv_predictions(X, y, splits, params: dict, task_type: str = "classification") -> np.ndarray:
     """Out-of-fold predictions of one SVM setting: each clip predicted by the split that tests it.
 
-    Uses the fast method's kernels and solvers; notebook 04's confusion matrices
-    (:func:`course_utils.svm.protocol.release_confusion_matrix`).
+    Uses the fast method's kernels and solvers (the fault-filtered GTZAN test score of
+    :mod:`course_utils.svm.gtzan_filtered`).
 
     Args:
         X: (n_clips, n_features) features.

@@ -27,7 +27,8 @@ import pandas as pd
 
 from course_utils.core.errors import CourseError
 from course_utils.stats import wilson_interval
-from course_utils.svm import grid as svm_grid, protocol as evaluate, report as svm_report
+from course_utils.svm import grid, report
+from course_utils.svm.protocol import evaluate_release, evaluate_task
 from course_utils.tasks import registry, release
 from course_utils.tasks.gtzan_split import read_lists, release_split
 
@@ -59,13 +60,13 @@ def evaluate_filtered(X, y, split, protocol: str = "paper", n_jobs: int = 2) -> 
     if any(len(v) == 0 for v in idx.values()):
         raise CourseError(f"the split needs train, valid and test rows; found {sorted(set(split))}")
     y = np.asarray(y)
-    sel = evaluate.evaluate_task(X, y, [(idx["train"], idx["valid"])], "classification", protocol, "fast",
+    sel = evaluate_task(X, y, [(idx["train"], idx["valid"])], "classification", protocol, "fast",
                                  nested=False, n_jobs=n_jobs)
     table = sel["scores_per_param"]
     trainval = np.sort(np.concatenate([idx["train"], idx["valid"]]))
     with warnings.catch_warnings():  # libsvm's capped linear fits, which the exact solver then replaces
         warnings.filterwarnings("ignore", message=".*terminated early.*")
-        pred = svm_grid.cv_predictions(X, y, [(trainval, idx["test"])], sel["best_params"])[idx["test"]]
+        pred = grid.cv_predictions(X, y, [(trainval, idx["test"])], sel["best_params"])[idx["test"]]
     correct = int(np.sum(pred == y[idx["test"]]))
     low, high = wilson_interval(correct, len(idx["test"]))
     return {"test_accuracy": correct / len(idx["test"]), "ci_low": low, "ci_high": high, "n_test": len(idx["test"]),
@@ -131,14 +132,14 @@ def gtzan_filtered_table(features_dir=None, protocol: str = "paper", lists=None,
     for layers, title in FEATURE_SETS.items():
         res = evaluate_release_filtered(features_dir, layers, protocol, lists, n_jobs)
         n_test = res["n_test"]
-        rand = (evaluate.evaluate_release(features_dir, "gtzan_genre", layers, protocol, "fast", False, n_jobs)["best_score"]
+        rand = (evaluate_release(features_dir, "gtzan_genre", layers, protocol, "fast", False, n_jobs)["best_score"]
                 if random_cv else np.nan)
         rows.append({"system": title, "published_random_10fold": registry.get("gtzan_genre").published[layers],
                      "reproduced_random_10fold": rand, "filtered_test": res["test_accuracy"], "ci_low": res["ci_low"],
                      "ci_high": res["ci_high"], "valid_accuracy": res["valid_accuracy"], "n_tied": res["n_tied"],
-                     "params": svm_report.describe_params(res["params"]), "source": "this course, the authors' release"})
+                     "params": report.describe_params(res["params"]), "source": "this course, the authors' release"})
     df = pd.DataFrame(rows).set_index("system")
-    df.attrs.update(protocol=protocol, note=svm_report.protocol_note(protocol), n_test=n_test,
+    df.attrs.update(protocol=protocol, note=report.protocol_note(protocol), n_test=n_test,
                     seconds=time.perf_counter() - start)
     return df
 

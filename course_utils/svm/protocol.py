@@ -3,8 +3,7 @@
 Choi, Fazekas, Sandler and Cho, "Transfer learning for music classification and regression
 tasks", fed convnet features (5 layers x 32 = 160 values per clip) and a 120-value MFCC baseline
 to SVMs on six tasks. This module reproduces their table from the released features
-(:mod:`course_utils.tasks.release`) and evaluates the course's own features the same way. Notebooks 03
-and 04 and ``course-utils paper-table``.
+(:mod:`course_utils.tasks.release`): notebook 04 and ``course-utils paper-table``.
 
 The protocol:
 
@@ -26,9 +25,6 @@ inert (``OptionalStandardScaler`` read its ``on`` flag in ``__init__`` only, and
 ``GridSearchCV`` sets parameters after cloning), so every published score is the best of the
 grid *without* standardisation. ``protocol="paper"`` (the default) reproduces that: the scaler is
 off everywhere. ``protocol="corrected"`` really puts standardisation on and off in the grid.
-
-The names of the modules below (tasks, release reading, splits, the grid and its solvers, the
-texts of :mod:`course_utils.svm.report`) stay importable from here.
 """
 
 from __future__ import annotations
@@ -40,19 +36,16 @@ import numpy as np
 import pandas as pd
 
 from course_utils.core.cache import cache_file, cache_key
-from course_utils.core.errors import CourseError, DatasetError, ParameterError
-from course_utils.svm.grid import check_choice, check_inputs, cv_predictions, METHODS, PROTOCOLS, SVMGridSearch, TASK_TYPES
+from course_utils.core.errors import DatasetError
+from course_utils.svm.grid import check_choice, check_inputs, METHODS, PROTOCOLS, SVMGridSearch, TASK_TYPES
 from course_utils.svm.report import describe_params, protocol_note
-from course_utils.tasks import registry as transfer_tasks
+from course_utils.tasks import registry
 from course_utils.tasks.registry import task_type
 from course_utils.tasks.release import feature_files, load_labels, load_release, release_root
-from course_utils.tasks.splits import cv_splits, inner_by_fold, inner_cv_for, inner_train_vs_valid, kfold_splits, predefined_folds, split_vs_test
+from course_utils.tasks.splits import cv_splits, inner_cv_for, kfold_splits
 
 #: Bump when the scores of :func:`evaluate_release` change for the same inputs (invalidates its cache).
 RELEASE_SCORES_VERSION = 1
-
-#: Layer combinations of the paper's heatmap (single layers, then adjacent runs).
-HEATMAP_COMBOS = ("0", "1", "2", "3", "4", "01", "12", "23", "34", "012", "123", "234", "0123", "1234", "01234")
 
 
 # --------------------------------------------------------------------------------------------
@@ -115,79 +108,6 @@ def evaluate_task(X, y, splits, task_type: str = "classification", protocol: str
         result["nested_params"] = chosen
     result.update(seconds=time.perf_counter() - start, cpu_seconds=time.process_time() - cpu_start, protocol=protocol,
                   method=method, note=protocol_note(protocol))
-    return result
-
-
-# --------------------------------------------------------------------------------------------
-# Our own features (notebooks 03 and 04)
-
-_REGRESSION_TARGETS = ("arousal", "valence", "label_arousal", "label_valence", "target")
-
-
-def _target_column(labels: pd.DataFrame, task_type: str, target) -> str:
-    if target is not None:
-        if target not in labels.columns:
-            raise CourseError(f"target column {target!r} not in the labels table (columns: {list(labels.columns)})")
-        return target
-    if task_type == "classification":
-        for col in ("label_id", "label"):
-            if col in labels.columns:
-                return col
-        raise CourseError(f"no 'label_id' or 'label' column in the labels table (columns: {list(labels.columns)})")
-    found = [c for c in _REGRESSION_TARGETS if c in labels.columns]
-    if len(found) != 1:
-        raise CourseError(f"say which column to regress with target=...; candidates: {found or list(labels.columns)}")
-    return found[0]
-
-
-def evaluate_features(X, labels: pd.DataFrame, task_type: str, split_column: str | None = None, target: str | None = None,
-                      protocol: str = "paper", method: str = "fast", nested: bool = True, n_jobs: int = 2,
-                      n_folds: int = 10) -> dict:
-    """Evaluate features from the course's own extractor with the paper's SVM protocol.
-
-    Notebooks 03 and 04, on arrays computed from a dataset table of :mod:`course_utils.datasets`
-    (one row per clip, in the same order as ``X``).
-
-    Args:
-        X: (n_clips, n_features) features.
-        labels: the dataset table: ``label_id`` (or ``label``) for classification, a regression
-            column (``arousal``, ``valence``...) for regression, and the split column if any.
-        task_type: ``"classification"`` or ``"regression"``.
-        split_column: ``None`` (10 unshuffled folds, stratified for classification), ``"split"``
-            (train/valid/test values: train+valid against test; the nested estimate selects on
-            valid) or ``"fold"`` (predefined folds, leave one out).
-        target: the label column (default ``label_id``, or the single regression column).
-        protocol: ``"paper"`` or ``"corrected"`` (see :func:`evaluate_task`).
-        method: ``"fast"`` or ``"gridsearch"``.
-        nested: also compute the nested estimate.
-        n_jobs: parallel fits.
-        n_folds: folds when ``split_column`` is ``None``.
-
-    Returns:
-        The dict of :func:`evaluate_task`, plus ``target`` and ``n_splits``.
-    """
-    check_choice("task_type", task_type, TASK_TYPES)
-    col = _target_column(labels, task_type, target)
-    y = labels[col].to_numpy()
-    if len(y) != len(X):
-        raise CourseError(f"X has {len(X)} rows but the labels table has {len(labels)}")
-    if task_type == "classification" and y.dtype.kind not in "iu":
-        y = np.unique(y, return_inverse=True)[1]
-    inner_cv = None
-    if split_column is None:
-        splits = kfold_splits(y, task_type, n_folds)
-    elif split_column not in labels.columns:
-        raise CourseError(f"split column {split_column!r} not in the labels table (columns: {list(labels.columns)})")
-    elif split_column == "fold":
-        splits = predefined_folds(labels["fold"].to_numpy())
-        inner_cv = inner_by_fold(labels["fold"])
-    elif split_column == "split":
-        splits = split_vs_test(labels["split"].to_numpy().astype(str))
-        inner_cv = inner_train_vs_valid(labels["split"])
-    else:
-        raise ParameterError(f"split_column must be None, 'split' or 'fold', not {split_column!r}")
-    result = evaluate_task(X, y, splits, task_type, protocol, method, nested, n_jobs, inner_cv)
-    result.update(target=col, n_splits=len(splits))
     return result
 
 
@@ -281,11 +201,11 @@ def paper_table(features_dir, tasks=None, layer_sets=("01234", "mfcc"), protocol
     features_dir = release_root(features_dir)
     rows = []
     start = time.perf_counter()
-    tasks = list(transfer_tasks.names() if tasks is None else tasks)
+    tasks = list(registry.names() if tasks is None else tasks)
     cells = [(t, ls) for t in tasks for ls in layer_sets]
     bar = tqdm(total=len(cells), desc="paper table", disable=not progress)
     for task in tasks:
-        record = transfer_tasks.REGISTRY.get(task)
+        record = registry.REGISTRY.get(task)
         row = {"task": task, "title": record.title if record else task}
         notes = []
         for ls in layer_sets:
@@ -315,100 +235,3 @@ def paper_table(features_dir, tasks=None, layer_sets=("01234", "mfcc"), protocol
     df.attrs.update(protocol=protocol, note=protocol_note(protocol), seconds=time.perf_counter() - start,
                     layer_sets=list(layer_sets))
     return df
-
-
-def layer_heatmap_scores(features_dir, task: str, combos=HEATMAP_COMBOS, protocol: str = "paper", n_jobs: int = 2,
-                         progress: bool = True, cache: bool = False) -> pd.DataFrame:
-    """Best grid scores of layer combinations, for the paper's heatmap (fast method only).
-
-    Args:
-        features_dir: the release folder or its ``features`` subfolder.
-        task: one of :func:`course_utils.tasks.registry.names`.
-        combos: layer combinations such as ``"0"``, ``"12"``, ``"01234"``.
-        protocol: ``"paper"`` or ``"corrected"``.
-        n_jobs: parallel fits.
-        progress: show a progress bar.
-        cache: reuse and store results (see :func:`evaluate_release`).
-
-    Returns:
-        A DataFrame indexed by combination with ``score``, ``params`` (in words) and ``seconds``.
-    """
-    from course_utils.core.progress import tqdm
-
-    rows = []
-    for combo in tqdm(combos, desc=f"{task} layers", disable=not progress):
-        res = evaluate_release(features_dir, task, combo, protocol, "fast", False, n_jobs, cache)
-        rows.append({"combo": combo, "score": res["best_score"], "params": describe_params(res["best_params"]),
-                     "seconds": res["seconds"]})
-    return pd.DataFrame(rows).set_index("combo")
-
-
-# --------------------------------------------------------------------------------------------
-# Where the errors are (notebook 04)
-
-
-def release_confusion_matrix(features_dir, task: str, layers: str = "01234", protocol: str = "paper",
-                             params: dict | None = None, n_jobs: int = 2, cache: bool = False):
-    """The confusion matrix of a classification task of the release at its best setting, over its test folds.
-
-    Every clip is predicted once, by the model of the split that holds it out (for Jamendo only
-    the test clips count).
-
-    Args:
-        features_dir: a folder in the release layout.
-        task: a classification task of :func:`course_utils.tasks.registry.names`.
-        layers: the feature set (see :func:`load_release`).
-        protocol: ``"paper"`` or ``"corrected"`` (to find the best setting).
-        params: the setting to use instead of the best one of :func:`evaluate_release`.
-        n_jobs: parallel fits when searching the best setting.
-        cache: reuse and store the grid search (see :func:`evaluate_release`).
-
-    Returns:
-        ``(matrix, class_ids)``: counts with true classes in rows and predicted classes in columns,
-        and the class ids of the rows and columns.
-
-    Raises:
-        CourseError: the task is a regression.
-    """
-    from sklearn.metrics import confusion_matrix
-
-    if task_type(task) != "classification":
-        raise CourseError(f"{task} is a regression task: it has no confusion matrix")
-    if params is None:
-        params = evaluate_release(features_dir, task, layers, protocol, "fast", False, n_jobs, cache)["best_params"]
-    X, y, _ = load_release(features_dir, task, layers)
-    pred = cv_predictions(X, y, cv_splits(task, load_labels(features_dir, task)), params)
-    tested = pred >= 0
-    classes = np.unique(y)
-    return confusion_matrix(y[tested], pred[tested], labels=classes), classes
-
-
-# --------------------------------------------------------------------------------------------
-# The course's own datasets
-
-
-def compare_features(name: str, table: pd.DataFrame, features: dict, *, protocol: str = "paper") -> pd.DataFrame:
-    """Best-of-grid scores of several feature sets on one course dataset, with its own split.
-
-    Notebook 03 (the authors' features against the course's).
-
-    Args:
-        name: a course dataset name (a ``dataset`` of :mod:`course_utils.tasks.registry`).
-        table: its table (:func:`course_utils.datasets.load_dataset`), rows in feature order.
-        features: feature-set name -> ``(n_clips, n_features)`` array.
-        protocol: ``"paper"`` or ``"corrected"``.
-
-    Returns:
-        One row per (task, feature set): ``task``, ``feature``, ``score``, ``std`` (over folds).
-    """
-    rows = []
-    for task in transfer_tasks.for_dataset(name):
-        scored = table
-        if task.target is not None:  # ratings on the release's 0-1 scale, as in notebook 04 (SVR's epsilon is absolute)
-            scored = table.assign(**{task.target: task.to_release_scale(table[task.target])})
-        for feature, X in features.items():
-            result = evaluate_features(X, scored, task.task_type, split_column=task.course_split_column,
-                                       target=task.target, protocol=protocol, nested=False)
-            rows.append({"task": task.title, "feature": feature, "score": result["best_score"],
-                         "std": result.get("best_std", np.nan)})
-    return pd.DataFrame(rows)

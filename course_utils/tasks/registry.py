@@ -153,24 +153,6 @@ def release_name(task: str) -> str:
     return get(task).release_name
 
 
-def for_dataset(dataset: str) -> list[TransferTask]:
-    """The tasks of a course dataset (two for emoMusic), in table order.
-
-    Args:
-        dataset: a course dataset name, e.g. ``"emomusic"``.
-
-    Returns:
-        The records.
-
-    Raises:
-        CourseError: no task comes from that dataset.
-    """
-    found = [t for t in REGISTRY.values() if t.dataset == dataset]
-    if not found:
-        raise ParameterError(f"no transfer task uses dataset {dataset!r}; choose one of {list(release_tasks())}")
-    return found
-
-
 def release_tasks() -> dict[str, str]:
     """Course dataset name -> the stem of its files in the authors' release, in table order."""
     return {t.dataset: t.release_name for t in REGISTRY.values()}

@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_utils.core import files as core_files, paths, validate
+from course_utils.core import paths, validate
+from course_utils.core.files import atomic_save_npy, atomic_write_text
 from course_utils.core.errors import CourseError, DatasetError, ParameterError
 from course_utils.fetch import download, remote
 from course_utils.tasks import registry
@@ -153,16 +154,34 @@ def layer_columns(layers: str, width: int = BLOCK_WIDTH) -> np.ndarray:
     return np.concatenate([np.arange(i * width, (i + 1) * width) for i in parse_layers(layers)])
 
 
-def _parse_layers(layers: str) -> list[str]:
-    """``"01234+mfcc"`` -> ``["0", "1", "2", "3", "4", "mfcc"]`` (digits as :func:`parse_layers`)."""
+def split_layers(spec: str, names=(), *, blocks: bool = True, model: str = "") -> list[str]:
+    """The parts of a layer spec joined by ``+``: the one parser of every model's layer strings.
+
+    Args:
+        spec: e.g. ``"01234"``, ``"24+mfcc"`` (the release), ``"max_pool+mean_pool"`` (musicnn).
+        names: the named layers accepted (``"mfcc"``, ``"tags"``, musicnn's ``"penultimate"``...).
+        blocks: accept runs of block digits 0 to 4 (one part per digit, sorted, as :func:`parse_layers`).
+        model: the model's name, for the message.
+
+    Returns:
+        The parts in order, each once: ``"01234+mfcc"`` -> ``["0", "1", "2", "3", "4", "mfcc"]``.
+
+    Raises:
+        ParameterError: an unknown or repeated part; the message says what is accepted.
+    """
     parts = []
-    for token in str(layers).split("+"):
-        if token == "mfcc":
-            parts.append("mfcc")
-        elif token and all(ch in ALL_LAYERS for ch in token):
+    for token in str(spec).split("+"):
+        if token in names:
+            parts.append(token)
+        elif blocks and token and all(ch in ALL_LAYERS for ch in token):
             parts += [str(i) for i in parse_layers(token)]
         else:
-            raise ParameterError(f"layers must be digits 0-4, 'mfcc', or a '+' join of them (e.g. '01234+mfcc'), not {layers!r}")
+            parts = None
+            break
+    if parts is None or len(set(parts)) != len(parts):
+        accepted = ["digits 0 to 4 (e.g. 01234, 4, 24)"] * blocks + [repr(n) for n in names]
+        joined = ", or several joined by '+' (each once)" if len(accepted) > 1 or blocks else ""
+        raise ParameterError(f"layers {spec!r}{' of ' + model if model else ''}: give {', '.join(accepted)}{joined}")
     return parts
 
 
@@ -179,7 +198,7 @@ def feature_files(features_dir, task: str, layers: str = "01234") -> list[Path]:
     """
     folder = release_root(features_dir) / "features"
     base = registry.release_name(task)
-    return [folder / (f"{base}_mfcc.npy" if part == "mfcc" else f"{base}_layer_{part}.npy") for part in _parse_layers(layers)]
+    return [folder / (f"{base}_mfcc.npy" if part == "mfcc" else f"{base}_layer_{part}.npy") for part in split_layers(layers, ("mfcc",))]
 
 
 def load_release(features_dir, task: str, layers: str = "01234"):
@@ -275,10 +294,10 @@ def write_release_layout(folder, name: str, table: pd.DataFrame, convnet: np.nda
     folder = Path(folder)
     task = registry.release_tasks()[name]
     for i in range(convnet.shape[1] // BLOCK_WIDTH):
-        core_files.atomic_save_npy(folder / "features" / f"{task}_layer_{i}.npy", convnet[:, i * BLOCK_WIDTH:(i + 1) * BLOCK_WIDTH])
+        atomic_save_npy(folder / "features" / f"{task}_layer_{i}.npy", convnet[:, i * BLOCK_WIDTH:(i + 1) * BLOCK_WIDTH])
     if mfcc is not None:
-        core_files.atomic_save_npy(folder / "features" / f"{task}_mfcc.npy", mfcc)
-    core_files.atomic_write_text(folder / "labels" / f"{task}.csv", release_labels(table).to_csv())
-    core_files.atomic_write_text(folder / "README.json", json.dumps({"source": "course_utils.features.mini_release", "tasks": sorted(
+        atomic_save_npy(folder / "features" / f"{task}_mfcc.npy", mfcc)
+    atomic_write_text(folder / "labels" / f"{task}.csv", release_labels(table).to_csv())
+    atomic_write_text(folder / "README.json", json.dumps({"source": "course_utils.features.mini_release", "tasks": sorted(
         p.stem for p in (folder / "labels").glob("*.csv"))}, indent=1))
     return folder

@@ -9,6 +9,10 @@ Which task uses which is its ``split`` in :mod:`course_utils.tasks.registry`.
 The nested estimate of :func:`course_utils.svm.protocol.evaluate_task` needs an inner split of each
 outer training set: :func:`inner_cv_for` (select on valid for Jamendo, leave one training fold
 out for UrbanSound8K, else plain k folds).
+
+The outer folds of a table of your own clips (:func:`outer_splits`: shuffled, stratified, groups
+kept apart, or the table's own fold numbers) are made from the same pieces (:func:`stratified_kfold`,
+:func:`predefined_folds`); :mod:`course_utils.own.classifiers` uses them.
 """
 
 from __future__ import annotations
@@ -16,8 +20,27 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from course_utils.core.errors import CourseError
+from course_utils.core.errors import CourseError, DatasetError
+from course_utils.core.validate import check_range
 from course_utils.tasks import registry
+
+
+def stratified_kfold(n_splits: int, *, shuffle: bool = False, seed: int = 0, grouped: bool = False):
+    """The stratified k-fold splitter of the course (scikit-learn's, grouped or not).
+
+    Args:
+        n_splits: the number of folds.
+        shuffle: shuffle before splitting.
+        seed: the shuffling seed (ignored without shuffling).
+        grouped: keep each group on one side of every split (``split(X, y, groups)``).
+
+    Returns:
+        A ``StratifiedGroupKFold`` or ``StratifiedKFold``.
+    """
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    splitter = StratifiedGroupKFold if grouped else StratifiedKFold
+    return splitter(n_splits, shuffle=shuffle, random_state=seed if shuffle else None)
 
 
 def kfold_splits(y, task_type: str = "classification", n_splits: int = 10, shuffle: bool = False, seed: int = 0) -> list:
@@ -33,12 +56,12 @@ def kfold_splits(y, task_type: str = "classification", n_splits: int = 10, shuff
     Returns:
         A list of ``(train_idx, test_idx)`` integer arrays.
     """
-    from sklearn.model_selection import KFold, StratifiedKFold
+    from sklearn.model_selection import KFold
 
     y = np.asarray(y)
     if task_type == "classification":
         smallest = int(np.unique(y, return_counts=True)[1].min())
-        cv = StratifiedKFold(max(2, min(n_splits, smallest)), shuffle=shuffle, random_state=seed if shuffle else None)
+        cv = stratified_kfold(max(2, min(n_splits, smallest)), shuffle=shuffle, seed=seed)
     else:
         cv = KFold(min(n_splits, len(y)), shuffle=shuffle, random_state=seed if shuffle else None)
     return [(tr.astype(np.intp), te.astype(np.intp)) for tr, te in cv.split(np.zeros((len(y), 1)), y)]
@@ -65,16 +88,59 @@ def split_vs_test(split) -> list:
 
 
 def predefined_folds(folds) -> list:
-    """Leave-one-fold-out splits from a fold column (UrbanSound8K's official folds).
+    """Leave-one-fold-out splits from a fold column (UrbanSound8K's official folds, a table's ``fold``).
 
     Args:
-        folds: one fold id per row.
+        folds: one fold id per row; rows of fold ``-1`` are always training rows (as in
+            scikit-learn's ``PredefinedSplit``).
 
     Returns:
-        One ``(train_idx, test_idx)`` per fold id, in sorted fold order.
+        One ``(train_idx, test_idx)`` per fold id other than ``-1``, in sorted fold order.
     """
     folds = np.asarray(folds)
-    return [(np.flatnonzero(folds != f), np.flatnonzero(folds == f)) for f in np.unique(folds)]
+    ids = np.unique(folds)
+    return [(np.flatnonzero(folds != f), np.flatnonzero(folds == f)) for f in ids[ids != -1]]
+
+
+def outer_splits(y, *, folds=None, groups=None, n_splits: int = 5, seed: int = 0) -> list:
+    """The outer folds of a nested cross-validation of a table of your own clips.
+
+    Args:
+        y: class labels.
+        folds: a predefined fold number per clip (a table's ``fold`` column), or ``None``.
+        groups: a group per clip (e.g. the artist) that must not straddle folds, or ``None``.
+        n_splits: the number of shuffled, stratified folds, lowered to the smallest class's size
+            (and the number of groups).
+        seed: the shuffle's seed.
+
+    Returns:
+        A list of ``(train_indices, test_indices)``.
+
+    Raises:
+        DatasetError: empty or fewer than 2 fold numbers, a class of one clip, fewer than 2 groups.
+    """
+    y = np.asarray(y)
+    check_range("outer folds", n_splits, low=2, integer=True)
+    if folds is not None:
+        values = pd.Series(np.asarray(folds))
+        if values.isna().any():
+            raise DatasetError("the 'fold' column has empty cells: give every clip a fold number")
+        kept = sorted(set(values[values != -1]))
+        if len(kept) < 2:
+            raise DatasetError(f"the 'fold' column has {len(kept)} fold number(s) {kept}: cross-validation needs at "
+                               "least 2 (each fold is held out once); give at least two, or remove the column")
+        return predefined_folds(values.to_numpy())
+    k = min(n_splits, int(pd.Series(y).value_counts().min()))
+    if k < 2:
+        raise DatasetError("a class has fewer than 2 clips: cross-validation needs at least 2 per class")
+    if groups is not None:
+        n_groups = len(set(np.asarray(groups)))
+        if n_groups < 2:
+            raise DatasetError(f"the 'group' column has {n_groups} value(s): clips of one group never straddle a "
+                               "split, so at least 2 groups are needed; give more groups, or remove the column")
+        k = min(k, n_groups)
+    splitter = stratified_kfold(k, shuffle=True, seed=seed, grouped=groups is not None)
+    return list(splitter.split(np.zeros(len(y)), y, groups))
 
 
 def cv_splits(task: str, labels_df: pd.DataFrame, seed: int = 0, shuffle: bool = False) -> list:

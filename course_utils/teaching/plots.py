@@ -150,57 +150,6 @@ def plot_mfcc(mfcc: np.ndarray, sr: int, hop_length: int, title: str = "MFCCs ov
     return fig
 
 
-def plot_stft_tradeoff(y: np.ndarray, sr: int, n_ffts=(128, 512, 2048), fmax: float = 4000.0):
-    """The same signal's STFT with short, medium and long windows: the time-frequency trade-off.
-
-    Args:
-        y: mono signal.
-        sr: sample rate in Hz.
-        n_ffts: window lengths in samples.
-        fmax: the highest frequency shown, in Hz.
-
-    Returns:
-        The figure.
-    """
-    import librosa
-
-    fig, axes = plt.subplots(1, len(n_ffts), figsize=(4 * len(n_ffts), 3.2), sharey=True)
-    for ax, n_fft in zip(axes, n_ffts):
-        S = librosa.amplitude_to_db(np.abs(librosa.stft(y, n_fft=n_fft, hop_length=n_fft // 4)), ref=np.max)
-        plot_spectrogram(S, sr, n_fft // 4, ax=ax, colorbar=False,
-                         title=f"window {n_fft} samples = {1000 * n_fft / sr:.0f} ms\nbins {sr / n_fft:.0f} Hz apart")
-        ax.set_ylim(0, fmax)
-    fig.tight_layout()
-    return fig
-
-
-def plot_mel_filterbank(sr: int = audio.SR, n_fft: int = audio.N_FFT, n_mels: int = audio.N_MELS,
-                        fmax: float = audio.FMAX, ax=None, every: int = 4):
-    """The triangular mel filters: narrow at low frequencies, wide at high ones.
-
-    Args:
-        sr: sample rate in Hz.
-        n_fft: STFT window in samples.
-        n_mels: number of mel bands.
-        fmax: highest band edge in Hz.
-        ax: the axis to draw on.
-        every: draw every ``every``-th filter, for legibility.
-
-    Returns:
-        The axis.
-    """
-    import librosa
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(9, 2.5))
-    fb = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmax=fmax)
-    freqs = np.fft.rfftfreq(n_fft, 1 / sr)
-    for k in range(0, n_mels, every):
-        ax.plot(freqs, fb[k], lw=1)
-    ax.set(xlabel="frequency (Hz)", ylabel="weight", title=f"every {every}th of {n_mels} mel filters", xlim=(0, fmax * 1.05))
-    return ax
-
-
 def plot_quantisation(y: np.ndarray, sr: int, bits: int = 3, staircase_bits=(2, 3), seconds: float = 0.0025):
     """Quantisation steps in amplitude: the quantiser's staircase, and samples snapped to its levels.
 
@@ -296,35 +245,6 @@ def plot_tag_frequencies(df, tags, ax=None, title: str = "tag frequency"):
     return ax
 
 
-def plot_learning_curve(history: dict, ax=None):
-    """Training loss and validation ROC-AUC per epoch, on two y axes.
-
-    The command line's training report (notebook 02 draws its own, marking the restored epoch).
-
-    Args:
-        history: the dict returned by :func:`course_utils.models.training.train_tagger`.
-        ax: the axis to draw on (default: a new figure).
-
-    Returns:
-        The axis of the loss.
-    """
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 3))
-    epochs = np.arange(1, len(history["loss"]) + 1)
-    ax.plot(epochs, history["loss"], "o-", color="tab:blue", label="training loss")
-    if "val_loss" in history:
-        ax.plot(epochs, history["val_loss"], "s--", color="tab:blue", alpha=0.6, label="validation loss")
-    ax.set(xlabel="epoch", ylabel="binary cross-entropy")
-    ax.legend(loc="upper left")
-    right = ax.twinx()
-    right.plot(epochs, history["val_roc_auc"], "o-", color="tab:orange", label="validation ROC-AUC")
-    right.set_ylabel("macro ROC-AUC", color="tab:orange")
-    best = int(np.argmax(history["val_roc_auc"]))
-    right.axvline(best + 1, color="gray", ls=":", lw=1)
-    right.legend(loc="center right")
-    return ax
-
-
 def plot_tag_scores(per_tag, metric: str = "roc_auc", ax=None, title: str = ""):
     """One bar per tag, sorted by score, coloured by how many positives the tag has.
 
@@ -354,39 +274,6 @@ def plot_tag_scores(per_tag, metric: str = "roc_auc", ax=None, title: str = ""):
     ax.set(ylabel=metric.replace("_", "-").upper(), title=title, ylim=(low, 1.0))
     ax.tick_params(axis="x", rotation=90, labelsize=8)
     return ax
-
-
-def plot_block_activations(model, mel: np.ndarray, sr: int = audio.SR, hop_length: int = audio.HOP_LENGTH):
-    """What each convolutional block outputs for one input: the mean over its 32 maps, per block.
-
-    No notebook draws it any more (notebook 03 draws one map per block itself).
-
-    Args:
-        model: a compact convnet with layers named ``block<i>_elu``.
-        mel: one log-mel crop ``(96, frames)`` of the model's input length.
-        sr: sample rate in Hz (for the time axis).
-        hop_length: hop in samples.
-
-    Returns:
-        The figure.
-    """
-    import keras
-
-    from course_utils.models.convnet import block_output_names
-
-    names = block_output_names(model)
-    probe = keras.Model(model.input, [model.get_layer(n).output for n in names])
-    outputs = probe.predict_on_batch(mel[None, :, :, None].astype(np.float32))
-    fig, axes = plt.subplots(1, len(names) + 1, figsize=(3 * (len(names) + 1), 2.8))
-    seconds = mel.shape[1] * hop_length / sr
-    axes[0].imshow(mel, origin="lower", aspect="auto", cmap="magma", extent=(0, seconds, 0, mel.shape[0]))
-    axes[0].set(title="input log-mel", xlabel="time (s)", ylabel="mel band")
-    for ax, name, out in zip(axes[1:], names, outputs):
-        act = np.asarray(out[0]).mean(axis=-1)
-        ax.imshow(act, origin="lower", aspect="auto", cmap="viridis", extent=(0, seconds, 0, mel.shape[0]))
-        ax.set(title=f"{name}: {act.shape[0]}x{act.shape[1]}", xlabel="time (s)", yticks=[])
-    fig.tight_layout()
-    return fig
 
 
 def plot_embedding_2d(points: np.ndarray, labels, ax=None, title: str = ""):
