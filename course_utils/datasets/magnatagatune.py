@@ -46,8 +46,6 @@ SPLIT_OF_FOLDER = {**{d: "train" for d in "0123456789ab"}, "c": "valid", "d": "t
 
 #: Sample rate of MagnaTagAtune's MP3s, in Hz.
 SR = 16000
-#: Duration of a real clip, in seconds.
-FULL_CLIP_SECONDS = 29.1
 #: Duration of a mini clip, in seconds.
 MINI_CLIP_SECONDS = 8.0
 #: Clips per folder in the mini version (16 folders).

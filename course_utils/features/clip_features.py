@@ -157,7 +157,7 @@ class ClipFeatures(TransformerMixin, BaseEstimator):
         layers: which layers (``None``: the model's default; see :mod:`course_utils.features.registry`);
             ``"tags"`` gives tag probabilities as features.
         batch_size: windows per forward pass (``None``, the default: the model's own, chosen for
-            memory: 1 for musicnn, 2 for choi2017, 8 for the course's convnets); the features
+            memory: 1 for musicnn, 2 for choi2017, 32 for the course's convnets); the features
             do not depend on it beyond floating-point rounding.
         cache: keep each clip's features on disk, ``data/cache/clip_features/<key>.npy``, keyed
             by the file's path, size and modification time, the clip's offset and duration, and

@@ -77,7 +77,7 @@ class ClipModel:
     default_layers = ""
     code_version = "1"
     sr = audio.SR
-    batch_size = 8
+    batch_size = 32  # the course's 2.7 s crops: 1.5 MB a pass; 8 took 20% longer per clip (measured)
 
     def __init__(self, variant: str):
         self.variant = variant

@@ -39,7 +39,16 @@ DEFAULT_FREQ_POOLS = (2, 3, 2, 2, 4)
 DEFAULT_TIME_POOLS = (4, 4, 5, 4, 4)
 #: Every pool halves the size at least, so five blocks need at least 2**5 = 32 bands and frames.
 MIN_POOL = 2
-MIN_SIZE = MIN_POOL ** len(DEFAULT_TIME_POOLS)
+#: The course tagger's two variants: clip and crop lengths and training settings (``"mini"``,
+#: ``"full"``), read by :mod:`course_utils.models.training`. Notebook 01.
+CONFIGS = {
+    # Sized for a slow laptop CPU (issue 18): 6 epochs of 960 crops of 128 frames (2.7 s) cost
+    # about as much as 3,500 crops of 256 frames, under 3 minutes at the 25 clips/s measured on
+    # the slowest host tried; validation ROC-AUC is about 0.9 after 6 epochs (benchmarks/).
+    "mini": dict(duration=8.0, crop_frames=128, batch_size=16, epochs=6, patience=3, learning_rate=2e-3),
+    "full": dict(duration=29.1, crop_frames=1360, batch_size=16, epochs=100, patience=10, learning_rate=1e-3),
+}
+
 #: The fixed input scaling: ``(x_dB - INPUT_OFFSET_DB) / INPUT_SCALE_DB``.
 INPUT_OFFSET_DB = -40.0
 INPUT_SCALE_DB = 20.0

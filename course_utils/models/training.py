@@ -551,15 +551,6 @@ def train_tagger(
 
 # --------------------------------------------------------------------------- the course's tagger, end to end
 
-#: Training settings of the two scales.
-CONFIGS = {
-    # Sized for a slow laptop CPU (issue 18): 6 epochs of 960 crops of 128 frames (2.7 s) cost
-    # about as much as 3,500 crops of 256 frames, under 3 minutes at the 25 clips/s measured on
-    # the slowest host tried; validation ROC-AUC is about 0.9 after 6 epochs (benchmarks/).
-    "mini": dict(duration=8.0, crop_frames=128, batch_size=16, epochs=6, patience=3, learning_rate=2e-3),
-    "full": dict(duration=29.1, crop_frames=1360, batch_size=16, epochs=100, patience=10, learning_rate=1e-3),
-}
-
 
 @dataclass
 class TaggerData:
@@ -596,7 +587,7 @@ def load_tagger_data(variant: str = "mini", *, progress: bool = True) -> TaggerD
 
     df = load_dataset("magnatagatune", variant)
     tags = df.attrs["tags"]
-    x = build_logmel_cache(df["path"].tolist(), duration=CONFIGS[variant]["duration"], progress=progress)
+    x = build_logmel_cache(df["path"].tolist(), duration=convnet.CONFIGS[variant]["duration"], progress=progress)
     y = df[tags].to_numpy(dtype=np.float32)
     split = {s: np.flatnonzero(df["split"].to_numpy() == s) for s in ("train", "valid", "test")}
     return TaggerData(df, list(tags), x, y, split)
@@ -617,7 +608,7 @@ def batches(data: TaggerData, subset: str, variant: str = "mini", *, seed: int =
         A :class:`LogMelSequence`.
     """
 
-    cfg = CONFIGS[variant]
+    cfg = convnet.CONFIGS[variant]
     train = subset == "train"
     return LogMelSequence(data.x, data.y, batch_size=cfg["batch_size"], indices=data.split[subset],
                                    crop_frames=cfg["crop_frames"] if train else None, training=train, seed=seed)
@@ -660,7 +651,7 @@ def train_course_tagger(variant: str = "mini", *, epochs: int | None = None, see
         description with ``test_roc_auc`` and ``test_pr_auc``.
     """
 
-    cfg = CONFIGS[variant]
+    cfg = convnet.CONFIGS[variant]
     data = load_tagger_data(variant, progress=progress)
     convnet.set_seed(seed)
     model = convnet.compact_convnet(n_mels=data.x.shape[1], n_frames=cfg["crop_frames"], n_tags=len(data.tags))
@@ -690,7 +681,7 @@ def evaluate_tagger(model, data: TaggerData, variant: str = "mini", subset: str 
         ``{"roc_auc", "pr_auc", "per_tag": DataFrame, "scores": (n, 50) array}``.
     """
 
-    scores = predict_clips(model, batches(data, subset, variant), batch_size=CONFIGS[variant]["batch_size"])
+    scores = predict_clips(model, batches(data, subset, variant), batch_size=convnet.CONFIGS[variant]["batch_size"])
     truth = data.y[data.split[subset]]
     macro = metrics.macro_scores(truth, scores)
     return {"roc_auc": macro["roc_auc"], "pr_auc": macro["pr_auc"],

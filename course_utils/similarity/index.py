@@ -1,8 +1,8 @@
 """Similarity search: exact and approximate (faiss HNSW) nearest neighbours, the course index.
 
 :func:`exact_knn` (scikit-learn, cosine, brute force) and an approximate HNSW index of faiss
-(:func:`hnsw_index`, :func:`approx_knn`) are compared by
-:func:`course_utils.similarity.metrics.recall_at_k` (:func:`ann_benchmark`). The persistent
+(:func:`hnsw_index`, :func:`approx_knn`) answer the same queries (notebook 05 measures what the
+approximation costs in recall). The persistent
 course index behind ``course-utils similar QUERY_AUDIO`` holds the siamese model, the
 embeddings of every clip and a clip table: :func:`build_course_index`,
 :func:`load_course_index`, :func:`similar_to_file`. A single-threaded faiss build and a seeded
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from course_utils.core.files import replace_folder, temp_path_for
 from course_utils.core.errors import CourseError
 from course_utils.features.clip_features import ClipFeatures
 from course_utils.models import convnet
-from course_utils.similarity.metrics import recall_at_k, retrieval_table
+from course_utils.similarity.metrics import retrieval_table
 from course_utils.similarity.siamese import embed_clips, SIAMESE_DEFAULTS, train_siamese
 from course_utils.stats import unit_length
 
@@ -130,45 +129,6 @@ def approx_knn(index, k: int = 10, queries=None, exclude_self: bool = True):
     if exclude_self and rows is not None:
         return _drop_self(ids.astype(np.int64), dist, rows, k)
     return ids[:, :k].astype(np.int64), dist[:, :k]
-
-
-def ann_benchmark(n: int = 20000, d: int = 128, k: int = 10, n_queries: int = 1000, seed: int = 0,
-                  clustered: bool = True, **hnsw) -> dict:
-    """Recall and speed of the HNSW index against exact search on synthetic unit vectors.
-
-    Notebook 05 runs it to show why an approximate index is worth it on large collections.
-    ``clustered=True`` draws the vectors around 100 random centres (real embeddings are
-    clustered); ``False`` draws them uniformly on the sphere, the hardest case.
-
-    Args:
-        n: database size.
-        d: dimension.
-        k: neighbours.
-        n_queries: how many database vectors are used as queries.
-        seed: the data seed.
-        clustered: clustered or uniform vectors.
-        **hnsw: passed to :func:`hnsw_index`.
-
-    Returns:
-        ``{"n", "d", "recall", "build_s", "exact_s", "approx_s"}`` (times in seconds).
-    """
-    rng = np.random.default_rng(seed)
-    if clustered:
-        centres = rng.normal(size=(100, d))
-        v = centres[rng.integers(100, size=n)] + 0.5 * rng.normal(size=(n, d))
-    else:
-        v = rng.normal(size=(n, d))
-    v = unit_length(v.astype(np.float32))
-    queries = rng.choice(n, size=min(n_queries, n), replace=False)
-    t0 = time.perf_counter()
-    exact, _ = exact_knn(v, k, queries=queries)
-    t1 = time.perf_counter()
-    index = hnsw_index(v, **hnsw)
-    t2 = time.perf_counter()
-    approx, _ = approx_knn(index, k, queries=queries)
-    t3 = time.perf_counter()
-    return {"n": n, "d": d, "recall": recall_at_k(approx, exact, k), "build_s": t2 - t1,
-            "exact_s": t1 - t0, "approx_s": t3 - t2}
 
 
 def nearest(index_or_embeddings, query_id: int, k: int = 10):

@@ -1,4 +1,4 @@
-"""Retrieval quality: P@k, average precision (mAP), NDCG@k and recall@k; notebook 05's table.
+"""Retrieval quality: P@k, average precision (mAP) and NDCG@k; the course index's test table.
 
 :func:`retrieval_table` ranks, for every clip of a collection, all the other clips by cosine
 similarity and scores the rankings against the tag ground truth
@@ -36,24 +36,6 @@ def standardise(features, fit_rows=None) -> np.ndarray:
     ref = f if fit_rows is None else f[np.asarray(fit_rows)]
     std = ref.std(axis=0)
     return ((f - ref.mean(axis=0)) / np.where(std > 0, std, 1.0)).astype(np.float32)
-
-
-
-def recall_at_k(approx_ids, exact_ids, k: int = 10) -> float:
-    """How many of the exact ``k`` nearest neighbours the approximate search found, on average.
-
-    Args:
-        approx_ids: ``(n_queries, >= k)`` ids from the approximate index.
-        exact_ids: ``(n_queries, >= k)`` ids from the exact search.
-        k: neighbours compared.
-
-    Returns:
-        The mean over queries of ``|approx[:k] & exact[:k]| / k``, in [0, 1].
-    """
-    a, e = np.asarray(approx_ids)[:, :k], np.asarray(exact_ids)[:, :k]
-    if a.shape != e.shape:
-        raise ParameterError(f"approx_ids {a.shape} and exact_ids {e.shape} differ")
-    return float(np.mean([len(set(x) & set(z)) / k for x, z in zip(a.tolist(), e.tolist())]))
 
 
 

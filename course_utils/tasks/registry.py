@@ -60,6 +60,12 @@ class TransferTask:
     release_label: str = "label"
     label_divisor: float | None = None
 
+    def __post_init__(self):
+        if self.split not in SPLIT_KINDS:
+            raise ParameterError(f"task {self.name}: split {self.split!r} is not one of {', '.join(SPLIT_KINDS)}")
+        if self.metric not in METRICS:
+            raise ParameterError(f"task {self.name}: metric {self.metric!r} is not one of {', '.join(METRICS)}")
+
     @property
     def task_type(self) -> str:
         """``"classification"`` (accuracy) or ``"regression"`` (R²)."""
