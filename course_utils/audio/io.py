@@ -275,6 +275,25 @@ def _without_mpg123_reservoir_lines(active: bool = True):
                     os.write(2, kept)
 
 
+def _decoded_pieces(path: Path, start: int, frames: int, file_sr: int, target_sr: int, counts: dict):
+    """Frames ``start:start + frames`` (``frames < 0``: to the end) decoded in blocks of
+    :data:`_BLOCK_FRAMES`, each mixed to mono and fed to a streaming resampler (the same samples as
+    one call); yields the resampled pieces, the resampler's tail last. ``counts["decoded"]`` and
+    ``counts["peak"]`` follow the frames decoded and the largest absolute sample before resampling."""
+    import soxr
+
+    stream = soxr.ResampleStream(file_sr, target_sr, 1, dtype="float32", quality="HQ") if file_sr != target_sr else None
+    with sf.SoundFile(_sf_name(path)) as f:
+        f.seek(start)
+        for block in f.blocks(blocksize=_BLOCK_FRAMES, frames=frames, dtype="float32", always_2d=True):
+            y = _mono(path, block)
+            counts["decoded"] += len(y)
+            counts["peak"] = max(counts["peak"], float(np.max(np.abs(y))) if len(y) else 0.0)
+            yield stream.resample_chunk(y, last=False) if stream else y.copy()
+    if stream:
+        yield stream.resample_chunk(np.zeros(0, np.float32), last=True)
+
+
 def _read_mono(path: Path, start: int, stop: int | None, info: dict, target_sr: int):
     """Decode frames ``start:stop`` as mono at ``target_sr``: ``(signal, frames decoded, peak)``.
 
@@ -291,19 +310,9 @@ def _read_mono(path: Path, start: int, stop: int | None, info: dict, target_sr: 
             y = _mono(path, data)
             peak = float(np.max(np.abs(y))) if len(y) else 0.0
             return resample(y, file_sr, target_sr), len(y), peak
-        import soxr
-
-        stream = soxr.ResampleStream(file_sr, target_sr, 1, dtype="float32", quality="HQ") if file_sr != target_sr else None
-        parts, decoded, peak = [], 0, 0.0
-        with sf.SoundFile(_sf_name(path)) as f:
-            f.seek(start)
-            for block in f.blocks(blocksize=_BLOCK_FRAMES, frames=frames, dtype="float32", always_2d=True):
-                y = _mono(path, block)
-                decoded += len(y)
-                peak = max(peak, float(np.max(np.abs(y))) if len(y) else 0.0)
-                parts.append(stream.resample_chunk(y, last=False) if stream else y.copy())
-        if stream:
-            parts.append(stream.resample_chunk(np.zeros(0, np.float32), last=True))
+        counts = {"decoded": 0, "peak": 0.0}
+        parts = list(_decoded_pieces(path, start, frames, file_sr, target_sr, counts))
+        decoded, peak = counts["decoded"], counts["peak"]
     except AudioError:
         raise
     except Exception as exc:
@@ -335,7 +344,6 @@ def stream_audio(path, sr: int | None = SR, *, segment_samples: int, offset: flo
         AudioError: the file cannot be decoded, the offset is past its end, or it is silent
             (raised after its last segment, since silence is known only then).
     """
-    import soxr
 
     path = Path(path).expanduser()
     info, start = _opening(path, offset)
@@ -343,27 +351,16 @@ def stream_audio(path, sr: int | None = SR, *, segment_samples: int, offset: flo
     frames = -1 if duration is None else int(round(duration * file_sr))
     target_sr = file_sr if sr is None else int(sr)
     segment_samples = max(1, int(segment_samples))
-    stream = soxr.ResampleStream(file_sr, target_sr, 1, dtype="float32", quality="HQ") if file_sr != target_sr else None
     held: list = []
-    n_held, decoded, peak = 0, 0, 0.0
+    n_held, counts = 0, {"decoded": 0, "peak": 0.0}
     try:
-        with sf.SoundFile(_sf_name(path)) as f:
-            f.seek(start)
-            for block in f.blocks(blocksize=_BLOCK_FRAMES, frames=frames, dtype="float32", always_2d=True):
-                y = _mono(path, block)
-                decoded += len(y)
-                peak = max(peak, float(np.max(np.abs(y))) if len(y) else 0.0)
-                piece = stream.resample_chunk(y, last=False) if stream else y.copy()
-                held.append(piece)
-                n_held += len(piece)
-                while n_held >= segment_samples:
-                    joined = np.concatenate(held)
-                    yield np.ascontiguousarray(joined[:segment_samples])
-                    held, n_held = [joined[segment_samples:]], len(joined) - segment_samples
-            if stream:
-                tail = stream.resample_chunk(np.zeros(0, np.float32), last=True)
-                held.append(tail)
-                n_held += len(tail)
+        for piece in _decoded_pieces(path, start, frames, file_sr, target_sr, counts):
+            held.append(piece)
+            n_held += len(piece)
+            while n_held >= segment_samples:
+                joined = np.concatenate(held)
+                yield np.ascontiguousarray(joined[:segment_samples])
+                held, n_held = [joined[segment_samples:]], len(joined) - segment_samples
     except AudioError:
         raise
     except Exception as exc:
@@ -371,6 +368,7 @@ def stream_audio(path, sr: int | None = SR, *, segment_samples: int, offset: flo
                          "the file is corrupt or truncated: delete it and download or generate it again") from None
     if n_held:
         yield np.ascontiguousarray(np.concatenate(held), dtype=np.float32)
+    decoded, peak = counts["decoded"], counts["peak"]
     if frames < 0 and start + decoded < info["frames"]:
         _warn_if_truncated(path, (start + decoded) / file_sr)
     if not allow_silence and (decoded == 0 or peak < SILENCE_PEAK):
