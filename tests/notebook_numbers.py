@@ -91,6 +91,8 @@ ENTRIES: list[Number | Masked] = [
     Masked(NB02, r"validation ROC-AUC per epoch: [0-9., ]*[0-9]"),
     Number(NB02, r"loop over roc_auc_score: ", 0.82, 0.96),
     Number(NB02, r"rank formula: ", 0.82, 0.96),
+    Number(NB02, r"loop over average_precision_score: ", 0.35, 0.75),
+    Number(NB02, r"average_precision_score: \S+; from ranks: ", 0.35, 0.75),
     Number(NB02, r"test ROC-AUC \(macro\): ", 0.82, 0.96),
     Number(NB02, r"95% bootstrap interval ", 0.80, 0.95),
     Number(NB02, r"test PR-AUC \(macro\): ", 0.35, 0.75),

@@ -7,7 +7,8 @@ random input the two must agree:
 - its ``predict_clips`` (consecutive crops, averaged) gives ``training.predict_clips``'s scores;
 - its ``tag_scores`` loop gives ``metrics.per_tag_scores`` and ``metrics.macro_scores``;
 - its ``ValidationAUC`` callback logs what ``training.RocAucCallback`` logs;
-- its rank-formula ``macro_roc_auc`` (for the bootstrap) gives the macro ROC-AUC of the loop;
+- its rank formulas ``macro_roc_auc`` and ``macro_pr_auc`` (for the bootstrap) give the macro ROC-AUC
+  and PR-AUC of the loop, ties and repeated clips included;
 - its ``pools_along`` (with its ``FREQ_POOLS`` and ``TIME_POOLS``) gives ``convnet.pool_sizes``.
 """
 
@@ -49,6 +50,7 @@ def nb() -> dict:
     for tag in ("crop-sampler", "crop-evaluation", "validation-callback", "model-definition"):
         exec(_tagged_source(tag), namespace)
     exec(_function_source("fig-per-tag-roc", "macro_roc_auc"), namespace)
+    exec(_function_source("fig-per-tag-roc", "macro_pr_auc"), namespace)
     exec(_function_source("pooling-rule", "pools_along"), namespace)
     constants = next(line for line in _tagged_source("pooling-rule").splitlines() if line.startswith("FREQ_POOLS, TIME_POOLS ="))
     exec(constants, namespace)
@@ -120,8 +122,11 @@ def test_per_tag_loop_agrees_with_metrics(nb):
         macro = metrics.macro_scores(y, s)
         assert np.isclose(mine["roc_auc"].mean(), macro["roc_auc"]) and np.isclose(mine["pr_auc"].mean(), macro["pr_auc"])
         assert np.isclose(nb["macro_roc_auc"](y, s), macro["roc_auc"])
+        assert np.isclose(nb["macro_pr_auc"](y, s), macro["pr_auc"])
         i = rng.integers(0, n, n)                               # a bootstrap resample: repeated clips
-        assert np.isclose(nb["macro_roc_auc"](y[i], s[i]), metrics.macro_scores(y[i], s[i])["roc_auc"])
+        resampled = metrics.macro_scores(y[i], s[i])
+        assert np.isclose(nb["macro_roc_auc"](y[i], s[i]), resampled["roc_auc"])
+        assert np.isclose(nb["macro_pr_auc"](y[i], s[i]), resampled["pr_auc"])
 
 
 def test_validation_callback_agrees_with_rocauccallback(nb):
