@@ -47,8 +47,6 @@ def clips(tmp_path):
 
 def test_layers_and_columns():
     assert release.parse_layers("42") == [2, 4]
-    assert list(release.layer_columns("1")) == list(range(32, 64))
-    assert len(release.layer_columns("01234")) == 160
     for bad in ("5", "", "11", "a"):
         with pytest.raises(CourseError, match="digits 0 to 4"):
             release.parse_layers(bad)
@@ -70,7 +68,7 @@ def test_features_are_160_values_and_do_not_depend_on_batch_size(tagger, clips, 
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
     # a subset of layers is the matching slice of the full feature
     c = ClipFeatures(tagger, layers="24", cache=False).fit().transform(clips)
-    np.testing.assert_allclose(c, a[:, release.layer_columns("24")], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(c, a[:, np.r_[64:96, 128:160]], rtol=1e-5, atol=1e-5)
     # features differ between different sounds
     assert np.linalg.norm(a[0] - a[2]) > 1e-3
 

@@ -2,8 +2,8 @@
 
 :func:`embedding_model` is one Keras model (five convolutional blocks like the compact
 convnet's, the global average of each, a dense layer and an L2 normalisation) that maps a log-mel
-crop of :data:`CROP_FRAMES` frames to a point on the unit sphere; :func:`siamese_network` applies
-that *same* model to an anchor, a positive and a negative (one set of weights).
+crop of :data:`CROP_FRAMES` frames to a point on the unit sphere; training applies that *same*
+model to anchors, positives and negatives (one set of weights).
 :func:`train_siamese` draws, for every training clip (the anchor), a positive (a clip whose tags
 are similar, :func:`course_utils.similarity.ground_truth.positive_sets`) and random crops of both; the other
 clips of the batch whose similarity is at most ``neg_threshold`` are the candidate negatives. Per
@@ -103,81 +103,6 @@ def embedding_model(n_mels: int = audio.N_MELS, crop_frames: int = CROP_FRAMES, 
     x = keras.layers.Dense(int(embedding_dim), name="embedding")(x)
     out = keras.layers.UnitNormalization(name="l2_normalise")(x)
     return keras.Model(inputs, out, name=name)
-
-
-def siamese_network(embedding):
-    """The triplet (siamese) network: one embedding model applied to anchor, positive and negative.
-
-    The three branches share every weight (the model has exactly the parameters of
-    ``embedding``). Notebook 05 draws it and uses it to show the three embeddings of a triplet;
-    :func:`train_siamese` trains the embedding model itself (same weights, batch-wise mining).
-
-    Args:
-        embedding: a model from :func:`embedding_model`.
-
-    Returns:
-        A ``keras.Model`` with inputs ``anchor``, ``positive``, ``negative`` and output
-        ``(batch, 3, embedding_dim)``: the stacked embeddings, in that order.
-    """
-    import keras
-
-    shape = tuple(embedding.input_shape[1:])
-    dim = int(embedding.output_shape[-1])
-    inputs = [keras.Input(shape=shape, name=n) for n in ("anchor", "positive", "negative")]
-    outs = [keras.layers.Reshape((1, dim), name=f"{n}_embedding")(embedding(i))
-            for n, i in zip(("anchor", "positive", "negative"), inputs)]
-    stacked = keras.layers.Concatenate(axis=1, name="stacked")(outs)
-    return keras.Model(inputs, stacked, name="siamese")
-
-
-def _distances(a, b):
-    """Euclidean distances between rows of unit vectors (a ``keras.ops`` tensor), safe to differentiate."""
-    from keras import ops
-
-    sq = ops.maximum(2.0 - 2.0 * ops.sum(a * b, axis=-1), 1e-12)
-    return ops.sqrt(sq)
-
-
-def triplet_loss(stacked, margin: float = DEFAULT_MARGINS["triplet"]):
-    """The triplet loss of stacked embeddings: ``mean(max(d(a, p) - d(a, n) + margin, 0))``.
-
-    Args:
-        stacked: ``(batch, 3, dim)`` anchor, positive and negative embeddings (unit length), the
-            output of :func:`siamese_network`.
-        margin: how much farther than the positive the negative must be.
-
-    Returns:
-        A scalar tensor of the Keras backend.
-    """
-    from keras import ops
-
-    stacked = ops.convert_to_tensor(stacked, dtype="float32")
-    d_ap = _distances(stacked[:, 0], stacked[:, 1])
-    d_an = _distances(stacked[:, 0], stacked[:, 2])
-    return ops.mean(ops.relu(d_ap - d_an + margin))
-
-
-def contrastive_loss(stacked, margin: float = DEFAULT_MARGINS["contrastive"]):
-    """The contrastive loss of stacked embeddings: pull ``(a, p)`` together, push ``(a, n)`` apart.
-
-    ``mean(d(a, p)**2 + max(margin - d(a, n), 0)**2) / 2``.
-
-    Args:
-        stacked: ``(batch, 3, dim)`` as for :func:`triplet_loss`.
-        margin: distance beyond which a negative costs nothing.
-
-    Returns:
-        A scalar tensor of the Keras backend.
-    """
-    from keras import ops
-
-    stacked = ops.convert_to_tensor(stacked, dtype="float32")
-    d_ap = _distances(stacked[:, 0], stacked[:, 1])
-    d_an = _distances(stacked[:, 0], stacked[:, 2])
-    return 0.5 * ops.mean(ops.square(d_ap) + ops.square(ops.relu(margin - d_an)))
-
-
-# --------------------------------------------------------------------------- training
 
 
 def _batch_loss(emb, neg_mask, neg_choice, loss: str, margin: float, semi_hard: bool):

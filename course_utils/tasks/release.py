@@ -141,19 +141,6 @@ def parse_layers(spec: str) -> list[int]:
     return sorted(int(c) for c in spec)
 
 
-def layer_columns(layers: str, width: int = BLOCK_WIDTH) -> np.ndarray:
-    """Column indices of some layers within the 160-value feature.
-
-    Args:
-        layers: e.g. ``"24"``.
-        width: values per block.
-
-    Returns:
-        int array of column indices.
-    """
-    return np.concatenate([np.arange(i * width, (i + 1) * width) for i in parse_layers(layers)])
-
-
 def split_layers(spec: str, names=(), *, blocks: bool = True, model: str = "") -> list[str]:
     """The parts of a layer spec joined by ``+``: the one parser of every model's layer strings.
 
