@@ -15,7 +15,7 @@ Subcommands:
 
 ``tag`` and ``extract`` go through :class:`course_utils.features.clip_features.ClipFeatures`, whatever the model;
 - ``similar QUERY_AUDIO [--k 10]``: nearest clips in the siamese embedding (notebook 05);
-- ``paper-table [--features-dir DIR] [--tasks ...] [--layers ...] [--json] [--gtzan-split filtered]``: the paper's
+- ``paper-table [--release-dir DIR] [--tasks ...] [--layers ...] [--json] [--gtzan-split filtered]``: the paper's
   SVM table (notebook 04), or GTZAN genre on the fault-filtered split;
 - ``slides [--out build/slides]``: build the slide decks into self-contained reveal.js HTML (``make slides``);
 - ``fit DATA --features mfcc --out genre.skops``: a classifier of your own labelled audio (a folder of class
@@ -218,7 +218,7 @@ def _cmd_paper_table(args) -> int:
     from course_utils.tasks import registry
     from course_utils.tasks import release
 
-    folder = args.features_dir
+    folder = args.release_dir
     if folder is None:  # the data folder's copy, else the reference folder's, else a download
         folder = release.fetch_release()
     if args.gtzan_split == "filtered":
@@ -338,7 +338,7 @@ def _cmd_data(args) -> int:
     if args.data_cmd == "list":
         print(datasets.describe_all().to_string(index=False))
     elif args.data_cmd == "info":
-        print(datasets.info(args.name, root=args.root))
+        print(datasets.info(args.name, data_dir=args.root))
     elif args.data_cmd == "synth":
         names = datasets.names() if args.name == "all" else [args.name]
         for name in names:  # --root is a data folder, as for `info`: each dataset in <root>/mini/<name>
@@ -465,7 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_similar)
 
     p = sub.add_parser("paper-table", help="the six-task SVM protocol of Choi et al. (2017) on released features")
-    p.add_argument("--features-dir", default=None,
+    p.add_argument("--release-dir", default=None,
                    help="a folder with features/ and labels/ as in the authors' release "
                         "(default: the release, downloaded with checksums on first use)")
     p.add_argument("--tasks", nargs="+", default=None, help="a subset of the tasks (default: all seven rows)")

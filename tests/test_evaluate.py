@@ -251,7 +251,7 @@ def test_results_are_cached(tmp_path, data_root):
 
 
 def test_a_feature_file_of_objects_is_refused_in_one_line(tmp_path, capsys):
-    """Issue 16: an object (pickled) .npy in --features-dir is never unpickled, and no traceback."""
+    """Issue 16: an object (pickled) .npy in --release-dir is never unpickled, and no traceback."""
     from course_utils import cli
 
     root = _tiny_release(tmp_path / "choi2017")
@@ -259,6 +259,6 @@ def test_a_feature_file_of_objects_is_refused_in_one_line(tmp_path, capsys):
     np.save(bad, np.array([{"a": i} for i in range(40)], dtype=object), allow_pickle=True)
     with pytest.raises(DatasetError, match=r"layer_2.npy: not a readable array of numbers \(it holds Python objects\)"):
         load_release(root, "gtzan_speechmusic", "01234")
-    assert cli.main(["paper-table", "--features-dir", str(root), "--tasks", "gtzan_speechmusic", "--layers", "01234"]) == 0
+    assert cli.main(["paper-table", "--release-dir", str(root), "--tasks", "gtzan_speechmusic", "--layers", "01234"]) == 0
     out, err = capsys.readouterr()
     assert "gtzan_speechmusic_layer_2.npy" in out and "Traceback" not in err

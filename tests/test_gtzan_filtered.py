@@ -78,7 +78,7 @@ def test_missing_list_is_a_clear_one_line_error(tmp_path, data_root, no_referenc
     with pytest.raises(DownloadError, match="GTZAN fault-filtered split lists could not be fetched") as info:
         gtzan_split.read_lists()
     assert "\n" not in str(info.value) and paths.REFERENCE_ENV in str(info.value)
-    assert cli.main(["paper-table", "--gtzan-split", "filtered", "--features-dir", str(tmp_path)]) == 1
+    assert cli.main(["paper-table", "--gtzan-split", "filtered", "--release-dir", str(tmp_path)]) == 1
 
 
 def test_release_split_refuses_overlap_and_unknown_tracks():
@@ -140,9 +140,9 @@ def test_cli_option(monkeypatch, capsys, tmp_path):
         return df
 
     monkeypatch.setattr(gtzan_filtered, "gtzan_filtered_table", fake_table)
-    assert cli.main(["paper-table", "--gtzan-split", "filtered", "--features-dir", str(tmp_path)]) == 0
+    assert cli.main(["paper-table", "--gtzan-split", "filtered", "--release-dir", str(tmp_path)]) == 0
     assert "0.800" in capsys.readouterr().out
-    assert cli.main(["paper-table", "--gtzan-split", "filtered", "--features-dir", str(tmp_path), "--json",
+    assert cli.main(["paper-table", "--gtzan-split", "filtered", "--release-dir", str(tmp_path), "--json",
                      "--protocol", "corrected"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["protocol"] == "corrected" and out["rows"][0]["filtered_test"] == 0.8

@@ -190,12 +190,12 @@ def describe_all() -> pd.DataFrame:
     ])
 
 
-def info(name: str, root=None) -> str:
+def info(name: str, data_dir=None) -> str:
     """A readable account of a dataset: what it is, its layout, and the state of both variants.
 
     Args:
         name: a registered name.
-        root: a data folder overriding the default (applies to both variants).
+        data_dir: a data folder overriding the default (holding ``mini/`` and ``full/``).
 
     Returns:
         Several lines of text.
@@ -204,7 +204,7 @@ def info(name: str, root=None) -> str:
     lines = [f"{spec.title} ({spec.name}): {spec.task}", f"  {spec.description}", f"  cite: {spec.citation}",
              f"  layout: {spec.layout}", f"  columns: {', '.join(schema(name))}"]
     for variant in VARIANTS:
-        folder = Path(root) / variant / name if root else dataset_dir(name, variant)
+        folder = Path(data_dir) / variant / name if data_dir else dataset_dir(name, variant)
         size = spec.mini_size if variant == "mini" else spec.full_size
         if not folder.exists():
             state = "not present" + (" (generated on first use)" if variant == "mini" else f" (run `course-utils data download {name}`)")

@@ -75,12 +75,12 @@ def evaluate_filtered(X, y, split, protocol: str = "paper", n_jobs: int = 2) -> 
             "protocol": protocol, "seconds": time.perf_counter() - start}
 
 
-def evaluate_release_filtered(features_dir=None, layers: str = "01234", protocol: str = "paper", lists=None,
+def evaluate_release_filtered(release_dir=None, layers: str = "01234", protocol: str = "paper", lists=None,
                               n_jobs: int = 2) -> dict:
     """:func:`evaluate_filtered` on the authors' released GTZAN genre features.
 
     Args:
-        features_dir: the release folder; ``None`` for :func:`course_utils.tasks.release.fetch_release`.
+        release_dir: the release folder; ``None`` for :func:`course_utils.tasks.release.fetch_release`.
         layers: the feature set (``"01234"``, ``"mfcc"``... see :func:`course_utils.svm.protocol.load_release`).
         protocol: ``"paper"`` or ``"corrected"``.
         lists: a folder holding the list files, or the output of :func:`~course_utils.tasks.gtzan_split.read_lists`; ``None``:
@@ -90,18 +90,18 @@ def evaluate_release_filtered(features_dir=None, layers: str = "01234", protocol
     Returns:
         The dict of :func:`evaluate_filtered`, plus ``layers``.
     """
-    if features_dir is None:
-        features_dir = release.fetch_release(progress=False)
+    if release_dir is None:
+        release_dir = release.fetch_release(progress=False)
     if not isinstance(lists, dict):
         lists = read_lists(lists)
-    X, y, _ = release.load_release(features_dir, "gtzan_genre", layers)
-    split = release_split(release.load_labels(features_dir, "gtzan_genre"), lists)
+    X, y, _ = release.load_release(release_dir, "gtzan_genre", layers)
+    split = release_split(release.load_labels(release_dir, "gtzan_genre"), lists)
     result = evaluate_filtered(X, y, split, protocol, n_jobs)
     result["layers"] = layers
     return result
 
 
-def gtzan_filtered_table(features_dir=None, protocol: str = "paper", lists=None, n_jobs: int = 2,
+def gtzan_filtered_table(release_dir=None, protocol: str = "paper", lists=None, n_jobs: int = 2,
                          random_cv: bool = True) -> pd.DataFrame:
     """GTZAN genre: published and reproduced random 10-fold scores against the fault-filtered test score.
 
@@ -110,7 +110,7 @@ def gtzan_filtered_table(features_dir=None, protocol: str = "paper", lists=None,
     papers' tables. Notebook 04 adds the authors' Keras-2 model's features, which are not the paper's.)
 
     Args:
-        features_dir: the release folder; ``None`` for :func:`course_utils.tasks.release.fetch_release`.
+        release_dir: the release folder; ``None`` for :func:`course_utils.tasks.release.fetch_release`.
         protocol: ``"paper"`` (default: no standardisation, as published) or ``"corrected"``.
         lists: as in :func:`evaluate_release_filtered`.
         n_jobs: parallel fits.
@@ -124,15 +124,15 @@ def gtzan_filtered_table(features_dir=None, protocol: str = "paper", lists=None,
         number. ``df.attrs``: ``protocol``, ``note``, ``n_test``, ``seconds``.
     """
     start = time.perf_counter()
-    if features_dir is None:
-        features_dir = release.fetch_release(progress=False)
+    if release_dir is None:
+        release_dir = release.fetch_release(progress=False)
     if not isinstance(lists, dict):
         lists = read_lists(lists)
     rows, n_test = [], None
     for layers, title in FEATURE_SETS.items():
-        res = evaluate_release_filtered(features_dir, layers, protocol, lists, n_jobs)
+        res = evaluate_release_filtered(release_dir, layers, protocol, lists, n_jobs)
         n_test = res["n_test"]
-        rand = (evaluate_release(features_dir, "gtzan_genre", layers, protocol, "fast", False, n_jobs)["best_score"]
+        rand = (evaluate_release(release_dir, "gtzan_genre", layers, protocol, "fast", False, n_jobs)["best_score"]
                 if random_cv else np.nan)
         rows.append({"system": title, "published_random_10fold": registry.get("gtzan_genre").published[layers],
                      "reproduced_random_10fold": rand, "filtered_test": res["test_accuracy"], "ci_low": res["ci_low"],

@@ -115,13 +115,13 @@ def evaluate_task(X, y, splits, task_type: str = "classification", protocol: str
 # The paper's table
 
 
-def evaluate_release(features_dir, task: str, layers: str = "01234", protocol: str = "paper", method: str = "fast",
+def evaluate_release(release_dir, task: str, layers: str = "01234", protocol: str = "paper", method: str = "fast",
                      nested: bool = False, n_jobs: int = 2, cache: bool = False, inner_folds: int = 10) -> dict:
     """Evaluate one released feature set of one task (one cell of the paper's table).
 
 
     Args:
-        features_dir: the release folder (``.../choi2017``) or its ``features`` subfolder.
+        release_dir: the release folder (``.../choi2017``) or its ``features`` subfolder.
         task: one of :func:`course_utils.tasks.registry.names`.
         layers: the feature set (see :func:`load_release`).
         protocol: ``"paper"`` or ``"corrected"``.
@@ -140,7 +140,7 @@ def evaluate_release(features_dir, task: str, layers: str = "01234", protocol: s
     Raises:
         DatasetError: a feature or label file is missing.
     """
-    files = feature_files(features_dir, task, layers)
+    files = feature_files(release_dir, task, layers)
     stored_at = None
     if cache and all(p.is_file() for p in files):
         kind = f"nested{inner_folds}" if nested else "flat"
@@ -152,8 +152,8 @@ def evaluate_release(features_dir, task: str, layers: str = "01234", protocol: s
             stored["scores_per_param"] = pd.DataFrame(stored["scores_per_param"])
             stored["cached"] = True
             return stored
-    X, y, groups = load_release(features_dir, task, layers)
-    splits = cv_splits(task, load_labels(features_dir, task))
+    X, y, groups = load_release(release_dir, task, layers)
+    splits = cv_splits(task, load_labels(release_dir, task))
     result = evaluate_task(X, y, splits, task_type(task), protocol, method, nested, n_jobs, inner_cv_for(task, groups),
                            inner_folds)
     result.update(task=task, layers=layers, cached=False)
@@ -165,7 +165,7 @@ def evaluate_release(features_dir, task: str, layers: str = "01234", protocol: s
     return result
 
 
-def paper_table(features_dir, tasks=None, layer_sets=("01234", "mfcc"), protocol: str = "paper", nested: bool = False,
+def paper_table(release_dir, tasks=None, layer_sets=("01234", "mfcc"), protocol: str = "paper", nested: bool = False,
                 progress: bool = True, method: str = "fast", n_jobs: int = 2, cache: bool = False,
                 inner_folds: int = 10) -> pd.DataFrame:
     """Reproduce the paper's table of SVM scores from the released features.
@@ -173,7 +173,7 @@ def paper_table(features_dir, tasks=None, layer_sets=("01234", "mfcc"), protocol
     Notebook 04 and ``course-utils paper-table``.
 
     Args:
-        features_dir: the release folder (``.../choi2017``) or its ``features`` subfolder; ``None`` for
+        release_dir: the release folder (``.../choi2017``) or its ``features`` subfolder; ``None`` for
             the release already on this machine (:func:`course_utils.tasks.release.release_root`).
         tasks: the rows, task names of :mod:`course_utils.tasks.registry` (``None``: all seven, in the paper's order).
         layer_sets: the column groups: ``"01234"`` (all layers), ``"mfcc"``, or any feature set of
@@ -198,7 +198,7 @@ def paper_table(features_dir, tasks=None, layer_sets=("01234", "mfcc"), protocol
     from course_utils.core.progress import tqdm
 
     check_choice("protocol", protocol, PROTOCOLS)
-    features_dir = release_root(features_dir)
+    release_dir = release_root(release_dir)
     rows = []
     start = time.perf_counter()
     tasks = list(registry.names() if tasks is None else tasks)
@@ -216,7 +216,7 @@ def paper_table(features_dir, tasks=None, layer_sets=("01234", "mfcc"), protocol
             if nested:
                 row[f"{ls}_nested"] = np.nan
             try:
-                res = evaluate_release(features_dir, task, ls, protocol, method, nested, n_jobs, cache, inner_folds)
+                res = evaluate_release(release_dir, task, ls, protocol, method, nested, n_jobs, cache, inner_folds)
             except DatasetError as exc:
                 notes.append(f"{ls}: {exc}")
             else:

@@ -81,7 +81,7 @@ def fetch_release(folder=None, *, progress: bool = True) -> Path:
 # Reading
 
 
-def release_root(features_dir) -> Path:
+def release_root(release_dir) -> Path:
     """The root of a release layout, given ``.../choi2017`` or ``.../choi2017/features``.
 
     ``None``: the release already on this machine (:func:`course_utils.core.paths.release_dir`,
@@ -90,22 +90,22 @@ def release_root(features_dir) -> Path:
     Raises:
         DatasetError: ``None`` and the release is not on this machine (:func:`fetch_release` gets it).
     """
-    if features_dir is None:
+    if release_dir is None:
         reference = paths.reference_dir()
         for folder in (paths.release_dir(), reference / remote.get("choi2017_release").reference if reference else None):
             if _complete(folder):
                 return folder
         raise DatasetError(f"the authors' release is not in {paths.release_dir()} or the reference folder; "
                            "get it first with release.fetch_release() (or `course-utils paper-table`)")
-    path = Path(features_dir)
+    path = Path(release_dir)
     return path if (path / "features").is_dir() or not (path.name == "features") else path.parent
 
 
-def load_labels(features_dir, task: str) -> pd.DataFrame:
+def load_labels(release_dir, task: str) -> pd.DataFrame:
     """The released label table of a task (row order = the feature files'). Notebook 04.
 
     Args:
-        features_dir: the release folder (``.../choi2017``) or its ``features`` subfolder (``None``:
+        release_dir: the release folder (``.../choi2017``) or its ``features`` subfolder (``None``:
             the release already on this machine, :func:`release_root`); the labels are read from the sibling
             ``labels/<task>.csv``.
         task: one of :func:`course_utils.tasks.registry.names`.
@@ -117,7 +117,7 @@ def load_labels(features_dir, task: str) -> pd.DataFrame:
     Raises:
         DatasetError: the file is missing.
     """
-    path = release_root(features_dir) / "labels" / f"{registry.release_name(task)}.csv"
+    path = release_root(release_dir) / "labels" / f"{registry.release_name(task)}.csv"
     if not path.is_file():
         raise DatasetError(f"{path}: label file not found; is the Choi et al. 2017 release complete?")
     return pd.read_csv(path, index_col=0)
@@ -172,27 +172,27 @@ def split_layers(spec: str, names=(), *, blocks: bool = True, model: str = "") -
     return parts
 
 
-def feature_files(features_dir, task: str, layers: str = "01234") -> list[Path]:
+def feature_files(release_dir, task: str, layers: str = "01234") -> list[Path]:
     """The ``.npy`` files that make up a feature set, in concatenation order.
 
     Args:
-        features_dir: the release folder or its ``features`` subfolder.
+        release_dir: the release folder or its ``features`` subfolder.
         task: one of :func:`course_utils.tasks.registry.names`.
         layers: ``"01234"``, ``"0"``, ``"24"``, ``"mfcc"``, ``"01234+mfcc"``...
 
     Returns:
         The paths (not checked for existence).
     """
-    folder = release_root(features_dir) / "features"
+    folder = release_root(release_dir) / "features"
     base = registry.release_name(task)
     return [folder / (f"{base}_mfcc.npy" if part == "mfcc" else f"{base}_layer_{part}.npy") for part in split_layers(layers, ("mfcc",))]
 
 
-def load_release(features_dir, task: str, layers: str = "01234"):
+def load_release(release_dir, task: str, layers: str = "01234"):
     """Load the authors' released features and labels of one task. Notebook 04.
 
     Args:
-        features_dir: the release folder (``.../choi2017``) or its ``features`` subfolder; ``None`` for
+        release_dir: the release folder (``.../choi2017``) or its ``features`` subfolder; ``None`` for
             the release already on this machine (:func:`release_root`; never downloaded).
         task: one of :func:`course_utils.tasks.registry.names`.
         layers: which convnet layers to concatenate (``"01234"``, ``"0"``, ``"24"``...), the MFCC
@@ -207,11 +207,11 @@ def load_release(features_dir, task: str, layers: str = "01234"):
         DatasetError: a feature or label file is missing (the message names it; the release has
             no ``urbansound_mfcc.npy``), or the row counts disagree.
     """
-    features_dir = release_root(features_dir)
-    labels = load_labels(features_dir, task)
+    release_dir = release_root(release_dir)
+    labels = load_labels(release_dir, task)
     spec = registry.get(task)
     blocks = []
-    for path in feature_files(features_dir, task, layers):
+    for path in feature_files(release_dir, task, layers):
         if not path.is_file():
             hint = " (the authors did not release it)" if path.name == "urbansound_mfcc.npy" else ""
             raise DatasetError(f"{path}: feature file not found{hint}")
