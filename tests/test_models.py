@@ -115,6 +115,18 @@ def test_set_seed_makes_models_identical():
     assert not np.allclose(a, c)
 
 
+def test_set_seed_runs_tf_data_pipelines_synchronously():
+    # Keras feeds a PyDataset to model.fit through tf.data; its autotuned prefetch stalled training
+    # on one core. After set_seed a pipeline's Python function runs for every element, in order.
+    import tensorflow as tf
+
+    convnet.set_seed(0)
+    calls = []
+    dataset = tf.data.Dataset.range(3).map(lambda x: (calls.append(1), x)[1])
+    assert [int(v) for v in dataset] == [0, 1, 2]
+    assert len(calls) == 1 + 3  # traced once, then run eagerly per element (only the trace without it)
+
+
 def test_save_load_roundtrip(tmp_path):
     convnet.set_seed(0)
     model = convnet.compact_convnet(n_frames=64, n_tags=5)

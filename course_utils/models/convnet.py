@@ -224,11 +224,18 @@ def set_seed(seed: int = 0) -> None:
     under JAX or PyTorch (``KERAS_BACKEND``) only the seeds are set, so training runs but is not
     guaranteed to repeat bit for bit, and the notebooks' stored outputs are TensorFlow's.
 
-    Cost: op determinism stays on for the rest of the process; ops without a deterministic
+    It also runs ``tf.data`` pipelines synchronously (``tf.data.experimental.enable_debug_mode``):
+    ``model.fit`` feeds a ``keras.utils.PyDataset`` through ``tf.data`` with an autotuned prefetch,
+    and on one CPU core (Binder's share) the autotuner's thread stalled training for about 5 s at
+    some epoch boundaries (TensorFlow 2.21: 15 s of a 37 s four-epoch fit of notebook 02's
+    tagger; the same weights without it). The course's batches are cheap to cut, so nothing is
+    lost on a CPU; on a GPU the batch is no longer prepared while the previous one trains.
+
+    Cost: both settings stay on for the rest of the process; ops without a deterministic
     kernel raise an error instead of running, and Keras no longer compiles with XLA. On 2 CPU
-    cores training the compact convnet was no slower with it (measured); on a GPU it can be
-    noticeably slower. Results still differ in the last digits between machines (CPU
-    instruction sets, oneDNN kernels), so compare rounded values.
+    cores training the compact convnet was no slower with op determinism (measured); on a GPU it
+    can be noticeably slower. Results still differ in the last digits between machines (CPU
+    instruction sets, oneDNN kernels, thread counts), so compare rounded values.
 
     Args:
         seed: the seed.
@@ -242,6 +249,7 @@ def set_seed(seed: int = 0) -> None:
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
+        tf.data.experimental.enable_debug_mode()
 
 
 def default_model_path(variant: str = "mini") -> Path:
