@@ -104,8 +104,8 @@ test-fast: test-install data
 
 # Stand-ins for other machines (see README, "Stored outputs"): nbval over every notebook with
 # TensorFlow's other CPU kernels (oneDNN off), then on one CPU thread, each under another hash
-# seed. Training-dependent numbers are printed after "≈" and checked by the notebooks' own
-# assertions; everything else must match the stored outputs exactly in both runs.
+# seed. Numbers that come from training are masked and checked against their ranges in
+# tests/notebook_numbers.py (conftest.py); everything else must match the stored outputs exactly.
 ONE_THREAD := $(shell command -v taskset >/dev/null 2>&1 && echo taskset -c 0)
 test-portable: test-install
 	TF_ENABLE_ONEDNN_OPTS=0 PYTHONHASHSEED=1 $(PY) -m pytest $(NOTEBOOKS) $(NBVAL)
